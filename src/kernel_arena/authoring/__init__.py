@@ -1,0 +1,1 @@
+"""Authoring tools: solution folders (pack/unpack), scaffolding (new) and static checks."""
