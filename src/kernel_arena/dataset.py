@@ -120,23 +120,17 @@ class Dataset:
     def save_solution(self, solution: Solution, root: Path | None = None) -> Path:
         """Write an inline solution to ``solutions/<op_type>/<definition>/<name>.json``."""
         op_type = self.definition(solution.definition).op_type
-        path = (
-            (root or self.root) / "solutions" / op_type / solution.definition
-            / f"{solution.name}.json"
-        )
+        path = (root or self.root) / "solutions" / op_type / solution.definition / f"{solution.name}.json"
         atomic_write_json(path, solution.to_json_dict())
         self.solutions[solution.name] = solution
         return path
 
-    def save_workloads(
-        self, definition: str, workloads: list[Workload], root: Path | None = None
-    ) -> Path:
+    def save_workloads(self, definition: str, workloads: list[Workload], root: Path | None = None) -> Path:
         """Replace the workload file of ``definition`` atomically."""
         op_type = self.definition(definition).op_type
         path = (root or self.root) / "workloads" / op_type / f"{definition}.jsonl"
         lines = [
-            {"definition": definition, "workload": w.to_json_dict(), "solution": None,
-             "evaluation": None}
+            {"definition": definition, "workload": w.to_json_dict(), "solution": None, "evaluation": None}
             for w in workloads
         ]
         write_jsonl(path, lines)
@@ -241,12 +235,14 @@ def _load_into(ds: Dataset, root: Path, traces_only: bool, source_names: set[str
                 continue
             if definition.name in ds.definitions:
                 other = ds.files.get(("definition", definition.name))
-                problems.append(Problem(
-                    _rel(root, file),
-                    f"duplicate definition name {definition.name!r} (also in "
-                    f"{_rel(root, other) if other else 'the source dataset'})",
-                    "name",
-                ))
+                problems.append(
+                    Problem(
+                        _rel(root, file),
+                        f"duplicate definition name {definition.name!r} (also in "
+                        f"{_rel(root, other) if other else 'the source dataset'})",
+                        "name",
+                    )
+                )
                 continue
             ds.definitions[definition.name] = definition
             ds.files[("definition", definition.name)] = file
@@ -254,10 +250,13 @@ def _load_into(ds: Dataset, root: Path, traces_only: bool, source_names: set[str
         for file in sorted((root / "workloads").rglob("*.jsonl")):
             for trace in _load_trace_lines(file, root, problems):
                 if not trace.is_workload:
-                    problems.append(Problem(
-                        _rel(root, file), "a workload line must have solution and evaluation "
-                        "null", "solution",
-                    ))
+                    problems.append(
+                        Problem(
+                            _rel(root, file),
+                            "a workload line must have solution and evaluation null",
+                            "solution",
+                        )
+                    )
                     continue
                 ds.workloads.setdefault(trace.definition, []).append(trace.workload)
                 ds.files.setdefault(("workloads", trace.definition), file)
@@ -299,12 +298,14 @@ def _load_solutions(ds: Dataset, root: Path, source_names: set[str]) -> None:
             continue
         if solution.name in ds.solutions and solution.name not in source_names:
             other = ds.files.get(("solution", solution.name))
-            problems.append(Problem(
-                _rel(root, file),
-                f"duplicate solution name {solution.name!r} (also in "
-                f"{_rel(root, other) if other else '?'})",
-                "name",
-            ))
+            problems.append(
+                Problem(
+                    _rel(root, file),
+                    f"duplicate solution name {solution.name!r} (also in "
+                    f"{_rel(root, other) if other else '?'})",
+                    "name",
+                )
+            )
             continue
         ds.solutions[solution.name] = solution
         ds.files[("solution", solution.name)] = file
@@ -319,10 +320,14 @@ def _load_trace_lines(file: Path, root: Path, problems: list[Problem]) -> list[T
         return result
     for line in lines:
         if line.error is not None:
-            problems.append(Problem(
-                _rel(root, file), line.error, line=line.lineno,
-                severity="warning" if line.torn else "error",
-            ))
+            problems.append(
+                Problem(
+                    _rel(root, file),
+                    line.error,
+                    line=line.lineno,
+                    severity="warning" if line.torn else "error",
+                )
+            )
             continue
         try:
             result.append(Trace.model_validate(line.obj))
@@ -345,30 +350,40 @@ def validate_dataset(path: str | Path | None = None) -> list[Problem]:
     for sol in ds.solutions.values():
         file = _rel(root, ds.files[("solution", sol.name)])
         if sol.definition not in ds.definitions:
-            problems.append(Problem(file, f"definition {sol.definition!r} is not in the dataset",
-                                    "definition"))
+            problems.append(
+                Problem(file, f"definition {sol.definition!r} is not in the dataset", "definition")
+            )
 
     seen_uuids: dict[str, str] = {}
     for def_name, workloads in ds.workloads.items():
         file = _rel(root, ds.files[("workloads", def_name)])
         definition = ds.definitions.get(def_name)
         if definition is None:
-            problems.append(Problem(file, f"definition {def_name!r} is not in the dataset",
-                                    "definition"))
+            problems.append(Problem(file, f"definition {def_name!r} is not in the dataset", "definition"))
             continue
         for i, wl in enumerate(workloads):
             where = f"workload[{i}] {wl.uuid}"
             if wl.uuid in seen_uuids:
-                problems.append(Problem(file, f"duplicate workload uuid {wl.uuid!r} (also for "
-                                        f"{seen_uuids[wl.uuid]})", f"{where}.uuid"))
+                problems.append(
+                    Problem(
+                        file,
+                        f"duplicate workload uuid {wl.uuid!r} (also for {seen_uuids[wl.uuid]})",
+                        f"{where}.uuid",
+                    )
+                )
             seen_uuids[wl.uuid] = def_name
             problems.extend(_check_workload(definition, wl, ds, file, where))
 
     for trace in ds.traces:
         if trace.definition not in ds.definitions:
-            problems.append(Problem(str(ds.trace_root / "traces"),
-                                    f"trace of unknown definition {trace.definition!r}",
-                                    "definition", severity="warning"))
+            problems.append(
+                Problem(
+                    str(ds.trace_root / "traces"),
+                    f"trace of unknown definition {trace.definition!r}",
+                    "definition",
+                    severity="warning",
+                )
+            )
     return problems
 
 
@@ -376,18 +391,25 @@ def _check_definition_file(definition: Definition, file: Path, root: Path) -> li
     problems = []
     expected_dir = file.parent.name
     if expected_dir != definition.op_type and file.parent.parent.name == "definitions":
-        problems.append(Problem(
-            _rel(root, file), f"file is under definitions/{expected_dir}/ but op_type is "
-            f"{definition.op_type!r}", "op_type", severity="warning",
-        ))
+        problems.append(
+            Problem(
+                _rel(root, file),
+                f"file is under definitions/{expected_dir}/ but op_type is {definition.op_type!r}",
+                "op_type",
+                severity="warning",
+            )
+        )
     names = set(definition.axes) | set(definition.inputs)
     for i, expr in enumerate(definition.constraints or []):
         for node in ast.walk(ast.parse(expr, mode="eval")):
             if isinstance(node, ast.Name) and node.id not in names and node.id not in _BUILTINS:
-                problems.append(Problem(
-                    _rel(root, file), f"constraint {expr!r} uses {node.id!r}, which is neither "
-                    "an axis nor an input", f"constraints[{i}]",
-                ))
+                problems.append(
+                    Problem(
+                        _rel(root, file),
+                        f"constraint {expr!r} uses {node.id!r}, which is neither an axis nor an input",
+                        f"constraints[{i}]",
+                    )
+                )
     return problems
 
 
@@ -403,8 +425,9 @@ def _check_workload(
         problems.append(Problem(file, f"variable axis {axis!r} has no value", f"{where}.axes"))
     for axis in set(wl.axes) - var_axes:
         kind = "a constant" if axis in definition.axes else "not an axis"
-        problems.append(Problem(file, f"axis {axis!r} is {kind} of {definition.name}",
-                                f"{where}.axes.{axis}"))
+        problems.append(
+            Problem(file, f"axis {axis!r} is {kind} of {definition.name}", f"{where}.axes.{axis}")
+        )
     for name, tensor_spec in definition.inputs.items():
         if name not in wl.inputs and not tensor_spec.optional:
             problems.append(Problem(file, f"input {name!r} has no spec", f"{where}.inputs"))
@@ -419,8 +442,9 @@ def _check_workload(
         if isinstance(spec, SafetensorsInput):
             blob = ds.blob_path(spec)
             if not blob.is_file():
-                problems.append(Problem(file, f"blob file {spec.path} does not exist "
-                                        f"(looked at {blob})", f"{loc}.path"))
+                problems.append(
+                    Problem(file, f"blob file {spec.path} does not exist (looked at {blob})", f"{loc}.path")
+                )
     return problems
 
 

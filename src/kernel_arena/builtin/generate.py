@@ -56,9 +56,15 @@ def definitions() -> list[dict[str, Any]]:
         "constraints": page_table_constraints,
         "inputs": {
             "q": _t(["batch_size", "num_qo_heads", "head_dim"], "bfloat16", "Query, one token per sequence."),
-            "k_cache": _t(["num_pages", "page_size", "num_kv_heads", "head_dim"], "bfloat16", "Paged key cache (NHD)."),
-            "v_cache": _t(["num_pages", "page_size", "num_kv_heads", "head_dim"], "bfloat16", "Paged value cache (NHD)."),
-            "kv_indptr": _t(["len_indptr"], "int32", "Sequence b owns kv_indices[kv_indptr[b]:kv_indptr[b+1]]."),
+            "k_cache": _t(
+                ["num_pages", "page_size", "num_kv_heads", "head_dim"], "bfloat16", "Paged key cache (NHD)."
+            ),
+            "v_cache": _t(
+                ["num_pages", "page_size", "num_kv_heads", "head_dim"], "bfloat16", "Paged value cache (NHD)."
+            ),
+            "kv_indptr": _t(
+                ["len_indptr"], "int32", "Sequence b owns kv_indices[kv_indptr[b]:kv_indptr[b+1]]."
+            ),
             "kv_indices": _t(["num_kv_indices"], "int32", "Page indices into the pool."),
             "sm_scale": _t(None, "float32", "Softmax scale, typically 1/sqrt(head_dim)."),
         },
@@ -87,16 +93,24 @@ def definitions() -> list[dict[str, Any]]:
         },
         "constraints": page_table_constraints,
         "inputs": {
-            "q_nope": _t(["batch_size", "num_qo_heads", "head_dim_ckv"], "bfloat16", "Absorbed query (latent part)."),
+            "q_nope": _t(
+                ["batch_size", "num_qo_heads", "head_dim_ckv"], "bfloat16", "Absorbed query (latent part)."
+            ),
             "q_pe": _t(["batch_size", "num_qo_heads", "head_dim_kpe"], "bfloat16", "Query RoPE part."),
-            "ckv_cache": _t(["num_pages", "page_size", "head_dim_ckv"], "bfloat16", "Compressed KV (latent) cache."),
+            "ckv_cache": _t(
+                ["num_pages", "page_size", "head_dim_ckv"], "bfloat16", "Compressed KV (latent) cache."
+            ),
             "kpe_cache": _t(["num_pages", "page_size", "head_dim_kpe"], "bfloat16", "Key RoPE cache."),
-            "kv_indptr": _t(["len_indptr"], "int32", "Sequence b owns kv_indices[kv_indptr[b]:kv_indptr[b+1]]."),
+            "kv_indptr": _t(
+                ["len_indptr"], "int32", "Sequence b owns kv_indices[kv_indptr[b]:kv_indptr[b+1]]."
+            ),
             "kv_indices": _t(["num_kv_indices"], "int32", "Page indices into the pool."),
             "sm_scale": _t(None, "float32", "Softmax scale, typically 1/sqrt(192)."),
         },
         "outputs": {
-            "output": _t(["batch_size", "num_qo_heads", "head_dim_ckv"], "bfloat16", "Attention output (latent space)."),
+            "output": _t(
+                ["batch_size", "num_qo_heads", "head_dim_ckv"], "bfloat16", "Attention output (latent space)."
+            ),
             "lse": _t(["batch_size", "num_qo_heads"], "float32", "Base-2 log-sum-exp of the scaled logits."),
         },
         "reference": _reference(MLA),
@@ -125,17 +139,27 @@ def definitions() -> list[dict[str, Any]]:
             "q": _t(["batch_size", "seq_len", "num_q_heads", "head_size"], "bfloat16", "Queries."),
             "k": _t(["batch_size", "seq_len", "num_k_heads", "head_size"], "bfloat16", "Keys."),
             "v": _t(["batch_size", "seq_len", "num_v_heads", "head_size"], "bfloat16", "Values."),
-            "state": _t(["batch_size", "num_v_heads", "head_size", "head_size"], "float32",
-                        "Recurrent state, k-last [B, H, V, K]; absent means zeros.", optional=True),
+            "state": _t(
+                ["batch_size", "num_v_heads", "head_size", "head_size"],
+                "float32",
+                "Recurrent state, k-last [B, H, V, K]; absent means zeros.",
+                optional=True,
+            ),
             "A_log": _t(["num_v_heads"], "float32", "Log of the decay rate A."),
             "a": _t(["batch_size", "seq_len", "num_v_heads"], "bfloat16", "Decay input."),
             "dt_bias": _t(["num_v_heads"], "float32", "Bias added to a before softplus."),
-            "b": _t(["batch_size", "seq_len", "num_v_heads"], "bfloat16", "Update gate logits (beta = sigmoid(b))."),
+            "b": _t(
+                ["batch_size", "seq_len", "num_v_heads"],
+                "bfloat16",
+                "Update gate logits (beta = sigmoid(b)).",
+            ),
             "scale": _t(None, "float32", "Output scale; 0 means 1/sqrt(head_size)."),
         },
         "outputs": {
             "output": _t(["batch_size", "seq_len", "num_v_heads", "head_size"], "bfloat16", "Output."),
-            "new_state": _t(["batch_size", "num_v_heads", "head_size", "head_size"], "float32", "Updated state, k-last."),
+            "new_state": _t(
+                ["batch_size", "num_v_heads", "head_size", "head_size"], "float32", "Updated state, k-last."
+            ),
         },
         "reference": _reference(GDN),
     }
@@ -188,8 +212,12 @@ def attention_workloads(definition: str, op_type: str, scale: float, out: Path) 
         indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
         indices = rng.choice(pool, size=total, replace=False).astype(np.int32)
         uid = _uuid(definition, name)
-        axes = {"batch_size": len(lengths), "num_pages": pool, "len_indptr": len(lengths) + 1,
-                "num_kv_indices": total}
+        axes = {
+            "batch_size": len(lengths),
+            "num_pages": pool,
+            "len_indptr": len(lengths) + 1,
+            "num_kv_indices": total,
+        }
         inputs: dict[str, Any] = {}
         for tensor in _attention_inputs(definition):
             inputs[tensor] = {"type": "random"}
@@ -199,9 +227,14 @@ def attention_workloads(definition: str, op_type: str, scale: float, out: Path) 
             save_file({"kv_indptr": indptr, "kv_indices": indices}, str(out / rel))
             inputs["kv_indptr"] = {"type": "safetensors", "path": f"./{rel}", "tensor_key": "kv_indptr"}
             inputs["kv_indices"] = {"type": "safetensors", "path": f"./{rel}", "tensor_key": "kv_indices"}
-        lines.append({"definition": definition,
-                      "workload": {"axes": axes, "inputs": inputs, "uuid": uid, "name": name, "tags": [tag]},
-                      "solution": None, "evaluation": None})
+        lines.append(
+            {
+                "definition": definition,
+                "workload": {"axes": axes, "inputs": inputs, "uuid": uid, "name": name, "tags": [tag]},
+                "solution": None,
+                "evaluation": None,
+            }
+        )
     return lines
 
 
@@ -226,15 +259,26 @@ def gdn_workloads() -> list[dict[str, Any]]:
     ]
     lines = []
     for name, tag, batch, with_state, scale in cases:
-        inputs: dict[str, Any] = {n: {"type": "random"} for n in
-                                  ["q", "k", "v", "state", "A_log", "a", "dt_bias", "b"]}
+        inputs: dict[str, Any] = {
+            n: {"type": "random"} for n in ["q", "k", "v", "state", "A_log", "a", "dt_bias", "b"]
+        }
         if not with_state:
             del inputs["state"]
         inputs["scale"] = {"type": "scalar", "value": scale}
-        lines.append({"definition": GDN,
-                      "workload": {"axes": {"batch_size": batch}, "inputs": inputs,
-                                   "uuid": _uuid(GDN, name), "name": name, "tags": [tag]},
-                      "solution": None, "evaluation": None})
+        lines.append(
+            {
+                "definition": GDN,
+                "workload": {
+                    "axes": {"batch_size": batch},
+                    "inputs": inputs,
+                    "uuid": _uuid(GDN, name),
+                    "name": name,
+                    "tags": [tag],
+                },
+                "solution": None,
+                "evaluation": None,
+            }
+        )
     return lines
 
 

@@ -34,4 +34,3 @@ class TraceModel(BaseModel):
     def to_json(self, indent: int | None = None) -> str:
         """Serialize to a JSON string (``allow_nan`` off: inf/nan are written as strings)."""
         return json.dumps(self.to_json_dict(), indent=indent, ensure_ascii=False)
-

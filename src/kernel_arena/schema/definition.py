@@ -102,9 +102,7 @@ class Definition(TraceModel):
             try:
                 ast.parse(expr, mode="eval")
             except SyntaxError as exc:
-                raise ValueError(
-                    f"constraint {i} is not a Python expression: {expr!r} ({exc.msg})"
-                ) from None
+                raise ValueError(f"constraint {i} is not a Python expression: {expr!r} ({exc.msg})") from None
         return value
 
     @field_validator("reference")
@@ -113,12 +111,8 @@ class Definition(TraceModel):
         try:
             module = ast.parse(value, mode="exec")
         except SyntaxError as exc:
-            raise ValueError(
-                f"reference is not valid Python: line {exc.lineno}: {exc.msg}"
-            ) from None
-        if not any(
-            isinstance(node, ast.FunctionDef) and node.name == "run" for node in module.body
-        ):
+            raise ValueError(f"reference is not valid Python: line {exc.lineno}: {exc.msg}") from None
+        if not any(isinstance(node, ast.FunctionDef) and node.name == "run" for node in module.body):
             raise ValueError("reference must define a top-level function `run`")
         return value
 

@@ -94,9 +94,7 @@ class Evaluation(TraceModel):
             if self.performance is not None:
                 raise ValueError("an INCORRECT_NUMERICAL evaluation must not carry performance")
         elif self.correctness is not None or self.performance is not None:
-            raise ValueError(
-                f"a {status.value} evaluation must carry neither correctness nor performance"
-            )
+            raise ValueError(f"a {status.value} evaluation must carry neither correctness nor performance")
         return self
 
 

@@ -1,0 +1,1 @@
+"""The benchmark engine: inputs, build, reference, comparison, timing, workers, runner."""

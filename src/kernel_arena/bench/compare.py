@@ -1,0 +1,199 @@
+"""Compare a solution's outputs with the reference: shape, then dtype, then values.
+
+Values are compared in fp32 with ``|out - ref| <= atol + rtol * |ref|``; NaN/Inf must sit
+exactly where the reference has them. Optionally a ``required_matched_ratio`` < 1 lets a
+fraction of elements miss. Outputs still holding the poison value are reported as unwritten.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from kernel_arena.bench.dtypes import dtype_name
+from kernel_arena.schema import EvaluationStatus
+
+INT_POISON = -0x5A5A5A5A
+
+
+@dataclass
+class Tolerance:
+    """Comparison tolerances."""
+
+    atol: float = 1e-2
+    rtol: float = 1e-2
+    required_matched_ratio: float = 1.0
+
+
+@dataclass
+class OutputComparison:
+    """Result for one output tensor."""
+
+    name: str
+    status: EvaluationStatus
+    message: str = ""
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    matched_ratio: float = 1.0
+    unwritten_ratio: float = 0.0
+
+
+@dataclass
+class Comparison:
+    """Result over all outputs; ``status`` is the first failure in output order, or PASSED."""
+
+    outputs: list[OutputComparison] = field(default_factory=list)
+
+    @property
+    def status(self) -> EvaluationStatus:
+        for o in self.outputs:
+            if o.status != EvaluationStatus.PASSED:
+                return o.status
+        return EvaluationStatus.PASSED
+
+    @property
+    def max_abs(self) -> float:
+        return _nanmax([o.max_abs for o in self.outputs])
+
+    @property
+    def max_rel(self) -> float:
+        return _nanmax([o.max_rel for o in self.outputs])
+
+    def messages(self) -> list[str]:
+        """One line per failing output."""
+        return [f"{o.name}: {o.message}" for o in self.outputs if o.message]
+
+    def extra(self) -> dict[str, Any]:
+        """Per-output numbers for ``correctness.extra``."""
+        return {
+            o.name: {
+                "max_absolute_error": _json_float(o.max_abs),
+                "max_relative_error": _json_float(o.max_rel),
+                "matched_ratio": o.matched_ratio,
+            }
+            for o in self.outputs
+        }
+
+
+def _json_float(x: float) -> float | str:
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def _nanmax(values: list[float]) -> float:
+    if any(math.isnan(v) for v in values):
+        return math.nan
+    return max(values, default=0.0)
+
+
+def poison_(tensor: torch.Tensor) -> torch.Tensor:
+    """Fill a buffer with a value no correct kernel leaves there (NaN, or a sentinel int)."""
+    if tensor.dtype.is_floating_point:
+        return tensor.fill_(math.nan)
+    if tensor.dtype == torch.bool:
+        return tensor.fill_(True)
+    info = torch.iinfo(tensor.dtype)
+    return tensor.fill_(max(info.min, INT_POISON))
+
+
+def poison_mask(tensor: torch.Tensor) -> torch.Tensor:
+    """Elements that still hold the poison value."""
+    if tensor.dtype.is_floating_point:
+        return torch.isnan(tensor)
+    if tensor.dtype == torch.bool:
+        return torch.zeros_like(tensor, dtype=torch.bool)
+    info = torch.iinfo(tensor.dtype)
+    return tensor == max(info.min, INT_POISON)
+
+
+def compare_output(
+    name: str, out: Any, ref: torch.Tensor, tol: Tolerance, poisoned: bool
+) -> OutputComparison:
+    """Compare one output."""
+    if not isinstance(out, torch.Tensor):
+        return OutputComparison(
+            name,
+            EvaluationStatus.INCORRECT_SHAPE,
+            f"expected a tensor of shape {list(ref.shape)}, got {type(out).__name__}",
+        )
+    if tuple(out.shape) != tuple(ref.shape):
+        return OutputComparison(
+            name, EvaluationStatus.INCORRECT_SHAPE, f"shape {list(out.shape)}, expected {list(ref.shape)}"
+        )
+    if out.dtype != ref.dtype:
+        return OutputComparison(
+            name,
+            EvaluationStatus.INCORRECT_DTYPE,
+            f"dtype {dtype_name(out.dtype)}, expected {dtype_name(ref.dtype)}",
+        )
+    if out.device != ref.device:
+        out = out.to(ref.device)
+    o = out.float() if out.dtype != torch.float64 else out
+    r = ref.float() if ref.dtype != torch.float64 else ref
+    n = max(r.numel(), 1)
+    unwritten = poison_mask(out) & ~poison_mask(ref) if poisoned else torch.zeros_like(r, dtype=torch.bool)
+    o_nan, r_nan = torch.isnan(o), torch.isnan(r)
+    o_inf, r_inf = torch.isinf(o), torch.isinf(r)
+    finite = ~(o_nan | r_nan | o_inf | r_inf)
+    # Special values must match exactly: NaN where NaN, same-signed Inf where Inf.
+    special_ok = (o_nan == r_nan) & (o_inf == r_inf) & (~r_inf | (o == r))
+    diff = (o - r).abs()
+    close = torch.where(finite, diff <= tol.atol + tol.rtol * r.abs(), special_ok)
+    close &= special_ok
+    fd, fr = diff[finite], r.abs()[finite]
+    max_abs = float(fd.max()) if fd.numel() else 0.0
+    max_rel = float((fd / fr.clamp_min(1e-12)).max()) if fd.numel() else 0.0
+    if bool((~special_ok).any()):
+        max_abs = max_rel = math.nan if bool((o_nan & ~r_nan).any()) else math.inf
+    matched = float(close.sum()) / n
+    result = OutputComparison(
+        name,
+        EvaluationStatus.PASSED,
+        max_abs=max_abs,
+        max_rel=max_rel,
+        matched_ratio=matched,
+        unwritten_ratio=float(unwritten.sum()) / n,
+    )
+    if matched < tol.required_matched_ratio - 1e-12:
+        result.status = EvaluationStatus.INCORRECT_NUMERICAL
+        bad = n - int(close.sum())
+        parts = [
+            f"{bad} of {n} elements differ (max abs {max_abs:.4g}, max rel {max_rel:.4g}; "
+            f"atol {tol.atol}, rtol {tol.rtol})"
+        ]
+        new_nan = int((o_nan & ~r_nan).sum())
+        if new_nan:
+            parts.append(f"{new_nan} NaN where the reference is finite")
+        if result.unwritten_ratio > 0:
+            parts.append(f"{result.unwritten_ratio:.0%} of elements never written (still poison)")
+        result.message = "; ".join(parts)
+    return result
+
+
+def compare_outputs(
+    names: list[str],
+    outs: tuple[Any, ...] | list[Any],
+    refs: dict[str, torch.Tensor],
+    tol: Tolerance,
+    poisoned: bool,
+) -> Comparison:
+    """Compare all outputs (a missing one counts as a shape error)."""
+    comparison = Comparison()
+    if len(outs) != len(names):
+        comparison.outputs.append(
+            OutputComparison(
+                "outputs",
+                EvaluationStatus.INCORRECT_SHAPE,
+                f"returned {len(outs)} outputs, the definition has {len(names)} ({', '.join(names)})",
+            )
+        )
+        return comparison
+    for name, out in zip(names, outs):
+        comparison.outputs.append(compare_output(name, out, refs[name], tol, poisoned))
+    return comparison

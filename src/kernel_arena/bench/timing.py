@@ -1,0 +1,219 @@
+"""Time one call of a kernel: kernel time and host-inclusive call latency.
+
+GPU kernel time: per iteration, the L2 is flushed (a 256 MiB ``bitwise_not_`` whose kernel
+marks iteration boundaries), then the call runs; CUPTI activity records (through
+``torch.profiler``) give the span from the first kernel's start to the last kernel's end of the
+call. CUDA events around the call are the fallback. Call latency: host wall time of the call
+until the device is idle (flush, synchronize, start clock, call, synchronize, stop clock).
+CPU: wall clock only, labelled ``wall_clock_cpu``.
+
+Each number is the median over ``trials`` of per-trial medians over ``iters`` iterations, after
+``warmup`` calls; ``spread`` is (max − min) / median of the trial medians.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+FLUSH_BYTES = 256 * 1024 * 1024
+_FLUSH_MARK = "bitwise_not"
+
+
+@dataclass
+class TimingSettings:
+    """How many calls to make."""
+
+    warmup: int = 10
+    iters: int = 50
+    trials: int = 3
+
+    def key(self) -> str:
+        """Stable string for cache keys."""
+        return f"w{self.warmup}i{self.iters}t{self.trials}"
+
+
+@dataclass
+class Timing:
+    """Measured times in milliseconds."""
+
+    latency_ms: float
+    """Kernel time (GPU) or wall time (CPU): median of trial medians."""
+    call_latency_ms: float
+    """Host-inclusive wall time per call until the device is idle."""
+    method: str
+    """``cupti``, ``cuda_event`` or ``wall_clock_cpu``."""
+    spread: float
+    """(max − min) / median of the per-trial medians of ``latency_ms``."""
+    trial_medians_ms: list[float] = field(default_factory=list)
+    kernels_per_call: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict (for caches and trace extras)."""
+        return {
+            "latency_ms": self.latency_ms,
+            "call_latency_ms": self.call_latency_ms,
+            "method": self.method,
+            "spread": self.spread,
+            "trial_medians_ms": self.trial_medians_ms,
+            "kernels_per_call": self.kernels_per_call,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> Timing:
+        """Inverse of ``to_json``."""
+        return cls(**obj)
+
+
+def _summarize(trials: list[list[float]]) -> tuple[float, float, list[float]]:
+    medians = [statistics.median(t) for t in trials if t]
+    if not medians:
+        return 0.0, 0.0, []
+    med = statistics.median(medians)
+    spread = (max(medians) - min(medians)) / med if med > 0 else 0.0
+    return med, spread, medians
+
+
+def time_call(fn: Callable[[], Any], device: torch.device, settings: TimingSettings) -> Timing:
+    """Time ``fn`` (which performs one full call) on ``device``."""
+    if device.type != "cuda":
+        return _time_cpu(fn, settings)
+    return _time_cuda(fn, device, settings)
+
+
+def _time_cpu(fn: Callable[[], Any], s: TimingSettings) -> Timing:
+    for _ in range(s.warmup):
+        fn()
+    trials = []
+    for _ in range(s.trials):
+        samples = []
+        for _ in range(s.iters):
+            t0 = time.perf_counter()
+            fn()
+            samples.append((time.perf_counter() - t0) * 1e3)
+        trials.append(samples)
+    med, spread, medians = _summarize(trials)
+    return Timing(med, med, "wall_clock_cpu", spread, medians)
+
+
+def _time_cuda(fn: Callable[[], Any], device: torch.device, s: TimingSettings) -> Timing:
+    flush_buf = torch.empty(FLUSH_BYTES, dtype=torch.uint8, device=device)
+
+    def flush() -> None:
+        flush_buf.bitwise_not_()
+
+    for _ in range(s.warmup):
+        flush()
+        fn()
+    torch.cuda.synchronize(device)
+
+    # Host-inclusive call latency.
+    call_trials = []
+    for _ in range(s.trials):
+        samples = []
+        for _ in range(s.iters):
+            flush()
+            torch.cuda.synchronize(device)
+            t0 = time.perf_counter()
+            fn()
+            torch.cuda.synchronize(device)
+            samples.append((time.perf_counter() - t0) * 1e3)
+        call_trials.append(samples)
+    call_med, _, _ = _summarize(call_trials)
+
+    kernel_trials: list[list[float]] = []
+    kernels_counts: list[int] = []
+    method = "cupti"
+    try:
+        for _ in range(s.trials):
+            samples, counts = _cupti_trial(fn, flush, device, s.iters)
+            kernel_trials.append(samples)
+            kernels_counts.extend(counts)
+    except _NoCupti:
+        method = "cuda_event"
+        kernel_trials = [_event_trial(fn, flush, device, s.iters) for _ in range(s.trials)]
+        kernels_counts = []
+    med, spread, medians = _summarize(kernel_trials)
+    kpc = statistics.mean(kernels_counts) if kernels_counts else None
+    return Timing(med, call_med, method, spread, medians, kpc)
+
+
+class _NoCupti(Exception):
+    pass
+
+
+def _event_trial(
+    fn: Callable[[], Any], flush: Callable[[], None], device: torch.device, iters: int
+) -> list[float]:
+    pairs = []
+    for _ in range(iters):
+        flush()
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        pairs.append((start, end))
+    torch.cuda.synchronize(device)
+    return [a.elapsed_time(b) for a, b in pairs]
+
+
+def _cupti_trial(
+    fn: Callable[[], Any], flush: Callable[[], None], device: torch.device, iters: int
+) -> tuple[list[float], list[int]]:
+    from torch.profiler import ProfilerActivity, profile
+
+    try:
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(iters):
+                flush()
+                fn()
+            flush()
+            torch.cuda.synchronize(device)
+        events = _gpu_events(prof)
+    except Exception as exc:  # noqa: BLE001 - any profiler failure falls back to events
+        raise _NoCupti(str(exc)) from exc
+    if not events:
+        raise _NoCupti("the profiler recorded no GPU activity")
+    events.sort(key=lambda e: e[1])
+    samples: list[float] = []
+    counts: list[int] = []
+    current: list[tuple[str, int, int]] | None = None
+    for name, start, end in events:
+        if _FLUSH_MARK in name:
+            if current is not None:
+                if current:
+                    samples.append((max(e for _, _, e in current) - min(s for _, s, _ in current)) / 1e6)
+                else:
+                    samples.append(0.0)
+                counts.append(len(current))
+            current = []
+        elif current is not None:
+            current.append((name, start, end))
+    if len(samples) != iters:
+        raise _NoCupti(f"could not split the profile into {iters} calls (got {len(samples)})")
+    return samples, counts
+
+
+def _gpu_events(prof: Any) -> list[tuple[str, int, int]]:
+    out = []
+    try:
+        raw = prof.profiler.kineto_results.events()
+        for e in raw:
+            dev = str(e.device_type())
+            if "CUDA" not in dev:
+                continue
+            start = int(e.start_ns())
+            out.append((e.name(), start, start + int(e.duration_ns())))
+        return out
+    except AttributeError:
+        pass
+    for e in prof.events():
+        if str(e.device_type).endswith("CUDA"):
+            out.append((e.name, int(e.time_range.start * 1000), int(e.time_range.end * 1000)))
+    return out

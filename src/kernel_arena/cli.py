@@ -1,0 +1,429 @@
+"""The ``kernel-arena`` command line: parses arguments, calls the API, renders with rich.
+
+Exit codes: 0 ok, 1 problems found (invalid dataset, failing solutions, regressions),
+2 usage error (bad arguments, unknown names, unreadable files). User mistakes print a one-line
+error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+
+app = typer.Typer(
+    name="kernel-arena",
+    help="Verify, benchmark and explain GPU kernels written against FlashInfer-Trace definitions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; names here are long.
+console = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+DatasetOpt = Annotated[
+    Optional[str],
+    typer.Option("--dataset", "-d", help="Dataset folder or run folder (default: the embedded dataset)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+class UsageError(Exception):
+    """A user mistake: printed as one line, exit code 2."""
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _load(dataset: str | None) -> Any:
+    from kernel_arena.dataset import DatasetError, load_dataset
+
+    try:
+        return load_dataset(dataset)
+    except DatasetError as exc:
+        _fail(str(exc))
+
+
+# ------------------------------------------------------------------------------ list
+@app.command("list")
+def list_cmd(
+    what: Annotated[str, typer.Argument(help="definitions | workloads | solutions | traces")],
+    dataset: DatasetOpt = None,
+    definition: Annotated[
+        Optional[list[str]], typer.Option("--definition", help="Only these definitions.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the definitions, workloads, solutions or traces of a dataset."""
+    kinds = {"definitions", "workloads", "solutions", "traces"}
+    if what not in kinds:
+        _fail(f"cannot list {what!r}: choose one of {', '.join(sorted(kinds))}")
+    ds = _load(dataset)
+    wanted = set(definition or [])
+    for name in wanted:
+        if name not in ds.definitions:
+            _fail(f"no definition named {name!r} (known: {', '.join(sorted(ds.definitions))})")
+
+    def keep(def_name: str) -> bool:
+        return not wanted or def_name in wanted
+
+    rows: list[dict[str, Any]] = []
+    if what == "definitions":
+        for d in sorted(ds.definitions.values(), key=lambda d: (d.op_type, d.name)):
+            if keep(d.name):
+                rows.append(
+                    {
+                        "name": d.name,
+                        "op_type": d.op_type,
+                        "workloads": len(ds.workloads_for(d.name)),
+                        "solutions": len(ds.solutions_for(d.name)),
+                        "tags": d.tags or [],
+                    }
+                )
+    elif what == "workloads":
+        for def_name in sorted(ds.workloads):
+            if keep(def_name):
+                for w in ds.workloads[def_name]:
+                    rows.append(
+                        {
+                            "definition": def_name,
+                            "uuid": w.uuid,
+                            "name": (w.model_extra or {}).get("name", ""),
+                            "tags": w.tags,
+                            "axes": w.axes,
+                        }
+                    )
+    elif what == "solutions":
+        for s in sorted(ds.solutions.values(), key=lambda s: (s.definition, s.name)):
+            if keep(s.definition):
+                rows.append(
+                    {
+                        "name": s.name,
+                        "definition": s.definition,
+                        "author": s.author,
+                        "language": s.spec.language,
+                        "targets": s.spec.target_hardware,
+                        "dependencies": s.spec.dependencies,
+                    }
+                )
+    else:
+        for t in ds.traces:
+            if keep(t.definition) and t.evaluation:
+                perf = t.evaluation.performance
+                rows.append(
+                    {
+                        "definition": t.definition,
+                        "solution": t.solution,
+                        "workload": t.workload.uuid,
+                        "status": t.evaluation.status.value,
+                        "latency_ms": perf.latency_ms if perf else None,
+                        "speedup": perf.speedup_factor if perf else None,
+                    }
+                )
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print(f"no {what}")
+        return
+    table = Table(show_header=True, header_style="bold")
+    for col in rows[0]:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*[_cell(v) for v in row.values()])
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return " ".join(f"{k}={v}" for k, v in value.items())
+    return escape(str(value))
+
+
+# ------------------------------------------------------------------------------ show
+@app.command()
+def show(
+    name: Annotated[str, typer.Argument(help="A definition or solution name.")],
+    dataset: DatasetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a definition (axes, inputs/outputs, constraints, reference) or a solution."""
+    ds = _load(dataset)
+    if name in ds.definitions:
+        d = ds.definitions[name]
+        if as_json:
+            print(d.to_json(indent=2))
+            return
+        console.print(f"[bold]{d.name}[/bold]  (op_type {d.op_type})")
+        if d.description:
+            console.print(d.description)
+        axes = Table(title="axes", show_header=True)
+        for col in ("axis", "kind", "value", "description"):
+            axes.add_column(col)
+        for axis_name, axis in d.axes.items():
+            axes.add_row(
+                axis_name, axis.type, str(getattr(axis, "value", "")), escape(axis.description or "")
+            )
+        console.print(axes)
+        io = Table(title="inputs and outputs (signature order)", show_header=True)
+        for col in ("", "name", "shape", "dtype", "description"):
+            io.add_column(col)
+        for kind, specs in (("in", d.inputs), ("out", d.outputs)):
+            for tensor, spec in specs.items():
+                shape = "scalar" if spec.shape is None else "[" + ", ".join(spec.shape) + "]"
+                opt = " (optional)" if spec.optional else ""
+                io.add_row(kind, tensor, shape, spec.dtype, escape((spec.description or "") + opt))
+        console.print(io)
+        if d.constraints:
+            console.print("[bold]constraints[/bold]")
+            for c in d.constraints:
+                console.print(f"  {escape(c)}")
+        console.print("[bold]reference[/bold]")
+        console.print(Syntax(d.reference, "python", line_numbers=True))
+        return
+    if name in ds.solutions:
+        s = ds.solutions[name]
+        if as_json:
+            print(s.to_json(indent=2))
+            return
+        console.print(f"[bold]{s.name}[/bold] for {s.definition} by {escape(s.author)}")
+        if s.description:
+            console.print(escape(s.description))
+        console.print(
+            f"language {s.spec.language}, targets {', '.join(s.spec.target_hardware)}, "
+            f"entry {s.spec.entry_point}, destination-passing "
+            f"{s.spec.destination_passing_style}, dependencies "
+            f"{', '.join(s.spec.dependencies) or 'none'}"
+        )
+        for src in s.sources:
+            lexer = "python" if src.path.endswith(".py") else "cpp"
+            console.print(f"[bold]{escape(src.path)}[/bold]")
+            console.print(Syntax(src.content, lexer, line_numbers=True))
+        return
+    _fail(f"no definition or solution named {name!r}")
+
+
+# -------------------------------------------------------------------------- validate
+@app.command()
+def validate(
+    path: Annotated[Optional[str], typer.Argument(help="Dataset folder (default: embedded).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check every file of a dataset; list all problems with file, line and field."""
+    from kernel_arena.dataset import DatasetError, load_dataset, validate_dataset
+
+    try:
+        problems = validate_dataset(path)
+        ds = load_dataset(path)
+    except DatasetError as exc:
+        _fail(str(exc))
+    errors = [p for p in problems if p.severity == "error"]
+    if as_json:
+        print(json.dumps({"ok": not errors, "problems": [p.to_json() for p in problems]}, indent=2))
+    else:
+        for p in problems:
+            color = "red" if p.severity == "error" else "yellow"
+            console.print(f"[{color}]{escape(str(p))}[/{color}]")
+        summary = (
+            f"{len(ds.definitions)} definitions, "
+            f"{sum(len(v) for v in ds.workloads.values())} workloads, "
+            f"{len(ds.solutions)} solutions, {len(ds.traces)} traces"
+        )
+        if errors:
+            console.print(f"[red]{len(errors)} problem(s)[/red] in {summary}")
+        else:
+            console.print(f"[green]ok[/green]: {summary}")
+    if errors:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------- run
+@app.command("run")
+def run_cmd(
+    dataset: DatasetOpt = None,
+    definition: Annotated[
+        Optional[list[str]], typer.Option("--definition", help="Only these definitions (repeatable).")
+    ] = None,
+    solution: Annotated[
+        Optional[list[str]],
+        typer.Option("--solution", help="Solution names, authoring folders or Solution JSON files."),
+    ] = None,
+    workload: Annotated[
+        Optional[list[str]], typer.Option("--workload", help="Workload uuids (or uuid prefixes or names).")
+    ] = None,
+    workload_tag: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--workload-tag",
+            help="Run workloads with these tags (default: cpu on CPU, gpu on GPU; 'all' for every workload).",
+        ),
+    ] = None,
+    device: Annotated[
+        Optional[str],
+        typer.Option(help="cpu, cuda, cuda:N or all (default: cuda:0 when a GPU is visible, else cpu)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Run folder receiving traces.")] = Path("runs"),
+    warmup: Annotated[Optional[int], typer.Option(help="Warm-up calls before timing.")] = None,
+    iters: Annotated[Optional[int], typer.Option(help="Timed calls per trial.")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Trials (median of medians).")] = None,
+    draws: Annotated[int, typer.Option(help="Fresh input draws checked for correctness.")] = 3,
+    atol: Annotated[Optional[float], typer.Option(help="Absolute tolerance (default 1e-2).")] = None,
+    rtol: Annotated[Optional[float], typer.Option(help="Relative tolerance (default 1e-2).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Tolerance config (.toml or .json).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per workload before TIMEOUT.")] = 600.0,
+    synthesize_missing: Annotated[
+        bool,
+        typer.Option("--synthesize-missing", help="Synthesize page tables whose blob files are missing."),
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Re-run triples that already have traces.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run solutions on workloads: correctness against the reference, timing, traces.
+
+    Traces are appended to OUT/traces/<op_type>/<definition>.jsonl as they are produced; an
+    interrupted run resumes where it stopped. Exit code 1 when any evaluation failed.
+    """
+    from kernel_arena.bench.config import ConfigError, RunConfig, load_config
+    from kernel_arena.bench.runner import run, summarize
+    from kernel_arena.bench.timing import TimingSettings
+    from kernel_arena.dataset import DatasetError
+    from kernel_arena.schema import EvaluationStatus
+
+    cfg = RunConfig(
+        atol=atol, rtol=rtol, draws=draws, timeout_s=timeout, synthesize_missing=synthesize_missing
+    )
+    if config is not None:
+        try:
+            cfg = load_config(config, cfg)
+        except ConfigError as exc:
+            _fail(str(exc))
+    if any(v is not None for v in (warmup, iters, trials)):
+        from kernel_arena.bench.environment import expand_devices
+
+        base = cfg.timing_for(expand_devices(device)[0])
+        cfg.timing = TimingSettings(
+            warmup if warmup is not None else base.warmup,
+            iters if iters is not None else base.iters,
+            trials if trials is not None else base.trials,
+        )
+    if draws < 1:
+        _fail("--draws must be at least 1")
+    from kernel_arena.cli_progress import ProgressListener
+
+    listener = ProgressListener(console, enabled=not as_json)
+    try:
+        with listener:
+            result = run(
+                dataset=dataset,
+                definitions=definition,
+                solutions=solution,
+                workloads=workload,
+                device=device,
+                out=out,
+                config=cfg,
+                force=force,
+                workload_tags=workload_tag,
+                listener=listener,
+            )
+    except (DatasetError, ValueError) as exc:
+        _fail(str(exc))
+    from kernel_arena.traces import TraceStore
+
+    store = TraceStore(out)
+    all_traces = []
+    for job in listener.jobs:
+        all_traces.extend(
+            t
+            for t in store.read(job.definition.op_type, job.definition.name)
+            if t.solution == job.solution.name
+        )
+    rows = summarize(all_traces + result.traces)
+    failed = any(t.evaluation and t.evaluation.status != EvaluationStatus.PASSED for t in result.traces)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "out": str(out),
+                    "new_traces": len(result.traces),
+                    "already_done": result.already_done,
+                    "skipped": [s.__dict__ for s in result.skipped],
+                    "summary": [r.__dict__ for r in rows],
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        _print_summary(rows, result)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(rows: list[Any], result: Any) -> None:
+    table = Table(title=f"run summary ({result.out})", show_header=True, header_style="bold")
+    for col in (
+        "definition",
+        "solution",
+        "passed",
+        "geo-mean speedup",
+        "median latency",
+        "worst abs err",
+        "first failure",
+    ):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        color = "green" if r.passed == r.total else "red"
+        table.add_row(
+            r.definition,
+            r.solution,
+            f"[{color}]{r.passed}/{r.total}[/{color}]",
+            f"{r.geomean_speedup:.2f}x" if r.geomean_speedup else "-",
+            _ms(r.median_latency_ms),
+            f"{r.worst_abs_error:.3g}" if r.worst_abs_error is not None else "-",
+            escape((r.first_failure or "")[:160]),
+        )
+    console.print(table)
+    for s in result.skipped:
+        console.print(f"[yellow]skipped[/yellow] {s.solution} ({s.definition}): {escape(s.reason)}")
+    if result.already_done:
+        console.print(
+            f"{result.already_done} evaluation(s) already traced in {result.out} were "
+            "skipped (use --force to re-run them)"
+        )
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value < 1:
+        return f"{value * 1e3:.1f} us"
+    return f"{value:.2f} ms"
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted; traces written so far are kept (re-run to resume)")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Rich progress bar for ``kernel-arena run`` (shown only on a terminal)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kernel_arena.bench.runner import Job, RunListener
+from kernel_arena.schema import EvaluationStatus, Trace, Workload
+
+
+class ProgressListener(RunListener):
+    """Draws one bar over all evaluations; prints failures as they happen."""
+
+    def __init__(self, console: Console, enabled: bool = True) -> None:
+        self.console = console
+        self.enabled = enabled and console.is_terminal
+        self.jobs: list[Job] = []
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def __enter__(self) -> ProgressListener:
+        if self.enabled:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._progress.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(exc_type, exc, tb)
+
+    def planned(self, total: int, jobs: list[Job]) -> None:
+        self.jobs = list(jobs)
+        if self._progress is not None:
+            self._task = self._progress.add_task("evaluating", total=total)
+
+    def started(self, job: Job, workload: Workload, device: str) -> None:
+        if self._progress is not None:
+            name = (workload.model_extra or {}).get("name") or workload.uuid[:8]
+            self._progress.update(self._task, description=f"{job.solution.name} · {name} · {device}")
+
+    def finished(self, trace: Trace) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+        ev = trace.evaluation
+        if ev is not None and ev.status != EvaluationStatus.PASSED and self.enabled:
+            self.console.print(f"[red]{ev.status.value}[/red] {trace.solution} on {trace.workload.uuid[:8]}")
