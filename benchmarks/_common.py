@@ -1,0 +1,62 @@
+"""Shared helpers for the GPU benchmark scripts: environment line, size classes, markdown."""
+
+from __future__ import annotations
+
+import math
+import platform
+import statistics
+import sys
+from typing import Any
+
+import torch
+
+
+def environment_line() -> str:
+    """GPU, driver, CUDA, torch, triton, python versions, as one markdown line."""
+    from kernel_arena.bench.environment import nvidia_driver_version
+
+    parts = []
+    if torch.cuda.is_available():
+        parts.append(f"GPU {torch.cuda.get_device_name(0)}")
+        parts.append(f"driver {nvidia_driver_version() or '?'}")
+        parts.append(f"CUDA {torch.version.cuda}")
+    else:
+        parts.append(f"CPU {platform.processor() or platform.machine()}")
+    parts.append(f"torch {torch.__version__}")
+    try:
+        import triton
+
+        parts.append(f"triton {triton.__version__}")
+    except ImportError:
+        pass
+    for mod, dist in (("flashinfer", "flashinfer-python"), ("fla", "fla-core")):
+        try:
+            m = __import__(mod)
+            parts.append(f"{dist} {getattr(m, '__version__', '?')}")
+        except Exception:  # noqa: BLE001
+            parts.append(f"{dist} not installed")
+    parts.append(f"python {platform.python_version()}")
+    return ", ".join(parts)
+
+
+def command_line() -> str:
+    return "python " + " ".join(sys.argv)
+
+
+def geomean(values: list[float]) -> float | None:
+    vals = [v for v in values if v and v > 0]
+    return math.exp(statistics.mean(math.log(v) for v in vals)) if vals else None
+
+
+def fmt_us(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms * 1e3:.1f}"
+
+
+def fmt_x(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def md_table(header: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
