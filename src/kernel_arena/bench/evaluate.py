@@ -159,7 +159,7 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
             with torch.no_grad():
                 outs = call_solution(ctx, inputs, outputs)
             _sync(ctx.device)
-        except Exception:  # noqa: BLE001 - any solution exception is a RUNTIME_ERROR
+        except (Exception, SystemExit):  # noqa: BLE001 - sys.exit in a kernel is its runtime error
             messages = [f"draw {draw}: the solution raised:\n{traceback.format_exc()}"]
             messages += _diagnose(ctx, workload, snapshot, None, refs, None, error=True)
             return Outcome(EvaluationStatus.RUNTIME_ERROR, messages)
@@ -199,7 +199,7 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
     }
     try:
         sol_t, ref_t = time_solution_and_reference(ctx, workload)
-    except Exception:  # noqa: BLE001 - a failure while timing is the solution's runtime error
+    except (Exception, SystemExit):  # noqa: BLE001 - a failure while timing is a runtime error
         return Outcome(
             EvaluationStatus.RUNTIME_ERROR, [f"while timing: the solution raised:\n{traceback.format_exc()}"]
         )

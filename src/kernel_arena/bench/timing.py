@@ -1,9 +1,11 @@
 """Time one call of a kernel: kernel time and host-inclusive call latency.
 
-GPU kernel time: per iteration, the L2 is flushed (a 256 MiB ``bitwise_not_`` whose kernel
-marks iteration boundaries), then the call runs; CUPTI activity records (through
-``torch.profiler``) give the span from the first kernel's start to the last kernel's end of the
-call. CUDA events around the call are the fallback. Call latency: host wall time of the call
+GPU kernel time: per iteration, the L2 is flushed (a 256 MiB ``bitwise_not_``), then a tiny
+marker kernel, the call, and the marker again; CUPTI activity records (through
+``torch.profiler``) give the span from the first kernel's start to the last kernel's end between
+the two markers. Host↔device memcpys are left out of the span (they are host-driven transfers,
+e.g. a library's plan upload); device memsets and device-to-device copies count. CUDA events
+around the call are the fallback when the profiler is unavailable. Call latency: host wall time of the call
 until the device is idle (flush, synchronize, start clock, call, synchronize, stop clock).
 CPU: wall clock only, labelled ``wall_clock_cpu``.
 
@@ -22,7 +24,8 @@ from typing import Any
 import torch
 
 FLUSH_BYTES = 256 * 1024 * 1024
-_FLUSH_MARK = "bitwise_not"
+MARKER_NAME = "kernel_arena_call_marker"
+_HOST_COPIES = ("Memcpy HtoD", "Memcpy DtoH", "Memcpy HtoH")
 
 
 @dataclass
@@ -134,8 +137,8 @@ def _time_cuda(fn: Callable[[], Any], device: torch.device, s: TimingSettings) -
             samples, counts = _cupti_trial(fn, flush, device, s.iters)
             kernel_trials.append(samples)
             kernels_counts.extend(counts)
-    except _NoCupti:
-        method = "cuda_event"
+    except _NoCupti as exc:
+        method = f"cuda_event (CUPTI unavailable: {exc})"
         kernel_trials = [_event_trial(fn, flush, device, s.iters) for _ in range(s.trials)]
         kernels_counts = []
     med, spread, medians = _summarize(kernel_trials)
@@ -163,41 +166,71 @@ def _event_trial(
     return [a.elapsed_time(b) for a, b in pairs]
 
 
+_MARKER: Any = None
+
+
+def _marker(device: torch.device) -> Callable[[], None]:
+    """A launcher of the one-thread marker kernel whose name brackets each call."""
+    global _MARKER
+    if _MARKER is None:
+        try:
+            from kernel_arena.bench.marker import kernel_arena_call_marker
+        except ImportError as exc:
+            raise _NoCupti("triton is needed for the call-marker kernel") from exc
+        _MARKER = kernel_arena_call_marker
+    buf = torch.zeros(1, dtype=torch.int32, device=device)
+    kernel = _MARKER
+
+    def launch() -> None:
+        kernel[(1,)](buf)
+
+    return launch
+
+
+def split_calls(events: list[tuple[str, int, int]], iters: int) -> tuple[list[float], list[int]]:
+    """Per call: (last end - first start) in ms of the activities between marker pairs."""
+    events = sorted(events, key=lambda e: e[1])
+    samples: list[float] = []
+    counts: list[int] = []
+    inside: list[tuple[str, int, int]] | None = None
+    for name, start, end in events:
+        if MARKER_NAME in name:
+            if inside is None:
+                inside = []
+                continue
+            span = max(e for _, _, e in inside) - min(s for _, s, _ in inside) if inside else 0
+            samples.append(span / 1e6)
+            counts.append(len(inside))
+            inside = None
+        elif inside is not None and not name.startswith(_HOST_COPIES):
+            inside.append((name, start, end))
+    if len(samples) != iters:
+        raise _NoCupti(f"could not split the profile into {iters} calls (got {len(samples)})")
+    return samples, counts
+
+
 def _cupti_trial(
     fn: Callable[[], Any], flush: Callable[[], None], device: torch.device, iters: int
 ) -> tuple[list[float], list[int]]:
     from torch.profiler import ProfilerActivity, profile
 
+    mark = _marker(device)
+    mark()  # compile before profiling
+    torch.cuda.synchronize(device)
     try:
         with profile(activities=[ProfilerActivity.CUDA]) as prof:
             for _ in range(iters):
                 flush()
+                mark()
                 fn()
-            flush()
+                mark()
             torch.cuda.synchronize(device)
         events = _gpu_events(prof)
     except Exception as exc:  # noqa: BLE001 - any profiler failure falls back to events
         raise _NoCupti(str(exc)) from exc
     if not events:
         raise _NoCupti("the profiler recorded no GPU activity")
-    events.sort(key=lambda e: e[1])
-    samples: list[float] = []
-    counts: list[int] = []
-    current: list[tuple[str, int, int]] | None = None
-    for name, start, end in events:
-        if _FLUSH_MARK in name:
-            if current is not None:
-                if current:
-                    samples.append((max(e for _, _, e in current) - min(s for _, s, _ in current)) / 1e6)
-                else:
-                    samples.append(0.0)
-                counts.append(len(current))
-            current = []
-        elif current is not None:
-            current.append((name, start, end))
-    if len(samples) != iters:
-        raise _NoCupti(f"could not split the profile into {iters} calls (got {len(samples)})")
-    return samples, counts
+    return split_calls(events, iters)
 
 
 def _gpu_events(prof: Any) -> list[tuple[str, int, int]]:

@@ -9,13 +9,34 @@ Pitfalls handled (see the pitfall catalogue):
 - P18: the 128 MiB workspace and the wrapper are created once per process and device, not per
   call. plan() still runs every call (the page table can change between calls), which costs
   host time that the call latency shows.
+- P14: flashinfer leaves a finite lse for a sequence with no tokens; the definition wants
+  -inf there and output 0, so empty rows are fixed up after the call (two tiny masked fills).
 - P01: output and lse are passed as out=/lse= so the library writes our buffers in place.
 """
+
+import math
 
 import flashinfer
 import torch
 
 _WRAPPERS = {}
+_ONES = {}
+
+
+def _ones(n, device):
+    # A constant all-ones int32 vector (last_page_len at page size 1), allocated once per
+    # device and grown on demand: no fill kernel and no allocation inside the call.
+    buf = _ONES.get(str(device))
+    if buf is None or buf.numel() < n:
+        buf = torch.ones(max(n, 1024), dtype=torch.int32, device=device)
+        _ONES[str(device)] = buf
+    return buf[:n]
+
+
+def _fix_empty(kv_indptr, output, lse):
+    empty = kv_indptr[1:] == kv_indptr[:-1]
+    lse.masked_fill_(empty[:, None], -math.inf)
+    output.masked_fill_(empty[:, None, None], 0.0)
 
 
 def _wrapper(device):
@@ -29,7 +50,7 @@ def _wrapper(device):
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
-    last_page_len = torch.ones(batch, dtype=torch.int32, device=q.device)
+    last_page_len = _ones(batch, q.device)
     wrapper = _wrapper(q.device)
     wrapper.plan(
         kv_indptr, kv_indices, last_page_len,
@@ -38,3 +59,4 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
         sm_scale=float(sm_scale),
     )
     wrapper.run(q, (k_cache, v_cache), out=output, lse=lse, return_lse=True)
+    _fix_empty(kv_indptr, output, lse)
