@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 TINY_DEF = "scale_add_n"
-TINY_REFERENCE = textwrap.dedent('''
+TINY_REFERENCE = textwrap.dedent("""
     import torch
 
     def run(x, y, alpha):
         return alpha * x + y
-''')
+""")
 
 
 def tiny_definition(**overrides: Any) -> dict[str, Any]:
@@ -35,26 +35,50 @@ def tiny_definition(**overrides: Any) -> dict[str, Any]:
 
 
 def tiny_workload(uuid: str, n: int = 64, **extra: Any) -> dict[str, Any]:
-    return {"definition": TINY_DEF,
-            "workload": {"axes": {"n": n},
-                         "inputs": {"x": {"type": "random"}, "y": {"type": "random"},
-                                    "alpha": {"type": "scalar", "value": 2.0}},
-                         "uuid": uuid, **extra},
-            "solution": None, "evaluation": None}
+    return {
+        "definition": TINY_DEF,
+        "workload": {
+            "axes": {"n": n},
+            "inputs": {
+                "x": {"type": "random"},
+                "y": {"type": "random"},
+                "alpha": {"type": "scalar", "value": 2.0},
+            },
+            "uuid": uuid,
+            **extra,
+        },
+        "solution": None,
+        "evaluation": None,
+    }
 
 
-def solution_json(name: str, code: str, *, dps: bool = True, definition: str = TINY_DEF,
-                  targets: list[str] | None = None, deps: list[str] | None = None,
-                  extra_sources: dict[str, str] | None = None,
-                  language: str = "python") -> dict[str, Any]:
+def solution_json(
+    name: str,
+    code: str,
+    *,
+    dps: bool = True,
+    definition: str = TINY_DEF,
+    targets: list[str] | None = None,
+    deps: list[str] | None = None,
+    extra_sources: dict[str, str] | None = None,
+    language: str = "python",
+) -> dict[str, Any]:
     sources = [{"path": "main.py", "content": textwrap.dedent(code)}]
     for path, content in (extra_sources or {}).items():
         sources.append({"path": path, "content": textwrap.dedent(content)})
-    return {"name": name, "definition": definition, "author": "tests",
-            "spec": {"language": language, "target_hardware": targets or ["cpu"],
-                     "entry_point": "main.py::run", "dependencies": deps or [],
-                     "destination_passing_style": dps},
-            "sources": sources}
+    return {
+        "name": name,
+        "definition": definition,
+        "author": "tests",
+        "spec": {
+            "language": language,
+            "target_hardware": targets or ["cpu"],
+            "entry_point": "main.py::run",
+            "dependencies": deps or [],
+            "destination_passing_style": dps,
+        },
+        "sources": sources,
+    }
 
 
 def write_json(path: Path, obj: Any) -> Path:
@@ -69,21 +93,22 @@ def write_jsonl(path: Path, objs: list[Any]) -> Path:
     return path
 
 
-def make_tiny_dataset(root: Path, solutions: list[dict[str, Any]] | None = None,
-                      workloads: int = 1) -> Path:
+def make_tiny_dataset(root: Path, solutions: list[dict[str, Any]] | None = None, workloads: int = 1) -> Path:
     write_json(root / "definitions" / "elementwise" / f"{TINY_DEF}.json", tiny_definition())
-    write_jsonl(root / "workloads" / "elementwise" / f"{TINY_DEF}.jsonl",
-                [tiny_workload(f"wl-{i}", n=32 + i) for i in range(workloads)])
+    write_jsonl(
+        root / "workloads" / "elementwise" / f"{TINY_DEF}.jsonl",
+        [tiny_workload(f"wl-{i}", n=32 + i) for i in range(workloads)],
+    )
     for sol in solutions or []:
         write_json(root / "solutions" / "elementwise" / TINY_DEF / f"{sol['name']}.json", sol)
     return root
 
 
-GOOD_DPS = '''
+GOOD_DPS = """
     def run(x, y, alpha, out):
         out.copy_(alpha * x + y)
-'''
-GOOD_RETURNING = '''
+"""
+GOOD_RETURNING = """
     def run(x, y, alpha):
         return alpha * x + y
-'''
+"""

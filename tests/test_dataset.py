@@ -34,8 +34,10 @@ def _problems(root: Path) -> list[str]:
 def test_builtin_dataset_validates(builtin):
     assert _problems(builtin_dataset_path()) == []
     assert set(builtin.definitions) == {
-        "gqa_paged_decode_h32_kv8_d128_ps1", "gdn_decode_qk4_v8_d128_k_last",
-        "mla_paged_decode_h16_ckv512_kpe64_ps1"}
+        "gqa_paged_decode_h32_kv8_d128_ps1",
+        "gdn_decode_qk4_v8_d128_k_last",
+        "mla_paged_decode_h16_ckv512_kpe64_ps1",
+    }
     for name in builtin.definitions:
         tags = {t for w in builtin.workloads_for(name) for t in w.tags}
         assert tags == {"cpu", "gpu"}, name
@@ -62,10 +64,13 @@ def test_validate_collects_all_problems_with_file_and_field(tmp_path):
     write_json(root / "solutions" / "elementwise" / "bad_sol.json", bad_sol)
     (root / "solutions" / "elementwise" / "broken.json").write_text("{not json")
     problems = _problems(root)
-    assert any("definitions/elementwise/bad_def.json" in p and "inputs.x.shape" in p
-               and "'zz'" in p for p in problems), problems
-    assert any("solutions/elementwise/bad_sol.json" in p and "spec.entry_point" in p
-               for p in problems), problems
+    assert any(
+        "definitions/elementwise/bad_def.json" in p and "inputs.x.shape" in p and "'zz'" in p
+        for p in problems
+    ), problems
+    assert any("solutions/elementwise/bad_sol.json" in p and "spec.entry_point" in p for p in problems), (
+        problems
+    )
     assert any("broken.json:1" in p and "invalid JSON" in p for p in problems), problems
 
 
@@ -97,8 +102,11 @@ def test_cross_file_checks(tmp_path):
     root = make_tiny_dataset(tmp_path, [solution_json("orphan", GOOD_DPS, definition="missing")])
     wl = tiny_workload("w2")
     wl["workload"]["axes"] = {"m": 3}
-    wl["workload"]["inputs"]["x"] = {"type": "safetensors", "path": "./blob/none.safetensors",
-                                     "tensor_key": "x"}
+    wl["workload"]["inputs"]["x"] = {
+        "type": "safetensors",
+        "path": "./blob/none.safetensors",
+        "tensor_key": "x",
+    }
     wl["workload"]["inputs"]["alpha"] = {"type": "random"}
     wl["workload"]["inputs"]["zzz"] = {"type": "random"}
     write_jsonl(root / "workloads" / "elementwise" / "more.jsonl", [wl, tiny_workload("wl-0")])
@@ -133,7 +141,8 @@ def test_round_trip_is_identical_including_unknown_fields(tmp_path):
         assert again.definitions[name].to_json_dict() == original
         assert d.to_json_dict() == original
         assert [w.to_json_dict() for w in again.workloads_for(name)] == [
-            w.to_json_dict() for w in ds.workloads_for(name)]
+            w.to_json_dict() for w in ds.workloads_for(name)
+        ]
     # unknown fields (workload "name"/"tags", tensor "optional") survived
     gdn = again.definitions["gdn_decode_qk4_v8_d128_k_last"]
     assert gdn.inputs["state"].optional

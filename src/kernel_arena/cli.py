@@ -343,17 +343,7 @@ def run_cmd(
             )
     except (DatasetError, ValueError) as exc:
         _fail(str(exc))
-    from kernel_arena.traces import TraceStore
-
-    store = TraceStore(out)
-    all_traces = []
-    for job in listener.jobs:
-        all_traces.extend(
-            t
-            for t in store.read(job.definition.op_type, job.definition.name)
-            if t.solution == job.solution.name
-        )
-    rows = summarize(all_traces + result.traces)
+    rows = summarize(result.all_traces())
     failed = any(t.evaluation and t.evaluation.status != EvaluationStatus.PASSED for t in result.traces)
     if as_json:
         print(

@@ -13,10 +13,11 @@ from kernel_arena.schema import EvaluationStatus as S
 def test_order_shape_then_dtype_then_values():
     ref = torch.zeros(4)
     assert compare_output("o", torch.zeros(5), ref, Tolerance(), True).status == S.INCORRECT_SHAPE
-    assert compare_output("o", torch.zeros(4, dtype=torch.float16), ref, Tolerance(),
-                          True).status == S.INCORRECT_DTYPE
-    assert compare_output("o", torch.full((4,), 0.5), ref, Tolerance(),
-                          True).status == S.INCORRECT_NUMERICAL
+    assert (
+        compare_output("o", torch.zeros(4, dtype=torch.float16), ref, Tolerance(), True).status
+        == S.INCORRECT_DTYPE
+    )
+    assert compare_output("o", torch.full((4,), 0.5), ref, Tolerance(), True).status == S.INCORRECT_NUMERICAL
     assert compare_output("o", "nope", ref, Tolerance(), True).status == S.INCORRECT_SHAPE
 
 

@@ -29,7 +29,7 @@ def test_deterministic_per_uuid_and_draw(builtin):
     assert torch.equal(a["q"], b["q"]) and not torch.equal(a["q"], c["q"])
     assert list(a) == list(d.inputs)
     assert a["kv_indptr"].tolist() == [0, 0, 1, 8, 41]  # from the safetensors blob
-    assert a["sm_scale"] == pytest.approx(128 ** -0.5)
+    assert a["sm_scale"] == pytest.approx(128**-0.5)
 
 
 def test_random_page_table_is_synthesized_valid(builtin):
@@ -65,20 +65,19 @@ def test_missing_blob_is_an_error_unless_synthesized(builtin, tmp_path):
 
 
 def test_blob_with_wrong_dtype_is_named(tmp_path):
-    from safetensors.torch import save_file
-
     from helpers import tiny_workload, write_jsonl
+    from safetensors.torch import save_file
 
     root = make_tiny_dataset(tmp_path)
     save_file({"x": torch.zeros(32, dtype=torch.float16)}, str(root / "blob.safetensors"))
     wl = tiny_workload("w", n=32)
-    wl["workload"]["inputs"]["x"] = {"type": "safetensors", "path": "./blob.safetensors",
-                                     "tensor_key": "x"}
+    wl["workload"]["inputs"]["x"] = {"type": "safetensors", "path": "./blob.safetensors", "tensor_key": "x"}
     write_jsonl(root / "workloads" / "elementwise" / "scale_add_n.jsonl", [wl])
     ds = load_dataset(root)
     with pytest.raises(InputError, match="dtype float16, definition says float32"):
-        materialize_inputs(ds.definitions["scale_add_n"], ds.workloads_for("scale_add_n")[0],
-                           "cpu", 0, ds.root)
+        materialize_inputs(
+            ds.definitions["scale_add_n"], ds.workloads_for("scale_add_n")[0], "cpu", 0, ds.root
+        )
 
 
 def test_violated_constraint_is_reported(builtin):

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from helpers import GOOD_DPS, GOOD_RETURNING, TINY_DEF, make_tiny_dataset, solution_json
@@ -34,11 +33,16 @@ BAD = {
     "mutates": ("def run(x, y, alpha, out):\n    y.mul_(1.0001)\n    out.copy_(alpha * x + y)\n", {}),
     "missing_dep": (GOOD_DPS, {"deps": ["surely-not-installed-pkg>=1"]}),
     "bad_import": ("from helper_kernel import scale\n\ndef run(x, y, alpha, out):\n    pass\n", {}),
-    "sibling_import": ("from kernel import axpy\n\ndef run(x, y, alpha, out):\n    axpy(x, y, alpha, out)\n",
-                       {"extra_sources": {"kernel.py": "def axpy(x, y, a, out):\n    out.copy_(a * x + y)\n"}}),
+    "sibling_import": (
+        "from kernel import axpy\n\ndef run(x, y, alpha, out):\n    axpy(x, y, alpha, out)\n",
+        {"extra_sources": {"kernel.py": "def axpy(x, y, a, out):\n    out.copy_(a * x + y)\n"}},
+    ),
     "gpu_only": (GOOD_DPS, {"targets": ["cuda"]}),
-    "noisy": ("import sys\n\ndef run(x, y, alpha, out):\n    sys.stdout.write('x' * 3_000_000)\n"
-              "    out.copy_(alpha * x + y)\n", {}),
+    "noisy": (
+        "import sys\n\ndef run(x, y, alpha, out):\n    sys.stdout.write('x' * 3_000_000)\n"
+        "    out.copy_(alpha * x + y)\n",
+        {},
+    ),
 }
 
 
@@ -55,23 +59,26 @@ def bad_run(tmp_path_factory):
     return root, out, result, by
 
 
-@pytest.mark.parametrize(("solution", "status", "log_has"), [
-    ("good_dps", S.PASSED, None),
-    ("good_returning", S.PASSED, None),
-    ("sibling_import", S.PASSED, None),
-    ("raises", S.RUNTIME_ERROR, "ValueError: boom from kernel"),
-    ("segfault", S.RUNTIME_ERROR, "SIGSEGV"),
-    ("exits", S.RUNTIME_ERROR, "exited with code 7"),
-    ("sys_exit", S.RUNTIME_ERROR, "SystemExit"),
-    ("wrong_shape", S.INCORRECT_SHAPE, "out: shape [3"),
-    ("wrong_dtype", S.INCORRECT_DTYPE, "dtype float64, expected float32"),
-    ("wrong_numbers", S.INCORRECT_NUMERICAL, "elements differ"),
-    ("returns_instead", S.INCORRECT_NUMERICAL, "(P01)"),
-    ("mutates", S.INCORRECT_NUMERICAL, "(P13)"),
-    ("missing_dep", S.COMPILE_ERROR, "surely-not-installed-pkg"),
-    ("bad_import", S.COMPILE_ERROR, "helper_kernel"),
-    ("noisy", S.PASSED, "bytes of output truncated"),
-])
+@pytest.mark.parametrize(
+    ("solution", "status", "log_has"),
+    [
+        ("good_dps", S.PASSED, None),
+        ("good_returning", S.PASSED, None),
+        ("sibling_import", S.PASSED, None),
+        ("raises", S.RUNTIME_ERROR, "ValueError: boom from kernel"),
+        ("segfault", S.RUNTIME_ERROR, "SIGSEGV"),
+        ("exits", S.RUNTIME_ERROR, "exited with code 7"),
+        ("sys_exit", S.RUNTIME_ERROR, "SystemExit"),
+        ("wrong_shape", S.INCORRECT_SHAPE, "out: shape [3"),
+        ("wrong_dtype", S.INCORRECT_DTYPE, "dtype float64, expected float32"),
+        ("wrong_numbers", S.INCORRECT_NUMERICAL, "elements differ"),
+        ("returns_instead", S.INCORRECT_NUMERICAL, "(P01)"),
+        ("mutates", S.INCORRECT_NUMERICAL, "(P13)"),
+        ("missing_dep", S.COMPILE_ERROR, "surely-not-installed-pkg"),
+        ("bad_import", S.COMPILE_ERROR, "helper_kernel"),
+        ("noisy", S.PASSED, "bytes of output truncated"),
+    ],
+)
 def test_each_solution_gets_its_status(bad_run, solution, status, log_has):
     _, _, _, by = bad_run
     traces = by[solution]
@@ -145,14 +152,14 @@ def test_hang_times_out_and_run_continues(tmp_path):
 
 def test_child_process_of_a_solution_is_killed_with_its_worker(tmp_path):
     marker = tmp_path / "child_alive"
-    code = f'''
+    code = f"""
 import subprocess, sys
 def run(x, y, alpha, out):
     subprocess.Popen([sys.executable, "-c",
         "import time, pathlib\\nwhile True:\\n    pathlib.Path({str(marker)!r}).touch(); time.sleep(0.2)"])
     while True:
         pass
-'''
+"""
     root = make_tiny_dataset(tmp_path / "ds", [solution_json("spawner", code)], workloads=1)
     cfg = RunConfig(timing=TimingSettings(1, 2, 1), timeout_s=4, draws=1)
     result = kernel_arena.run(dataset=root, out=tmp_path / "out", config=cfg, device="cpu")
@@ -164,15 +171,34 @@ def run(x, y, alpha, out):
 
 
 def test_resume_after_kill_minus_9_has_no_loss_and_no_duplicates(tmp_path):
-    slow = solution_json("slow", "import time\n\ndef run(x, y, alpha, out):\n    time.sleep(0.05)\n"
-                         "    out.copy_(alpha * x + y)\n")
+    slow = solution_json(
+        "slow",
+        "import time\n\ndef run(x, y, alpha, out):\n    time.sleep(0.05)\n    out.copy_(alpha * x + y)\n",
+    )
     root = make_tiny_dataset(tmp_path / "ds", [slow], workloads=6)
     out = tmp_path / "out"
     traces_file = out / "traces" / "elementwise" / f"{TINY_DEF}.jsonl"
-    cmd = [sys.executable, "-m", "kernel_arena.cli", "run", "--dataset", str(root), "--out", str(out),
-           "--device", "cpu", "--warmup", "1", "--iters", "2", "--trials", "1", "--draws", "1"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "kernel_arena.cli",
+        "run",
+        "--dataset",
+        str(root),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--warmup",
+        "1",
+        "--iters",
+        "2",
+        "--trials",
+        "1",
+        "--draws",
+        "1",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if traces_file.exists() and traces_file.read_text().count("\n") >= 2:

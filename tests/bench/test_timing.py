@@ -9,9 +9,16 @@ from kernel_arena.bench.timing import MARKER_NAME, TimingSettings, _NoCupti, spl
 
 
 def test_split_calls_spans_first_start_to_last_end_between_markers():
-    ev = [(MARKER_NAME, 0, 1), ("k1", 10, 20), ("Memcpy HtoD (Pageable -> Device)", 5, 6),
-          ("k2", 30, 50), (MARKER_NAME, 60, 61), ("flush", 70, 80), (MARKER_NAME, 90, 91),
-          (MARKER_NAME, 95, 96)]
+    ev = [
+        (MARKER_NAME, 0, 1),
+        ("k1", 10, 20),
+        ("Memcpy HtoD (Pageable -> Device)", 5, 6),
+        ("k2", 30, 50),
+        (MARKER_NAME, 60, 61),
+        ("flush", 70, 80),
+        (MARKER_NAME, 90, 91),
+        (MARKER_NAME, 95, 96),
+    ]
     samples, counts = split_calls(ev, 2)
     assert samples == [pytest.approx(40e-6), 0.0]
     assert counts == [2, 0]

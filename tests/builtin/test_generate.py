@@ -15,4 +15,5 @@ def test_embedded_dataset_is_current(tmp_path):
         assert generated == committed, f"{sub}: run python -m kernel_arena.builtin.generate"
         for rel in generated:
             assert filecmp.cmp(tmp_path / rel, DATASET / rel, shallow=False), (
-                f"{rel} is stale: run python -m kernel_arena.builtin.generate")
+                f"{rel} is stale: run python -m kernel_arena.builtin.generate"
+            )

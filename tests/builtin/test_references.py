@@ -22,7 +22,7 @@ def _loop_attention(q_rows, k_of, v_of, indptr, indices, scale):
     out = torch.zeros(batch, heads, v_of(0, 0).numel(), dtype=torch.float64)
     lse = torch.full((batch, heads), -math.inf, dtype=torch.float64)
     for b in range(batch):
-        pages = indices[indptr[b]:indptr[b + 1]].tolist()
+        pages = indices[indptr[b] : indptr[b + 1]].tolist()
         for h in range(heads):
             if not pages:
                 continue
@@ -52,7 +52,12 @@ def test_gqa_reference_matches_loop(builtin, lengths):
     qd, kd, vd = q.double(), k.double(), v.double()
     exp_out, exp_lse = _loop_attention(
         [[qd[b, h] for h in range(32)] for b in range(len(lengths))],
-        lambda p, h: kd[p, 0, h // 4], lambda p, h: vd[p, 0, h // 4], indptr, indices, scale)
+        lambda p, h: kd[p, 0, h // 4],
+        lambda p, h: vd[p, 0, h // 4],
+        indptr,
+        indices,
+        scale,
+    )
     assert out.dtype == torch.bfloat16 and lse.dtype == torch.float32
     torch.testing.assert_close(out.double(), exp_out, atol=1e-2, rtol=1e-2)
     torch.testing.assert_close(lse.double(), exp_lse, atol=1e-4, rtol=1e-5)
@@ -76,7 +81,12 @@ def test_mla_reference_matches_loop(builtin, lengths):
     kcat = torch.cat([ckv, kpe], dim=-1).double()
     exp_out, exp_lse = _loop_attention(
         [[qcat[b, h] for h in range(16)] for b in range(len(lengths))],
-        lambda p, h: kcat[p, 0], lambda p, h: ckv.double()[p, 0], indptr, indices, scale)
+        lambda p, h: kcat[p, 0],
+        lambda p, h: ckv.double()[p, 0],
+        indptr,
+        indices,
+        scale,
+    )
     torch.testing.assert_close(out.double(), exp_out, atol=1e-2, rtol=1e-2)
     torch.testing.assert_close(lse.double(), exp_lse, atol=1e-4, rtol=1e-5)
 
@@ -93,7 +103,11 @@ def _loop_gdn(q, k, v, state, A_log, a, dt_bias, b, scale):
             softplus = math.log1p(math.exp(x)) if x < 20 else x
             g = math.exp(-math.exp(float(A_log[h])) * softplus)
             beta = 1 / (1 + math.exp(-float(b[bi, 0, h])))
-            S = state[bi, h].double().T.clone() if state is not None else torch.zeros(K, V, dtype=torch.float64)
+            S = (
+                state[bi, h].double().T.clone()
+                if state is not None
+                else torch.zeros(K, V, dtype=torch.float64)
+            )
             S = g * S
             u = kh @ S
             vnew = beta * v[bi, 0, h].double() + (1 - beta) * u
@@ -103,8 +117,9 @@ def _loop_gdn(q, k, v, state, A_log, a, dt_bias, b, scale):
     return out, new
 
 
-@pytest.mark.parametrize(("batch", "with_state", "scale"), [(1, True, 0.088), (3, True, 0.0),
-                                                           (2, False, 0.088)])
+@pytest.mark.parametrize(
+    ("batch", "with_state", "scale"), [(1, True, 0.088), (3, True, 0.0), (2, False, 0.088)]
+)
 def test_gdn_reference_matches_loop(builtin, batch, with_state, scale):
     d = builtin.definitions["gdn_decode_qk4_v8_d128_k_last"]
     gen = torch.Generator().manual_seed(batch)

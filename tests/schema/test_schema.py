@@ -24,15 +24,21 @@ def test_definition_accepts_valid_and_keeps_unknown_fields():
     assert model.to_json_dict() == d
 
 
-@pytest.mark.parametrize(("change", "expect"), [
-    (lambda d: d["inputs"]["x"].update(shape=["m"]), "names axis 'm'"),
-    (lambda d: d.update(constraints=["n >"]), "not a Python expression"),
-    (lambda d: d.update(reference="def nope(:\n  pass"), "not valid Python"),
-    (lambda d: d.update(reference="def other():\n    return 1\n"), "must define a top-level function `run`"),
-    (lambda d: d["outputs"].update(x={"shape": ["n"], "dtype": "float32"}), "disjoint"),
-    (lambda d: d["inputs"]["x"].update(dtype="float128"), "inputs.x.dtype"),
-    (lambda d: d["axes"].update(k={"type": "const", "value": 0}), "axes.k"),
-])
+@pytest.mark.parametrize(
+    ("change", "expect"),
+    [
+        (lambda d: d["inputs"]["x"].update(shape=["m"]), "names axis 'm'"),
+        (lambda d: d.update(constraints=["n >"]), "not a Python expression"),
+        (lambda d: d.update(reference="def nope(:\n  pass"), "not valid Python"),
+        (
+            lambda d: d.update(reference="def other():\n    return 1\n"),
+            "must define a top-level function `run`",
+        ),
+        (lambda d: d["outputs"].update(x={"shape": ["n"], "dtype": "float32"}), "disjoint"),
+        (lambda d: d["inputs"]["x"].update(dtype="float128"), "inputs.x.dtype"),
+        (lambda d: d["axes"].update(k={"type": "const", "value": 0}), "axes.k"),
+    ],
+)
 def test_definition_rules(change, expect):
     d = tiny_definition()
     change(d)
@@ -41,17 +47,20 @@ def test_definition_rules(change, expect):
     assert expect in _msg(exc)
 
 
-@pytest.mark.parametrize(("change", "expect"), [
-    (lambda s: s["spec"].update(entry_point="main.py:run"), "exactly one '::'"),
-    (lambda s: s["spec"].update(entry_point="main.py::a::b"), "exactly one '::'"),
-    (lambda s: s["spec"].update(entry_point="other.py::run"), "entry file 'other.py'"),
-    (lambda s: s["sources"].append({"path": "main.py", "content": ""}), "duplicate source path"),
-    (lambda s: s["sources"].append({"path": "../evil.py", "content": ""}), "must not contain '..'"),
-    (lambda s: s["sources"].append({"path": "/etc/passwd", "content": ""}), "must be relative"),
-    (lambda s: s["spec"].update(target_hardware=[]), "spec.target_hardware"),
-    (lambda s: s["spec"].update(language="fortran"), "spec.language"),
-    (lambda s: s["spec"].update(binding="pybind"), "spec.binding"),
-])
+@pytest.mark.parametrize(
+    ("change", "expect"),
+    [
+        (lambda s: s["spec"].update(entry_point="main.py:run"), "exactly one '::'"),
+        (lambda s: s["spec"].update(entry_point="main.py::a::b"), "exactly one '::'"),
+        (lambda s: s["spec"].update(entry_point="other.py::run"), "entry file 'other.py'"),
+        (lambda s: s["sources"].append({"path": "main.py", "content": ""}), "duplicate source path"),
+        (lambda s: s["sources"].append({"path": "../evil.py", "content": ""}), "must not contain '..'"),
+        (lambda s: s["sources"].append({"path": "/etc/passwd", "content": ""}), "must be relative"),
+        (lambda s: s["spec"].update(target_hardware=[]), "spec.target_hardware"),
+        (lambda s: s["spec"].update(language="fortran"), "spec.language"),
+        (lambda s: s["spec"].update(binding="pybind"), "spec.binding"),
+    ],
+)
 def test_solution_rules(change, expect):
     s = solution_json("s", GOOD_DPS)
     change(s)
@@ -67,20 +76,32 @@ def test_solution_defaults_to_destination_passing_style():
 
 
 def test_workload_input_kinds():
-    w = Workload.model_validate({"axes": {"n": 3}, "uuid": "u", "inputs": {
-        "x": {"type": "random"}, "a": {"type": "scalar", "value": 1.5},
-        "t": {"type": "safetensors", "path": "./blob/x.safetensors", "tensor_key": "t"}}})
-    assert [type(v).__name__ for v in w.inputs.values()] == [
-        "RandomInput", "ScalarInput", "SafetensorsInput"]
+    w = Workload.model_validate(
+        {
+            "axes": {"n": 3},
+            "uuid": "u",
+            "inputs": {
+                "x": {"type": "random"},
+                "a": {"type": "scalar", "value": 1.5},
+                "t": {"type": "safetensors", "path": "./blob/x.safetensors", "tensor_key": "t"},
+            },
+        }
+    )
+    assert [type(v).__name__ for v in w.inputs.values()] == ["RandomInput", "ScalarInput", "SafetensorsInput"]
     with pytest.raises(ValidationError) as exc:
-        Workload.model_validate({"axes": {"n": 3}, "uuid": "u",
-                                 "inputs": {"t": {"type": "safetensors", "path": "p"}}})
+        Workload.model_validate(
+            {"axes": {"n": 3}, "uuid": "u", "inputs": {"t": {"type": "safetensors", "path": "p"}}}
+        )
     assert "tensor_key" in _msg(exc)
 
 
 def _evaluation(status: str, correctness: bool, performance: bool) -> dict:
-    ev = {"status": status, "environment": {"hardware": "CPU", "libs": {}},
-          "timestamp": "2026-01-01T00:00:00Z", "log": ""}
+    ev = {
+        "status": status,
+        "environment": {"hardware": "CPU", "libs": {}},
+        "timestamp": "2026-01-01T00:00:00Z",
+        "log": "",
+    }
     if correctness:
         ev["correctness"] = {"max_relative_error": 0.0, "max_absolute_error": 0.0}
     if performance:
@@ -88,14 +109,23 @@ def _evaluation(status: str, correctness: bool, performance: bool) -> dict:
     return ev
 
 
-@pytest.mark.parametrize(("status", "c", "p", "ok"), [
-    ("PASSED", True, True, True), ("PASSED", True, False, False), ("PASSED", False, True, False),
-    ("INCORRECT_NUMERICAL", True, False, True), ("INCORRECT_NUMERICAL", False, False, False),
-    ("INCORRECT_NUMERICAL", True, True, False), ("RUNTIME_ERROR", False, False, True),
-    ("RUNTIME_ERROR", True, False, False), ("TIMEOUT", False, True, False),
-    ("COMPILE_ERROR", False, False, True), ("INCORRECT_SHAPE", False, False, True),
-    ("INCORRECT_DTYPE", False, False, True),
-])
+@pytest.mark.parametrize(
+    ("status", "c", "p", "ok"),
+    [
+        ("PASSED", True, True, True),
+        ("PASSED", True, False, False),
+        ("PASSED", False, True, False),
+        ("INCORRECT_NUMERICAL", True, False, True),
+        ("INCORRECT_NUMERICAL", False, False, False),
+        ("INCORRECT_NUMERICAL", True, True, False),
+        ("RUNTIME_ERROR", False, False, True),
+        ("RUNTIME_ERROR", True, False, False),
+        ("TIMEOUT", False, True, False),
+        ("COMPILE_ERROR", False, False, True),
+        ("INCORRECT_SHAPE", False, False, True),
+        ("INCORRECT_DTYPE", False, False, True),
+    ],
+)
 def test_evaluation_evidence_rules(status, c, p, ok):
     data = _evaluation(status, c, p)
     if ok:
@@ -109,16 +139,27 @@ def test_status_names_are_the_public_ones():
     from kernel_arena.schema import EvaluationStatus
 
     assert {s.value for s in EvaluationStatus} == {
-        "PASSED", "INCORRECT_SHAPE", "INCORRECT_NUMERICAL", "INCORRECT_DTYPE", "RUNTIME_ERROR",
-        "COMPILE_ERROR", "TIMEOUT"}
+        "PASSED",
+        "INCORRECT_SHAPE",
+        "INCORRECT_NUMERICAL",
+        "INCORRECT_DTYPE",
+        "RUNTIME_ERROR",
+        "COMPILE_ERROR",
+        "TIMEOUT",
+    }
 
 
 def test_trace_round_trip_with_infinite_errors_and_extras():
     ev = _evaluation("INCORRECT_NUMERICAL", True, False)
     ev["correctness"]["max_relative_error"] = "Infinity"
     ev["correctness"]["max_absolute_error"] = "NaN"
-    t = {"definition": "d", "workload": tiny_workload("u")["workload"], "solution": "s",
-         "evaluation": ev, "extra_field": [1, 2]}
+    t = {
+        "definition": "d",
+        "workload": tiny_workload("u")["workload"],
+        "solution": "s",
+        "evaluation": ev,
+        "extra_field": [1, 2],
+    }
     model = Trace.model_validate(t)
     again = json.loads(model.to_json())
     assert again == t

@@ -67,6 +67,19 @@ class RunResult:
     skipped: list[Skip] = field(default_factory=list)
     already_done: int = 0
     planned: int = 0
+    jobs: list[Job] = field(default_factory=list)
+    """Every (solution, workloads) selected, including those already traced."""
+
+    def all_traces(self) -> list[Trace]:
+        """Traces in the run folder for the selected jobs (this run's and earlier ones)."""
+        store = TraceStore(self.out)
+        wanted = {(j.definition.name, j.solution.name, w.uuid) for j in self.jobs for w in j.workloads}
+        seen: dict[tuple[str, str, str], Trace] = {}
+        for op_type, definition in sorted({(j.definition.op_type, j.definition.name) for j in self.jobs}):
+            for t in store.read(op_type, definition):
+                if t.key in wanted:
+                    seen[t.key] = t
+        return list(seen.values())
 
 
 class RunListener:
@@ -196,7 +209,7 @@ def run(
     jobs, skips = plan_run(ds, definitions, named or None, extra, devices[0], workloads, workload_tags)
     write_run_manifest(out, _source_for_manifest(ds, dataset))
     store = TraceStore(out)
-    result = RunResult(out=out, skipped=skips)
+    result = RunResult(out=out, skipped=skips, jobs=list(jobs))
 
     # Resume: drop what is already traced (or, with force, forget it).
     todo: list[Job] = []
