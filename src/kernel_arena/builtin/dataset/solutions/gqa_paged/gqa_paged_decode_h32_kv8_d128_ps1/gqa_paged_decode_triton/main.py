@@ -1,0 +1,82 @@
+"""GQA paged decode: launch wrapper of the split-KV Triton kernels in kernel.py.
+
+The split count comes from tensor shapes only (batch size and total pages in the batch), never
+from the values of kv_indptr, so the call has no host<->device copy or synchronization and can
+be captured in a CUDA graph. Splits are chosen so that batch * kv_heads * splits covers the
+GPU's SMs about twice over, while each split keeps at least ~256 tokens on average.
+
+Pitfalls handled: P03 (the kernel works in log2 units, lse is base 2), P04 (kv head g serves
+q heads 4g..4g+3), P05 (NHD cache with the page axis), P06 (indptr counts pages; int32 indices
+widened to 64-bit offsets in-kernel, P15), P14 (empty sequences: output 0, lse -inf),
+P16 (kernel.py is a sibling module).
+"""
+
+import math
+import os
+
+import torch
+from kernel import LOG2E, gqa_decode_split_kernel, merge_splits_kernel
+
+# The Triton CPU interpreter cannot multiply bf16 tiles; it gets fp32 operands instead.
+UPCAST = os.environ.get("TRITON_INTERPRET") == "1"
+_SM_COUNT = {}
+_BUFFERS = {}
+
+
+def _sm_count(device) -> int:
+    if device.type != "cuda":
+        return 8
+    key = device.index if device.index is not None else torch.cuda.current_device()
+    if key not in _SM_COUNT:
+        _SM_COUNT[key] = torch.cuda.get_device_properties(key).multi_processor_count
+    return _SM_COUNT[key]
+
+
+def num_splits(batch: int, num_kv_heads: int, total_tokens: int, sm_count: int) -> int:
+    """Splits per sequence from shapes only: fill ~2 waves of SMs, >= ~256 tokens per split."""
+    if batch == 0:
+        return 1
+    want = max(1, (2 * sm_count + batch * num_kv_heads - 1) // (batch * num_kv_heads))
+    avg_len = total_tokens / batch
+    cap = max(1, int(avg_len // 256))
+    return int(min(want, cap, 64))
+
+
+def _partials(device, rows: int, splits: int, head_dim: int):
+    # Scratch for split partials, grown on demand and reused: no allocation per call.
+    key = (str(device), head_dim)
+    need = rows * splits
+    buf = _BUFFERS.get(key)
+    if buf is None or buf[1].numel() < need:
+        buf = (torch.empty(need * head_dim, dtype=torch.float32, device=device),
+               torch.empty(need, dtype=torch.float32, device=device))
+        _BUFFERS[key] = buf
+    return buf
+
+
+def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
+    splits = num_splits(q.shape[0], k_cache.shape[2], kv_indices.numel(), _sm_count(q.device))
+    decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits)
+
+
+def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits):
+    """The two launches for a given split count (exposed so tests can force any count)."""
+    batch, num_qo_heads, head_dim = q.shape
+    num_kv_heads = k_cache.shape[2]
+    part_o, part_lse = _partials(q.device, batch * num_qo_heads, splits, head_dim)
+    gqa_decode_split_kernel[(batch, num_kv_heads, splits)](
+        q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, output, lse,
+        float(sm_scale) * LOG2E,
+        NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
+        NUM_SPLITS=splits, BLOCK_H=16, BLOCK_N=64, UPCAST=UPCAST, num_warps=4, num_stages=2,
+    )
+    if splits > 1:
+        merge_splits_kernel[(batch * num_qo_heads,)](
+            part_o, part_lse, output, lse,
+            NUM_SPLITS=splits, HEAD_DIM=head_dim, BLOCK_S=next_pow2(splits), num_warps=2,
+        )
+
+
+def next_pow2(n: int) -> int:
+    """Smallest power of two >= max(n, 2)."""
+    return 1 << max(1, math.ceil(math.log2(max(n, 2))))

@@ -1,0 +1,98 @@
+"""Split-KV absorbed MLA paged decode (Triton), base-2 online softmax.
+
+Kernel 1, grid (batch, splits): program (b, s) takes the s-th chunk of sequence b's pages.
+All 16 heads share each latent row, so the heads are the M dimension of the tensor-core dots:
+    x = (q_nope @ ckv^T + q_pe @ kpe^T) * sm_scale * log2(e)     [16, BLOCK_N]
+    acc = acc * 2^(m_old - m_new) + 2^(x - m_new) @ ckv            [16, 512]
+Each ckv row (1 KiB) and kpe row (128 B) is loaded once per split and used for both dots.
+Row offsets are 64-bit (page * 512 can exceed 2^31 for million-page pools).
+With one split the program writes output and lse directly; otherwise partials (acc / l and
+lse = m + log2 l) go to scratch and kernel 2 merges them per (batch, head):
+    M = max lse_s, w_s = 2^(lse_s - M), out = sum w_s o_s / sum w_s, lse = M + log2 sum w_s.
+Empty splits weigh 0; an empty sequence gives out 0 and lse -inf.
+"""
+
+import triton
+import triton.language as tl
+
+LOG2E = 1.4426950408889634
+
+
+@triton.jit
+def mla_decode_split_kernel(
+    qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
+    out_ptr, lse_ptr, qk_scale,
+    NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr, NUM_SPLITS: tl.constexpr,
+    BLOCK_N: tl.constexpr, UPCAST: tl.constexpr,
+):
+    b = tl.program_id(0)
+    s = tl.program_id(1)
+    seq_start = tl.load(indptr_ptr + b).to(tl.int64)
+    seq_len = tl.load(indptr_ptr + b + 1).to(tl.int64) - seq_start
+    chunk = (seq_len + NUM_SPLITS - 1) // NUM_SPLITS
+    lo = s * chunk
+    hi = tl.minimum(lo + chunk, seq_len)
+
+    offs_h = tl.arange(0, NUM_HEADS)
+    offs_c = tl.arange(0, D_CKV)
+    offs_p = tl.arange(0, D_KPE)
+    rows = b.to(tl.int64) * NUM_HEADS + offs_h
+    qn = tl.load(qn_ptr + rows[:, None] * D_CKV + offs_c[None, :])
+    qp = tl.load(qp_ptr + rows[:, None] * D_KPE + offs_p[None, :])
+    if UPCAST:  # the CPU interpreter has no bf16 dot; GPUs keep bf16 tensor-core operands
+        qn = qn.to(tl.float32)
+        qp = qp.to(tl.float32)
+
+    m = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
+    l = tl.zeros((NUM_HEADS,), dtype=tl.float32)
+    acc = tl.zeros((NUM_HEADS, D_CKV), dtype=tl.float32)
+    for start in range(lo, hi, BLOCK_N):
+        offs_n = start + tl.arange(0, BLOCK_N)
+        tok_mask = offs_n < hi
+        page = tl.load(indices_ptr + seq_start + offs_n, mask=tok_mask, other=0).to(tl.int64)
+        ckv = tl.load(ckv_ptr + page[:, None] * D_CKV + offs_c[None, :], mask=tok_mask[:, None], other=0.0)
+        kpe = tl.load(kpe_ptr + page[:, None] * D_KPE + offs_p[None, :], mask=tok_mask[:, None], other=0.0)
+        if UPCAST:
+            ckv = ckv.to(tl.float32)
+            kpe = kpe.to(tl.float32)
+        x = (tl.dot(qn, tl.trans(ckv)) + tl.dot(qp, tl.trans(kpe))) * qk_scale
+        x = tl.where(tok_mask[None, :], x, float("-inf"))
+        m_new = tl.maximum(m, tl.max(x, axis=1))
+        alpha = tl.exp2(m - m_new)
+        p = tl.exp2(x - m_new[:, None])
+        l = l * alpha + tl.sum(p, axis=1)
+        acc = acc * alpha[:, None] + tl.dot(p.to(ckv.dtype), ckv)
+        m = m_new
+
+    nonempty = l > 0
+    o = tl.where(nonempty[:, None], acc / tl.where(nonempty, l, 1.0)[:, None], 0.0)
+    lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
+    if NUM_SPLITS == 1:
+        tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :], o.to(out_ptr.dtype.element_ty))
+        tl.store(lse_ptr + rows, lse)
+    else:
+        part = rows * NUM_SPLITS + s
+        tl.store(part_o_ptr + part[:, None] * D_CKV + offs_c[None, :], o)
+        tl.store(part_lse_ptr + part, lse)
+
+
+@triton.jit
+def merge_splits_kernel(
+    part_o_ptr, part_lse_ptr, out_ptr, lse_ptr,
+    NUM_SPLITS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_S: tl.constexpr,
+):
+    row = tl.program_id(0).to(tl.int64)  # (batch, head) flattened
+    offs_s = tl.arange(0, BLOCK_S)
+    offs_d = tl.arange(0, HEAD_DIM)
+    s_mask = offs_s < NUM_SPLITS
+    lse_s = tl.load(part_lse_ptr + row * NUM_SPLITS + offs_s, mask=s_mask, other=float("-inf"))
+    top = tl.max(lse_s, axis=0)
+    finite = top > float("-inf")
+    w = tl.where(s_mask & (lse_s > float("-inf")), tl.exp2(lse_s - tl.where(finite, top, 0.0)), 0.0)
+    o_s = tl.load(part_o_ptr + (row * NUM_SPLITS + offs_s)[:, None] * HEAD_DIM + offs_d[None, :],
+                  mask=s_mask[:, None], other=0.0)
+    total = tl.sum(w, axis=0)
+    o = tl.sum(w[:, None] * o_s, axis=0) / tl.where(finite, total, 1.0)
+    o = tl.where(finite, o, 0.0)
+    tl.store(out_ptr + row * HEAD_DIM + offs_d, o.to(out_ptr.dtype.element_ty))
+    tl.store(lse_ptr + row, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))
