@@ -60,3 +60,28 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
+
+
+def build_fn(solution_name: str):
+    """Build an embedded solution through the engine's own build step; returns its callable."""
+    from kernel_arena.bench.build import build_solution
+    from kernel_arena.dataset import load_dataset
+
+    return build_solution(load_dataset().solution(solution_name)).fn
+
+
+def copy_bandwidth_gbs(nbytes: int = 1 << 30) -> float:
+    """Measured device-to-device copy bandwidth in GB/s (bytes read + written), median of 20."""
+    src = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+    dst = torch.empty_like(src)
+    for _ in range(3):
+        dst.copy_(src)
+    times = []
+    for _ in range(20):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        dst.copy_(src)
+        b.record()
+        torch.cuda.synchronize()
+        times.append(a.elapsed_time(b))
+    return 2 * nbytes / (statistics.median(times) * 1e-3) / 1e9

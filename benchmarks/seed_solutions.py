@@ -37,8 +37,11 @@ class Echo(RunListener):
         ev = trace.evaluation
         perf = ev.performance if ev else None
         name = (trace.workload.model_extra or {}).get("name", trace.workload.uuid[:8])
-        print(f"{trace.solution:32s} {name:24s} {ev.status.value if ev else '?':20s} "
-              f"{fmt_us(perf.latency_ms) if perf else '-':>9} us", flush=True)
+        print(
+            f"{trace.solution:32s} {name:24s} {ev.status.value if ev else '?':20s} "
+            f"{fmt_us(perf.latency_ms) if perf else '-':>9} us",
+            flush=True,
+        )
         if ev and ev.status != EvaluationStatus.PASSED:
             print("   " + ev.log[:2000].replace("\n", "\n   "), flush=True)
 
@@ -52,8 +55,13 @@ def main() -> None:
     ap.add_argument("--definition", action="append")
     args = ap.parse_args()
     t0 = time.time()
-    result = kernel_arena.run(out=args.out, device=args.device, solutions=args.solution,
-                              definitions=args.definition, listener=Echo())
+    result = kernel_arena.run(
+        out=args.out,
+        device=args.device,
+        solutions=args.solution,
+        definitions=args.definition,
+        listener=Echo(),
+    )
     wall = time.time() - t0
     ds = kernel_arena.load_dataset(args.out)
     rows = []
@@ -67,31 +75,49 @@ def main() -> None:
             sel = [t for t in passed if size_class(t) == cls]
             k = [t.evaluation.performance.latency_ms for t in sel]
             c = [t.evaluation.performance.model_extra.get("call_latency_ms", 0) for t in sel]
-            cells.append(f"{fmt_us(statistics.median(k)) if k else '-'} / "
-                         f"{fmt_us(statistics.median(c)) if c else '-'}")
+            cells.append(
+                f"{fmt_us(statistics.median(k)) if k else '-'} / {fmt_us(statistics.median(c)) if c else '-'}"
+            )
         sp = geomean([t.evaluation.performance.speedup_factor for t in passed])
         rows.append([definition, solution, f"{len(passed)}/{len(traces)}", fmt_x(sp), *cells])
-    methods = sorted({(t.evaluation.performance.model_extra or {}).get("timing", {}).get("method", "?")
-                      for t in ds.traces if t.evaluation and t.evaluation.performance})
-    text = "\n".join([
-        "# Seed solutions on the embedded GPU workloads",
-        "",
-        f"Command: `{command_line()}`",
-        "",
-        f"Environment: {environment_line()}",
-        "",
-        f"Kernel-time method: {', '.join(methods)} (cold L2, median of 3 trials × 50 calls); call "
-        "latency = host wall time of one call until the device is idle.",
-        f"Whole run: {wall:.0f} s for {len(result.traces)} evaluations "
-        f"({result.already_done} already traced).",
-        "",
-        "Cells: median kernel time / median call latency in µs. Small < 2k KV tokens (GDN: batch ≤ 4), "
-        "medium < 20k (batch ≤ 16), large ≥ 20k (batch ≥ 64).",
-        "",
-        md_table(["definition", "solution", "passed", "geo-mean speedup vs reference",
-                  "small", "medium", "large"], rows),
-        "",
-    ])
+    methods = sorted(
+        {
+            (t.evaluation.performance.model_extra or {}).get("timing", {}).get("method", "?")
+            for t in ds.traces
+            if t.evaluation and t.evaluation.performance
+        }
+    )
+    text = "\n".join(
+        [
+            "# Seed solutions on the embedded GPU workloads",
+            "",
+            f"Command: `{command_line()}`",
+            "",
+            f"Environment: {environment_line()}",
+            "",
+            f"Kernel-time method: {', '.join(methods)} (cold L2, median of 3 trials × 50 calls); call "
+            "latency = host wall time of one call until the device is idle.",
+            f"Whole run: {wall:.0f} s for {len(result.traces)} evaluations "
+            f"({result.already_done} already traced).",
+            "",
+            "Cells: median kernel time / median call latency in µs. Small < 2k KV tokens (GDN: batch ≤ 4), "
+            "medium < 20k (batch ≤ 16), large ≥ 20k (batch ≥ 64).",
+            "",
+            md_table(
+                [
+                    "definition",
+                    "solution",
+                    "passed",
+                    "geo-mean speedup vs reference",
+                    "small",
+                    "medium",
+                    "large",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    )
     Path(args.results).parent.mkdir(parents=True, exist_ok=True)
     Path(args.results).write_text(text)
     print(text)

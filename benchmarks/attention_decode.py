@@ -1,0 +1,248 @@
+"""GQA and MLA paged decode on the GPU: our Triton kernels vs the flashinfer wrappers vs the
+PyTorch baselines, side by side in one process on the same inputs.
+
+    python benchmarks/attention_decode.py --results benchmarks/results/attention_decode.md
+
+For each embedded GPU workload and a sweep (batch 1, 4, 16, 64, 256 x KV 128 ... 32768, up to
+1M tokens per call) it records kernel time (CUPTI, cold L2, first kernel start to last kernel
+end of a call), host-inclusive call latency, and achieved bandwidth: bytes of q, the K/V rows
+actually referenced, outputs and page table, over kernel time, against the measured copy
+bandwidth of the card. Every implementation's output is checked against the reference first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import build_fn, command_line, copy_bandwidth_gbs, environment_line, geomean, md_table  # noqa: E402
+
+from kernel_arena.bench.compare import Tolerance, compare_output  # noqa: E402
+from kernel_arena.bench.inputs import materialize_inputs, synthesize_page_table  # noqa: E402
+from kernel_arena.bench.reference import load_reference  # noqa: E402
+from kernel_arena.bench.timing import TimingSettings, time_call  # noqa: E402
+from kernel_arena.dataset import load_dataset  # noqa: E402
+from kernel_arena.schema import EvaluationStatus  # noqa: E402
+
+DEFS = {
+    "gqa": (
+        "gqa_paged_decode_h32_kv8_d128_ps1",
+        ["gqa_paged_decode_triton", "gqa_paged_decode_flashinfer", "gqa_paged_decode_torch"],
+    ),
+    "mla": (
+        "mla_paged_decode_h16_ckv512_kpe64_ps1",
+        ["mla_paged_decode_triton", "mla_paged_decode_flashinfer", "mla_paged_decode_torch"],
+    ),
+}
+
+
+def bytes_moved(kind: str, inputs: dict) -> int:
+    tokens = inputs["kv_indices"].numel()
+    b = inputs["kv_indptr"].numel() - 1
+    table = inputs["kv_indptr"].numel() * 4 + tokens * 4
+    if kind == "gqa":
+        return b * 32 * 128 * 2 * 2 + tokens * 8 * 128 * 2 * 2 + b * 32 * 4 + table
+    return b * 16 * 576 * 2 + tokens * 576 * 2 + b * 16 * 512 * 2 + b * 16 * 4 + table
+
+
+def sweep_inputs(kind: str, batch: int, kv: int, gen_seed: int) -> dict:
+    pool = max(batch * kv * 2, 4096)
+    dev = "cuda"
+    g = torch.Generator(device=dev).manual_seed(gen_seed)
+    _, indices = synthesize_page_table(batch, batch * kv, pool, gen_seed)  # scattered pages
+    indptr = torch.arange(0, batch + 1, dtype=torch.int32) * kv  # every sequence kv tokens long
+    if kind == "gqa":
+        return {
+            "q": torch.randn(batch, 32, 128, device=dev, dtype=torch.bfloat16, generator=g),
+            "k_cache": torch.randn(pool, 1, 8, 128, device=dev, dtype=torch.bfloat16, generator=g),
+            "v_cache": torch.randn(pool, 1, 8, 128, device=dev, dtype=torch.bfloat16, generator=g),
+            "kv_indptr": indptr.cuda(),
+            "kv_indices": indices.cuda(),
+            "sm_scale": 128**-0.5,
+        }
+    return {
+        "q_nope": torch.randn(batch, 16, 512, device=dev, dtype=torch.bfloat16, generator=g),
+        "q_pe": torch.randn(batch, 16, 64, device=dev, dtype=torch.bfloat16, generator=g),
+        "ckv_cache": torch.randn(pool, 1, 512, device=dev, dtype=torch.bfloat16, generator=g),
+        "kpe_cache": torch.randn(pool, 1, 64, device=dev, dtype=torch.bfloat16, generator=g),
+        "kv_indptr": indptr.cuda(),
+        "kv_indices": indices.cuda(),
+        "sm_scale": 192**-0.5,
+    }
+
+
+def measure(kind, definition, fns, ref, inputs, settings, label, copy_bw, skip_baseline):
+    batch = inputs["kv_indptr"].numel() - 1
+    out_shapes = {
+        n: definition.shape_of(s, {"batch_size": batch, **definition.const_axes})
+        for n, s in definition.outputs.items()
+    }
+    ref_out = ref(*inputs.values())
+    row = {
+        "case": label,
+        "batch": batch,
+        "tokens": inputs["kv_indices"].numel(),
+        "bytes": bytes_moved(kind, inputs),
+    }
+    for name, fn in fns.items():
+        if skip_baseline and name.endswith("_torch"):
+            continue
+        outs = [
+            torch.full(out_shapes["output"], float("nan"), dtype=torch.bfloat16, device="cuda"),
+            torch.full(out_shapes["lse"], float("nan"), dtype=torch.float32, device="cuda"),
+        ]
+        fn(*inputs.values(), *outs)
+        torch.cuda.synchronize()
+        ok = all(
+            compare_output(n, o, r, Tolerance(), poisoned=True).status == EvaluationStatus.PASSED
+            for n, o, r in zip(("output", "lse"), outs, ref_out)
+        )
+        t = time_call(lambda: fn(*inputs.values(), *outs), torch.device("cuda"), settings)
+        row[name] = {
+            "ok": bool(ok),
+            "kernel_ms": t.latency_ms,
+            "call_ms": t.call_latency_ms,
+            "method": t.method,
+            "spread": t.spread,
+            "bw_frac": row["bytes"] / (t.latency_ms * 1e-3) / 1e9 / copy_bw if t.latency_ms else None,
+        }
+    return row
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--results", default="benchmarks/results/attention_decode.md")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--kinds", default="gqa,mla")
+    ap.add_argument("--iters", type=int, default=30)
+    args = ap.parse_args()
+    settings = TimingSettings(5, args.iters, 3)
+    copy_bw = copy_bandwidth_gbs()
+    ds = load_dataset()
+    rows: dict[str, list] = {}
+    t0 = time.time()
+    for kind in args.kinds.split(","):
+        def_name, sols = DEFS[kind]
+        definition = ds.definitions[def_name]
+        ref = load_reference(definition)
+        fns = {s: build_fn(s) for s in sols}
+        rows[kind] = []
+        for w in ds.workloads_for(def_name):
+            if "gpu" not in w.tags:
+                continue
+            inputs = materialize_inputs(definition, w, "cuda", 1_000_000, ds.root)
+            label = (w.model_extra or {}).get("name", w.uuid)
+            rows[kind].append(measure(kind, definition, fns, ref, inputs, settings, label, copy_bw, False))
+            print(kind, json.dumps(rows[kind][-1])[:400], flush=True)
+            del inputs
+            torch.cuda.empty_cache()
+        for batch in (1, 4, 16, 64, 256):
+            for kv in (128, 512, 2048, 8192, 32768):
+                if batch * kv > 1 << 20:
+                    continue
+                inputs = sweep_inputs(kind, batch, kv, batch * 100003 + kv)
+                rows[kind].append(
+                    measure(
+                        kind,
+                        definition,
+                        fns,
+                        ref,
+                        inputs,
+                        settings,
+                        f"sweep_b{batch}_kv{kv}",
+                        copy_bw,
+                        batch * kv > 1 << 18,
+                    )
+                )
+                print(kind, json.dumps(rows[kind][-1])[:400], flush=True)
+                del inputs
+                torch.cuda.empty_cache()
+    if args.json:
+        Path(args.json).write_text(json.dumps({"copy_bw_gbs": copy_bw, "rows": rows}, indent=1))
+    write_markdown(args.results, rows, copy_bw, time.time() - t0)
+
+
+def write_markdown(path, rows, copy_bw, wall):
+    lines = [
+        "# Paged attention decode on the GPU: Triton vs flashinfer vs PyTorch",
+        "",
+        f"Command: `{command_line()}`",
+        "",
+        f"Environment: {environment_line()}",
+        "",
+        f"Measured device-to-device copy bandwidth: {copy_bw:.0f} GB/s (read + write). "
+        "Kernel time: CUPTI via torch.profiler, cold L2 (256 MiB flush before each call), first "
+        "kernel start to last kernel end of one call, median of 3 trials; call latency: host wall "
+        "time of one call until the device is idle. BW% = bytes (q, referenced K/V rows, outputs, "
+        f"page table) / kernel time / copy bandwidth. Whole script: {wall:.0f} s.",
+        "",
+    ]
+    for kind, rs in rows.items():
+        def_name, sols = DEFS[kind]
+        ours, lib, base = sols
+        lines += [f"## {def_name}", ""]
+        header = [
+            "case",
+            "batch",
+            "KV tokens",
+            f"{ours} µs",
+            f"{lib} µs",
+            f"{base} µs",
+            "ours/lib kernel",
+            "ours call µs",
+            "lib call µs",
+            "ours BW%",
+            "lib BW%",
+            "all correct",
+        ]
+        table = []
+        for r in rs:
+
+            def cell(name, key, scale=1e3, fmt="{:.1f}"):
+                v = r.get(name, {}).get(key)
+                return "-" if v is None else fmt.format(v * scale)
+
+            ratio = (r[lib]["kernel_ms"] / r[ours]["kernel_ms"]) if r.get(lib) and r.get(ours) else None
+            oks = all(v["ok"] for k, v in r.items() if isinstance(v, dict))
+            table.append(
+                [
+                    r["case"],
+                    r["batch"],
+                    r["tokens"],
+                    cell(ours, "kernel_ms"),
+                    cell(lib, "kernel_ms"),
+                    cell(base, "kernel_ms"),
+                    "-" if ratio is None else f"{ratio:.2f}x",
+                    cell(ours, "call_ms"),
+                    cell(lib, "call_ms"),
+                    cell(ours, "bw_frac", 100, "{:.0f}"),
+                    cell(lib, "bw_frac", 100, "{:.0f}"),
+                    "yes" if oks else "NO",
+                ]
+            )
+        lines.append(md_table(header, table))
+        emb = [r for r in rs if not r["case"].startswith("sweep")]
+        gm_k = geomean([r[lib]["kernel_ms"] / r[ours]["kernel_ms"] for r in emb])
+        gm_c = geomean([r[lib]["call_ms"] / r[ours]["call_ms"] for r in emb])
+        gm_ours = geomean([r[ours]["kernel_ms"] for r in emb])
+        gm_lib = geomean([r[lib]["kernel_ms"] for r in emb])
+        lines += [
+            "",
+            f"Embedded GPU workloads, geo-mean: ours {gm_ours * 1e3:.1f} µs, flashinfer "
+            f"{gm_lib * 1e3:.1f} µs kernel time → ratio lib/ours {gm_k:.2f}x; call latency ratio "
+            f"lib/ours {gm_c:.2f}x.",
+            "",
+        ]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

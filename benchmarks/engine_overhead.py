@@ -1,0 +1,127 @@
+"""Harness overhead and timing stability of `kernel-arena run` on the GPU.
+
+    python benchmarks/engine_overhead.py --results benchmarks/results/engine_overhead.md
+
+1. Overhead: the embedded GPU workloads of one definition are run once (builds the solution,
+   fills the reference cache), then again with --force. For each (solution, workload) of the
+   second run: wall time (from the runner's started/finished events) minus the time of the timed
+   calls it contains ((warmup + 2 x iters x trials) x call latency).
+2. Stability: the same solution is run 5 times (fresh worker process each time, --force); per
+   workload the spread of the 5 medians, (max - min) / median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, environment_line, md_table  # noqa: E402
+
+import kernel_arena  # noqa: E402
+from kernel_arena.bench.config import RunConfig  # noqa: E402
+from kernel_arena.bench.runner import RunListener  # noqa: E402
+from kernel_arena.bench.timing import TimingSettings  # noqa: E402
+
+
+class Clock(RunListener):
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+        self.wall: dict[str, float] = {}
+
+    def started(self, job, workload, device) -> None:  # noqa: D102
+        self.started_at = time.perf_counter()
+        self._current = workload.uuid
+
+    def finished(self, trace) -> None:  # noqa: D102
+        self.wall[trace.workload.uuid] = time.perf_counter() - self.started_at
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--solution", default="gqa_paged_decode_triton")
+    ap.add_argument("--out", default="runs/overhead")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--results", default="benchmarks/results/engine_overhead.md")
+    args = ap.parse_args()
+    settings = TimingSettings(10, 50, 3)
+    cfg = RunConfig(timing=settings)
+    kernel_arena.run(solutions=[args.solution], out=args.out, config=cfg)  # build + reference cache
+    runs = []
+    overhead_rows = []
+    for i in range(args.runs):
+        clock = Clock()
+        res = kernel_arena.run(
+            solutions=[args.solution], out=args.out, config=cfg, force=True, listener=clock
+        )
+        runs.append({t.workload.uuid: t for t in res.traces})
+        if i == 0:
+            calls = settings.warmup + 2 * settings.iters * settings.trials
+            for t in res.traces:
+                perf = t.evaluation.performance
+                if perf is None:
+                    continue
+                timed = calls * perf.model_extra["call_latency_ms"] / 1e3
+                wall = clock.wall[t.workload.uuid]
+                overhead_rows.append(
+                    [
+                        (t.workload.model_extra or {}).get("name"),
+                        f"{wall * 1e3:.0f}",
+                        f"{timed * 1e3:.0f}",
+                        f"{(wall - timed) * 1e3:.0f}",
+                    ]
+                )
+    stab_rows = []
+    for uuid, t in runs[0].items():
+        meds = [r[uuid].evaluation.performance.latency_ms for r in runs if r[uuid].evaluation.performance]
+        if len(meds) < 2:
+            continue
+        med = statistics.median(meds)
+        spread = (max(meds) - min(meds)) / med
+        stab_rows.append(
+            [
+                (t.workload.model_extra or {}).get("name"),
+                f"{med * 1e3:.1f}",
+                " ".join(f"{m * 1e3:.1f}" for m in meds),
+                f"{spread * 100:.1f}%",
+                "yes" if med * 1e3 <= 20 or spread <= 0.03 else "NO",
+            ]
+        )
+    overheads = [float(r[3]) for r in overhead_rows]
+    text = "\n".join(
+        [
+            "# Harness overhead and timing stability",
+            "",
+            f"Command: `{command_line()}`",
+            "",
+            f"Environment: {environment_line()}",
+            "",
+            f"Solution {args.solution} on the embedded GPU workloads; timing {settings.warmup} warm-up + "
+            f"{settings.iters} x {settings.trials} calls, twice (call latency, then CUPTI).",
+            "",
+            "## Overhead per (solution, workload), reference cached, solution built",
+            "",
+            md_table(["workload", "wall ms", "timed calls ms", "overhead ms"], overhead_rows),
+            "",
+            f"Median overhead {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms "
+            "(target ≤ 50 ms).",
+            "",
+            f"## Stability: kernel-time medians of {args.runs} separate runs",
+            "",
+            md_table(
+                ["workload", "median µs", "per-run medians µs", "spread", "within target (≤3% if > 20 µs)"],
+                stab_rows,
+            ),
+            "",
+        ]
+    )
+    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.results).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
