@@ -88,7 +88,6 @@ def main() -> None:
             }
         rows.append(row)
         print(json.dumps(row)[:500], flush=True)
-        del inputs
         torch.cuda.empty_cache()
     if args.json:
         Path(args.json).write_text(json.dumps({"copy_bw_gbs": copy_bw, "rows": rows}, indent=1))
