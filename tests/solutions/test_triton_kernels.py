@@ -54,7 +54,7 @@ def _check(out, lse, ref_out, ref_lse):
     torch.testing.assert_close(lse[finite], ref_lse[finite], atol=1e-3, rtol=1e-3)
 
 
-@pytest.mark.parametrize("splits", [1, 2, 3, 5])
+@pytest.mark.parametrize("splits", [1, 2, 3, 5, 40])
 @pytest.mark.parametrize("lengths", [[0, 1, 70, 3], [130], [0, 0], [2, 0, 9]])
 def test_gqa_triton_matches_reference(builtin, splits, lengths):
     mod = _load(GQA)
@@ -73,13 +73,14 @@ def test_gqa_triton_matches_reference(builtin, splits, lengths):
 
 def test_gqa_split_count_uses_shapes_only():
     mod = _load(GQA)
-    assert mod.num_splits(1, 8, 32768, 132) == 33  # 2 waves of 132 SMs over 8 kv heads
-    assert mod.num_splits(64, 8, 64 * 2048, 132) == 1
-    assert mod.num_splits(1, 8, 100, 132) == 1  # too short to split
+    assert mod.num_splits(1, 8, 32768, 132) == 128  # one split per 256 tokens, capped
+    assert mod.num_splits(64, 8, 64 * 2048, 132) == 8
+    assert mod.num_splits(1, 8, 4096, 132) == 33  # 2 waves of 132 SMs over 8 kv heads
+    assert mod.num_splits(1, 8, 40, 132) == 1  # too short to split
     assert mod.num_splits(0, 8, 0, 132) == 1
 
 
-@pytest.mark.parametrize("splits", [1, 4])
+@pytest.mark.parametrize("splits", [1, 4, 21])
 @pytest.mark.parametrize("lengths", [[0, 1, 40], [75]])
 def test_mla_triton_matches_reference(builtin, splits, lengths):
     mod = _load(MLA)

@@ -87,20 +87,26 @@ def gqa_decode_split_kernel(
 @triton.jit
 def merge_splits_kernel(
     part_o_ptr, part_lse_ptr, out_ptr, lse_ptr,
-    NUM_SPLITS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_S: tl.constexpr,
+    NUM_SPLITS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_S: tl.constexpr, CHUNK_S: tl.constexpr,
 ):
-    row = tl.program_id(0).to(tl.int64)  # (batch, q head) flattened
+    row = tl.program_id(0).to(tl.int64)  # (batch, head) flattened
     offs_s = tl.arange(0, BLOCK_S)
     offs_d = tl.arange(0, HEAD_DIM)
-    s_mask = offs_s < NUM_SPLITS
-    lse_s = tl.load(part_lse_ptr + row * NUM_SPLITS + offs_s, mask=s_mask, other=float("-inf"))
+    lse_s = tl.load(part_lse_ptr + row * NUM_SPLITS + offs_s, mask=offs_s < NUM_SPLITS, other=float("-inf"))
     top = tl.max(lse_s, axis=0)
     finite = top > float("-inf")
-    w = tl.where(s_mask & (lse_s > float("-inf")), tl.exp2(lse_s - tl.where(finite, top, 0.0)), 0.0)
-    o_s = tl.load(part_o_ptr + (row * NUM_SPLITS + offs_s)[:, None] * HEAD_DIM + offs_d[None, :],
-                  mask=s_mask[:, None], other=0.0)
-    total = tl.sum(w, axis=0)
-    o = tl.sum(w[:, None] * o_s, axis=0) / tl.where(finite, total, 1.0)
-    o = tl.where(finite, o, 0.0)
+    shift = tl.where(finite, top, 0.0)
+    total = tl.sum(tl.where(lse_s > float("-inf"), tl.exp2(lse_s - shift), 0.0), axis=0)
+    # Weighted sum of the split outputs, CHUNK_S splits at a time (bounded registers).
+    o = tl.zeros((HEAD_DIM,), dtype=tl.float32)
+    for c in range(0, NUM_SPLITS, CHUNK_S):
+        offs_c = c + tl.arange(0, CHUNK_S)
+        c_mask = offs_c < NUM_SPLITS
+        lse_c = tl.load(part_lse_ptr + row * NUM_SPLITS + offs_c, mask=c_mask, other=float("-inf"))
+        w = tl.where(lse_c > float("-inf"), tl.exp2(lse_c - shift), 0.0)
+        o_c = tl.load(part_o_ptr + (row * NUM_SPLITS + offs_c)[:, None] * HEAD_DIM + offs_d[None, :],
+                      mask=c_mask[:, None], other=0.0)
+        o += tl.sum(w[:, None] * o_c, axis=0)
+    o = tl.where(finite, o / tl.where(finite, total, 1.0), 0.0)
     tl.store(out_ptr + row * HEAD_DIM + offs_d, o.to(out_ptr.dtype.element_ty))
     tl.store(lse_ptr + row, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))

@@ -2,8 +2,7 @@
 
 The split count comes from tensor shapes only (batch size and total pages in the batch), never
 from the values of kv_indptr, so the call has no host<->device copy or synchronization and can
-be captured in a CUDA graph. Splits are chosen so that batch * kv_heads * splits covers the
-GPU's SMs about twice over, while each split keeps at least ~256 tokens on average.
+be captured in a CUDA graph. See num_splits for the policy.
 
 Pitfalls handled: P03 (the kernel works in log2 units, lse is base 2), P04 (kv head g serves
 q heads 4g..4g+3), P05 (NHD cache with the page axis), P06 (indptr counts pages; int32 indices
@@ -32,14 +31,20 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
-def num_splits(batch: int, num_kv_heads: int, total_tokens: int, sm_count: int) -> int:
-    """Splits per sequence from shapes only: fill ~2 waves of SMs, >= ~256 tokens per split."""
-    if batch == 0:
+def num_splits(batch: int, num_kv_heads: int, total_tokens: int, sm_count: int,
+               tokens_per_split: int = 256) -> int:
+    """Splits per sequence from shapes only (no sync on kv_indptr's values).
+
+    Enough splits to fill ~2 waves of SMs, and at least one split per `tokens_per_split` tokens of
+    the *average* sequence, so that in a skewed batch the long sequences are still spread over many
+    programs (splits of short sequences are empty and exit at once). Capped at 128.
+    """
+    if batch == 0 or total_tokens == 0:
         return 1
-    want = max(1, (2 * sm_count + batch * num_kv_heads - 1) // (batch * num_kv_heads))
-    avg_len = total_tokens / batch
-    cap = max(1, int(avg_len // 256))
-    return int(min(want, cap, 64))
+    fill = -(-2 * sm_count // (batch * num_kv_heads))
+    by_len = -(-total_tokens // (batch * tokens_per_split))
+    cap = max(1, total_tokens // (batch * 32))  # never below ~32 tokens per split on average
+    return int(max(1, min(max(fill, by_len), cap, 128)))
 
 
 def _partials(device, rows: int, splits: int, head_dim: int):
@@ -59,8 +64,9 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits)
 
 
-def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits):
-    """The two launches for a given split count (exposed so tests can force any count)."""
+def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits,
+           block_n=64, num_warps=4, num_stages=2):
+    """The two launches for a given split count and tile config (exposed for tests and tuning)."""
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
     part_o, part_lse = _partials(q.device, batch * num_qo_heads, splits, head_dim)
@@ -68,12 +74,13 @@ def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, sp
         q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, output, lse,
         float(sm_scale) * LOG2E,
         NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
-        NUM_SPLITS=splits, BLOCK_H=16, BLOCK_N=64, UPCAST=UPCAST, num_warps=4, num_stages=2,
+        NUM_SPLITS=splits, BLOCK_H=16, BLOCK_N=block_n, UPCAST=UPCAST, num_warps=num_warps,
+        num_stages=num_stages,
     )
     if splits > 1:
         merge_splits_kernel[(batch * num_qo_heads,)](
             part_o, part_lse, output, lse,
-            NUM_SPLITS=splits, HEAD_DIM=head_dim, BLOCK_S=next_pow2(splits), num_warps=2,
+            NUM_SPLITS=splits, HEAD_DIM=head_dim, BLOCK_S=next_pow2(splits), CHUNK_S=16, num_warps=2,
         )
 
 

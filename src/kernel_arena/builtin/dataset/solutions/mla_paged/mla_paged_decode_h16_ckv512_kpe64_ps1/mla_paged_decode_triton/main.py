@@ -2,7 +2,7 @@
 
 The split count comes from tensor shapes only (batch size, total pages), never from kv_indptr's
 values: no host<->device copy or synchronization, so the call can be captured in a CUDA graph.
-Splits fill about two waves of SMs while keeping >= ~256 tokens per split on average.
+See num_splits for the policy.
 
 Pitfalls handled: P03 (log2 units throughout, lse base 2), P05/P06 (page axis squeezed by
 offset arithmetic; indptr counts pages), P07 (sm_scale used as given, 1/sqrt(192)),
@@ -30,13 +30,19 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
-def num_splits(batch: int, total_tokens: int, sm_count: int) -> int:
-    """Splits per sequence from shapes only: fill ~2 waves of SMs, >= ~256 tokens per split."""
-    if batch == 0:
+def num_splits(batch: int, total_tokens: int, sm_count: int, tokens_per_split: int = 256) -> int:
+    """Splits per sequence from shapes only (no sync on kv_indptr's values).
+
+    The grid has no head axis (all 16 heads share a program), so filling ~2 waves of SMs needs
+    2 * SMs / batch splits; in skewed batches at least one split per `tokens_per_split` tokens of
+    the average sequence. Never below ~32 tokens per split on average; capped at 256.
+    """
+    if batch == 0 or total_tokens == 0:
         return 1
-    want = max(1, (2 * sm_count + batch - 1) // batch)
-    cap = max(1, int((total_tokens / batch) // 256))
-    return int(min(want, cap, 64))
+    fill = -(-2 * sm_count // batch)
+    by_len = -(-total_tokens // (batch * tokens_per_split))
+    cap = max(1, total_tokens // (batch * 32))
+    return int(max(1, min(max(fill, by_len), cap, 256)))
 
 
 def _partials(device, rows: int, splits: int, head_dim: int):
@@ -60,19 +66,20 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
     decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits)
 
 
-def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits):
-    """The two launches for a given split count (exposed so tests can force any count)."""
+def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits,
+           block_n=32, num_warps=4, num_stages=2):
+    """The two launches for a given split count and tile config (exposed for tests and tuning)."""
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
     part_o, part_lse = _partials(q_nope.device, batch * num_heads, splits, d_ckv)
     mla_decode_split_kernel[(batch, splits)](
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, output, lse,
         float(sm_scale) * LOG2E,
-        NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, NUM_SPLITS=splits, BLOCK_N=32,
-        UPCAST=UPCAST, num_warps=4, num_stages=2,
+        NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, NUM_SPLITS=splits, BLOCK_N=block_n,
+        UPCAST=UPCAST, num_warps=num_warps, num_stages=num_stages,
     )
     if splits > 1:
         merge_splits_kernel[(batch * num_heads,)](
             part_o, part_lse, output, lse,
-            NUM_SPLITS=splits, HEAD_DIM=d_ckv, BLOCK_S=next_pow2(splits), num_warps=4,
+            NUM_SPLITS=splits, HEAD_DIM=d_ckv, BLOCK_S=next_pow2(splits), CHUNK_S=8, num_warps=4,
         )

@@ -1,0 +1,144 @@
+"""Sweep launch configurations of the Triton GQA/MLA decode kernels on the GPU.
+
+    python benchmarks/tune_attention.py --results benchmarks/results/tune_attention.md
+
+For representative shapes (batch 1 long, skewed batches, batch 64/256) it times every
+combination of BLOCK_N, num_warps, num_stages and tokens-per-split (CUPTI kernel time, cold L2)
+and reports the best configuration per shape next to the current default. Evidence for the
+defaults chosen in the solutions' main.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import command_line, copy_bandwidth_gbs, environment_line, md_table  # noqa: E402
+from attention_decode import DEFS, bytes_moved, sweep_inputs  # noqa: E402
+
+from kernel_arena.bench.build import build_solution  # noqa: E402
+from kernel_arena.bench.inputs import materialize_inputs  # noqa: E402
+from kernel_arena.bench.timing import TimingSettings, time_call  # noqa: E402
+from kernel_arena.dataset import load_dataset  # noqa: E402
+
+SPACE = {
+    "gqa": {"block_n": [32, 64, 128], "num_warps": [4, 8], "num_stages": [2, 3], "tps": [128, 256, 1024]},
+    "mla": {"block_n": [16, 32, 64], "num_warps": [4, 8], "num_stages": [1, 2], "tps": [128, 256, 1024]},
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--results", default="benchmarks/results/tune_attention.md")
+    args = ap.parse_args()
+    copy_bw = copy_bandwidth_gbs()
+    ds = load_dataset()
+    settings = TimingSettings(3, 20, 1)
+    lines = [
+        "# Tuning sweep of the Triton paged-decode kernels",
+        "",
+        f"Command: `{command_line()}`",
+        "",
+        f"Environment: {environment_line()}",
+        "",
+        f"Copy bandwidth {copy_bw:.0f} GB/s. Kernel time: CUPTI, cold L2, median of 20 calls.",
+        "",
+    ]
+    for kind in ("gqa", "mla"):
+        def_name, sols = DEFS[kind]
+        definition = ds.definitions[def_name]
+        module = sys.modules[build_solution(ds.solution(sols[0])).fn.__module__]
+        shapes = {}
+        for name in ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"):
+            w = next(w for w in ds.workloads_for(def_name) if (w.model_extra or {}).get("name") == name)
+            shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
+        for b, kv in ((1, 4096), (1, 32768), (64, 2048), (256, 512)):
+            shapes[f"b{b}_kv{kv}"] = sweep_inputs(kind, b, kv, b + kv)
+        rows = []
+        for shape, inputs in shapes.items():
+            batch = inputs["kv_indptr"].numel() - 1
+            total = inputs["kv_indices"].numel()
+            nbytes = bytes_moved(kind, inputs)
+            axes = {"batch_size": batch, **definition.const_axes}
+            outs = [
+                torch.empty(
+                    definition.shape_of(s, axes),
+                    device="cuda",
+                    dtype=torch.bfloat16 if s.dtype == "bfloat16" else torch.float32,
+                )
+                for s in definition.outputs.values()
+            ]
+            sm = torch.cuda.get_device_properties(0).multi_processor_count
+            default = time_call(lambda: module.run(*inputs.values(), *outs), torch.device("cuda"), settings)
+            results = []
+            space = SPACE[kind]
+            for bn, nw, ns, tps in itertools.product(*space.values()):
+                if kind == "gqa":
+                    splits = module.num_splits(batch, 8, total, sm, tps)
+                else:
+                    splits = module.num_splits(batch, total, sm, tps)
+                try:
+                    t = time_call(
+                        lambda: module.decode(
+                            *inputs.values(), *outs, splits, block_n=bn, num_warps=nw, num_stages=ns
+                        ),
+                        torch.device("cuda"),
+                        settings,
+                    )
+                except Exception as exc:  # noqa: BLE001 - a config that does not compile
+                    print(kind, shape, bn, nw, ns, tps, "failed", str(exc)[:200], flush=True)
+                    continue
+                results.append((t.latency_ms, bn, nw, ns, tps, splits))
+            results.sort()
+            best = results[0]
+            print(
+                kind,
+                shape,
+                json.dumps({"default_us": default.latency_ms * 1e3, "best": best, "top5": results[:5]}),
+                flush=True,
+            )
+            rows.append(
+                [
+                    shape,
+                    batch,
+                    total,
+                    f"{default.latency_ms * 1e3:.1f}",
+                    f"{nbytes / default.latency_ms / 1e6 / copy_bw * 100:.0f}",
+                    f"{best[0] * 1e3:.1f}",
+                    f"{nbytes / best[0] / 1e6 / copy_bw * 100:.0f}",
+                    f"BLOCK_N={best[1]} warps={best[2]} stages={best[3]} tps={best[4]} splits={best[5]}",
+                    "; ".join(f"{r[0] * 1e3:.1f}: {r[1]}/{r[2]}/{r[3]}/{r[4]}" for r in results[1:4]),
+                ]
+            )
+        lines += [
+            f"## {def_name}",
+            "",
+            md_table(
+                [
+                    "shape",
+                    "batch",
+                    "tokens",
+                    "default µs",
+                    "default BW%",
+                    "best µs",
+                    "best BW%",
+                    "best config",
+                    "next (µs: BLOCK_N/warps/stages/tps)",
+                ],
+                rows,
+            ),
+            "",
+        ]
+    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.results).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
