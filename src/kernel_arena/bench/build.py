@@ -139,6 +139,11 @@ def build_solution(solution: Solution, build_root: Path | None = None) -> BuiltS
         if path not in sys.path:
             sys.path.insert(0, path)
     module_name = package.name + "." + entry_file[:-3].replace("/", ".")
+    # Another solution built earlier in this process may have left a sibling module of the same
+    # name (every vendored kernel is called kernel.py): drop those so this build imports its own,
+    # and drop ours afterwards so the next build cannot pick them up either.
+    siblings = _sibling_module_names(solution)
+    _forget_modules(siblings)
     try:
         module = importlib.import_module(module_name)
     except Exception:  # noqa: BLE001 - the import error is the build log
@@ -148,10 +153,33 @@ def build_solution(solution: Solution, build_root: Path | None = None) -> BuiltS
             f"solution files: {files} (pitfall P16: sibling imports must name files among "
             "the sources)"
         ) from None
+    finally:
+        _forget_modules(siblings)
     fn = getattr(module, solution.spec.entry_function, None)
     if not callable(fn):
         raise BuildError(f"{entry_file} defines no function {solution.spec.entry_function!r}")
     return BuiltSolution(solution, fn, package, libs)
+
+
+def _sibling_module_names(solution: Solution) -> set[str]:
+    names = set()
+    for src in solution.sources:
+        top = src.path.replace("\\", "/").split("/")[0]
+        if top.endswith(".py"):
+            top = top[:-3]
+        if top.isidentifier():
+            names.add(top)
+    return names
+
+
+def _forget_modules(names: set[str]) -> None:
+    # Only modules that came from a build folder: a source file called e.g. torch.py must never
+    # evict the real torch.
+    for name in list(sys.modules):
+        if name.split(".")[0] in names:
+            file = getattr(sys.modules[name], "__file__", None) or ""
+            if "/ka_solution_" in file.replace("\\", "/"):
+                del sys.modules[name]
 
 
 def _short_traceback(package: Path) -> str:
