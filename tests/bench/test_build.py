@@ -15,10 +15,16 @@ def _sol(name, code, **kw):
 
 def test_two_solutions_with_same_sibling_module_name_build_in_one_process(tmp_path):
     # Regression: the second build used to import the first one's cached `kernel` module.
-    a = _sol("a", "from kernel import f\n\ndef run(x, y, alpha, out):\n    out.copy_(f(x))\n",
-             extra_sources={"kernel.py": "def f(x):\n    return x + 1\n"})
-    b = _sol("b", "from kernel import g\n\ndef run(x, y, alpha, out):\n    out.copy_(g(x))\n",
-             extra_sources={"kernel.py": "def g(x):\n    return x + 2\n"})
+    a = _sol(
+        "a",
+        "from kernel import f\n\ndef run(x, y, alpha, out):\n    out.copy_(f(x))\n",
+        extra_sources={"kernel.py": "def f(x):\n    return x + 1\n"},
+    )
+    b = _sol(
+        "b",
+        "from kernel import g\n\ndef run(x, y, alpha, out):\n    out.copy_(g(x))\n",
+        extra_sources={"kernel.py": "def g(x):\n    return x + 2\n"},
+    )
     fa = build_solution(a, tmp_path).fn
     fb = build_solution(b, tmp_path).fn
     import torch
@@ -32,11 +38,18 @@ def test_two_solutions_with_same_sibling_module_name_build_in_one_process(tmp_pa
 
 
 def test_relative_imports_in_packages_work(tmp_path):
-    s = Solution.model_validate({
-        "name": "pkg", "definition": "d", "author": "t",
-        "spec": {"language": "python", "target_hardware": ["cpu"], "entry_point": "impl/main.py::run"},
-        "sources": [{"path": "impl/main.py", "content": "from .helpers import h\n\ndef run():\n    return h()\n"},
-                    {"path": "impl/helpers.py", "content": "def h():\n    return 42\n"}]})
+    s = Solution.model_validate(
+        {
+            "name": "pkg",
+            "definition": "d",
+            "author": "t",
+            "spec": {"language": "python", "target_hardware": ["cpu"], "entry_point": "impl/main.py::run"},
+            "sources": [
+                {"path": "impl/main.py", "content": "from .helpers import h\n\ndef run():\n    return h()\n"},
+                {"path": "impl/helpers.py", "content": "def h():\n    return 42\n"},
+            ],
+        }
+    )
     assert build_solution(s, tmp_path).fn() == 42
 
 

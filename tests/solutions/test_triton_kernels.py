@@ -66,9 +66,9 @@ def test_gqa_triton_matches_reference(builtin, splits, lengths):
     indptr, indices = _table(lengths, pool, gen)
     out = torch.full((len(lengths), 32, 128), float("nan")).bfloat16()
     lse = torch.full((len(lengths), 32), float("nan"))
-    mod.decode(q, k, v, indptr, indices, 128 ** -0.5, out, lse, splits)
+    mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, splits)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
-    _check(out, lse, *ref(q, k, v, indptr, indices, 128 ** -0.5))
+    _check(out, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
 
 
 def test_gqa_split_count_uses_shapes_only():
@@ -99,12 +99,17 @@ def test_mla_triton_matches_reference(builtin, splits, lengths):
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
 
 
-@pytest.mark.parametrize(("batch", "with_state", "scale", "gate"), [
-    (1, True, 0.088, 0.0), (2, False, 0.0, 0.0), (3, True, None, 0.0),
-    (2, True, 0.088, 30.0),   # a + dt_bias huge: softplus linear branch, decay ~ 0
-    (2, True, 0.088, -30.0),  # a + dt_bias very negative: decay ~ 1
-    (20, True, 0.088, 0.0),   # wider row tiles
-])
+@pytest.mark.parametrize(
+    ("batch", "with_state", "scale", "gate"),
+    [
+        (1, True, 0.088, 0.0),
+        (2, False, 0.0, 0.0),
+        (3, True, None, 0.0),
+        (2, True, 0.088, 30.0),  # a + dt_bias huge: softplus linear branch, decay ~ 0
+        (2, True, 0.088, -30.0),  # a + dt_bias very negative: decay ~ 1
+        (20, True, 0.088, 0.0),  # wider row tiles
+    ],
+)
 def test_gdn_triton_matches_reference(builtin, batch, with_state, scale, gate):
     mod = _load(GDN)
     gen = torch.Generator().manual_seed(batch * 11 + int(gate))
@@ -120,7 +125,8 @@ def test_gdn_triton_matches_reference(builtin, batch, with_state, scale, gate):
     before = None if state is None else state.clone()
     mod.run(q, k, v, state, A_log, a, dt_bias, b, scale, out, new_state)
     ref_out, ref_state = load_reference(builtin.definitions["gdn_decode_qk4_v8_d128_k_last"])(
-        q, k, v, state, A_log, a, dt_bias, b, scale)
+        q, k, v, state, A_log, a, dt_bias, b, scale
+    )
     torch.testing.assert_close(new_state, ref_state, atol=1e-3, rtol=1e-3)
     torch.testing.assert_close(out.float(), ref_out.float(), atol=2e-2, rtol=1e-2)
     if state is not None:
