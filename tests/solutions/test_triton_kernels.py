@@ -73,8 +73,8 @@ def test_gqa_triton_matches_reference(builtin, splits, lengths):
 
 def test_gqa_split_count_uses_shapes_only():
     mod = _load(GQA)
-    assert mod.num_splits(1, 8, 32768, 132) == 128  # one split per 256 tokens, capped
-    assert mod.num_splits(64, 8, 64 * 2048, 132) == 8
+    assert mod.num_splits(1, 8, 32768, 132) == 33  # 2 waves of 132 SMs over 8 kv heads
+    assert mod.num_splits(64, 8, 64 * 2048, 132) == 2  # one split per 1024 tokens
     assert mod.num_splits(1, 8, 4096, 132) == 33  # 2 waves of 132 SMs over 8 kv heads
     assert mod.num_splits(1, 8, 40, 132) == 1  # too short to split
     assert mod.num_splits(0, 8, 0, 132) == 1

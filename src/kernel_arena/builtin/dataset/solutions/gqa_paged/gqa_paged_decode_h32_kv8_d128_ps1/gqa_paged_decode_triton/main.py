@@ -31,8 +31,10 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
+# Defaults from benchmarks/results/tune_attention.md (H100): BLOCK_N 128, 4 warps, 2 stages,
+# one split per 1024 tokens of the average sequence beyond the two-wave fill.
 def num_splits(batch: int, num_kv_heads: int, total_tokens: int, sm_count: int,
-               tokens_per_split: int = 256) -> int:
+               tokens_per_split: int = 1024) -> int:
     """Splits per sequence from shapes only (no sync on kv_indptr's values).
 
     Enough splits to fill ~2 waves of SMs, and at least one split per `tokens_per_split` tokens of
@@ -65,7 +67,7 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
 
 
 def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits,
-           block_n=64, num_warps=4, num_stages=2):
+           block_n=128, num_warps=4, num_stages=2):
     """The two launches for a given split count and tile config (exposed for tests and tuning)."""
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
@@ -78,9 +80,10 @@ def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, sp
         num_stages=num_stages,
     )
     if splits > 1:
-        merge_splits_kernel[(batch * num_qo_heads,)](
+        merge_splits_kernel[(batch * num_qo_heads, 1)](
             part_o, part_lse, output, lse,
-            NUM_SPLITS=splits, HEAD_DIM=head_dim, BLOCK_S=next_pow2(splits), CHUNK_S=16, num_warps=2,
+            NUM_SPLITS=splits, HEAD_DIM=head_dim, BLOCK_S=next_pow2(splits), CHUNK_S=16, BLOCK_D=head_dim,
+            num_warps=2,
         )
 
 

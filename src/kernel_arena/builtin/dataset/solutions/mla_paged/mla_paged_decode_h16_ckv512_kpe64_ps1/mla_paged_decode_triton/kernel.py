@@ -80,17 +80,21 @@ def mla_decode_split_kernel(
 def merge_splits_kernel(
     part_o_ptr, part_lse_ptr, out_ptr, lse_ptr,
     NUM_SPLITS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_S: tl.constexpr, CHUNK_S: tl.constexpr,
+    BLOCK_D: tl.constexpr,
 ):
+    # Grid (batch * heads, HEAD_DIM / BLOCK_D): the head dimension is split too, so that small
+    # batches with many splits still have enough merge programs to fill the GPU.
     row = tl.program_id(0).to(tl.int64)  # (batch, head) flattened
+    pid_d = tl.program_id(1)
     offs_s = tl.arange(0, BLOCK_S)
-    offs_d = tl.arange(0, HEAD_DIM)
+    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
     lse_s = tl.load(part_lse_ptr + row * NUM_SPLITS + offs_s, mask=offs_s < NUM_SPLITS, other=float("-inf"))
     top = tl.max(lse_s, axis=0)
     finite = top > float("-inf")
     shift = tl.where(finite, top, 0.0)
     total = tl.sum(tl.where(lse_s > float("-inf"), tl.exp2(lse_s - shift), 0.0), axis=0)
     # Weighted sum of the split outputs, CHUNK_S splits at a time (bounded registers).
-    o = tl.zeros((HEAD_DIM,), dtype=tl.float32)
+    o = tl.zeros((BLOCK_D,), dtype=tl.float32)
     for c in range(0, NUM_SPLITS, CHUNK_S):
         offs_c = c + tl.arange(0, CHUNK_S)
         c_mask = offs_c < NUM_SPLITS
@@ -101,4 +105,5 @@ def merge_splits_kernel(
         o += tl.sum(w[:, None] * o_c, axis=0)
     o = tl.where(finite, o / tl.where(finite, total, 1.0), 0.0)
     tl.store(out_ptr + row * HEAD_DIM + offs_d, o.to(out_ptr.dtype.element_ty))
-    tl.store(lse_ptr + row, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))
+    if pid_d == 0:
+        tl.store(lse_ptr + row, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))

@@ -30,6 +30,7 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
+# Defaults from benchmarks/results/tune_attention.md (H100): BLOCK_N 64, 4 warps, 2 stages.
 def num_splits(batch: int, total_tokens: int, sm_count: int, tokens_per_split: int = 256) -> int:
     """Splits per sequence from shapes only (no sync on kv_indptr's values).
 
@@ -67,7 +68,7 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
 
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits,
-           block_n=32, num_warps=4, num_stages=2):
+           block_n=64, num_warps=4, num_stages=2):
     """The two launches for a given split count and tile config (exposed for tests and tuning)."""
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
@@ -79,7 +80,8 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
         UPCAST=UPCAST, num_warps=num_warps, num_stages=num_stages,
     )
     if splits > 1:
-        merge_splits_kernel[(batch * num_heads,)](
+        merge_splits_kernel[(batch * num_heads, d_ckv // 128)](
             part_o, part_lse, output, lse,
-            NUM_SPLITS=splits, HEAD_DIM=d_ckv, BLOCK_S=next_pow2(splits), CHUNK_S=8, num_warps=4,
+            NUM_SPLITS=splits, HEAD_DIM=d_ckv, BLOCK_S=next_pow2(splits), CHUNK_S=16, BLOCK_D=128,
+            num_warps=4,
         )
