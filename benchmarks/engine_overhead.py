@@ -29,12 +29,11 @@ from kernel_arena.bench.timing import TimingSettings  # noqa: E402
 
 class Clock(RunListener):
     def __init__(self) -> None:
-        self.started: dict[str, float] = {}
+        self.started_at = 0.0
         self.wall: dict[str, float] = {}
 
     def started(self, job, workload, device) -> None:  # noqa: D102
         self.started_at = time.perf_counter()
-        self._current = workload.uuid
 
     def finished(self, trace) -> None:  # noqa: D102
         self.wall[trace.workload.uuid] = time.perf_counter() - self.started_at
