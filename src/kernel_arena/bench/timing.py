@@ -133,10 +133,10 @@ def _time_cuda(fn: Callable[[], Any], device: torch.device, s: TimingSettings) -
     kernels_counts: list[int] = []
     method = "cupti"
     try:
-        for _ in range(s.trials):
-            samples, counts = _cupti_trial(fn, flush, device, s.iters)
-            kernel_trials.append(samples)
-            kernels_counts.extend(counts)
+        # One profiler session for all trials: starting and stopping the profiler costs tens of
+        # milliseconds each time, which would dominate the harness overhead per workload.
+        samples, kernels_counts = _cupti_trial(fn, flush, device, s.iters * s.trials)
+        kernel_trials = [samples[i * s.iters : (i + 1) * s.iters] for i in range(s.trials)]
     except _NoCupti as exc:
         method = f"cuda_event (CUPTI unavailable: {exc})"
         kernel_trials = [_event_trial(fn, flush, device, s.iters) for _ in range(s.trials)]
