@@ -35,8 +35,8 @@ def modulo_permutation(many: int, shared: int) -> list[int]:
     return [(h % shared) * group + h // shared for h in range(many)]
 
 
-@detector("P04", "Grouped-head mapping (GQA / GVA)", applies=_applies)
-def head_mapping(e: FailureEvidence) -> str | None:
+@detector("P04/P10", "Grouped-head mapping (GQA / GVA)", applies=_applies)
+def head_mapping(e: FailureEvidence) -> tuple[str, str] | None:
     """Re-run the reference with heads permuted to the modulo mapping; claim when it matches."""
     many_axis, shared_axis, per_head, out_dims = _LAYOUTS[e.definition.op_type]
     axes = e.definition.axis_values(e.workload.axes)
@@ -61,8 +61,8 @@ def head_mapping(e: FailureEvidence) -> str | None:
             if not e.matches(name, variant[name].index_select(dim, idx)):
                 return None
     pitfall = "P10" if e.definition.op_type == "gdn" else "P04"
-    return (
+    return pitfall, (
         f"outputs match the reference when head h uses shared head h % {shared} instead of "
         f"h // {many // shared}: grouped heads must be expanded with repeat_interleave "
-        f"(contiguous groups), not repeat/modulo [{pitfall}]"
+        "(contiguous groups), not repeat/modulo"
     )

@@ -73,8 +73,9 @@ class Detector:
     """A registered pitfall detector."""
 
     pitfall: str
+    """Pitfall id(s), e.g. ``P03`` or ``P04/P10``."""
     title: str
-    fn: Callable[[FailureEvidence], str | None]
+    fn: Callable[[FailureEvidence], Any]
     applies: Callable[[FailureEvidence], bool]
     doc: str
 
@@ -95,10 +96,10 @@ DETECTORS: list[Detector] = []
 
 def detector(
     pitfall: str, title: str, applies: Callable[[FailureEvidence], bool] | None = None
-) -> Callable[[Callable[[FailureEvidence], str | None]], Callable[[FailureEvidence], str | None]]:
+) -> Callable[[Callable[[FailureEvidence], Any]], Callable[[FailureEvidence], Any]]:
     """Register a detector function for ``pitfall``."""
 
-    def wrap(fn: Callable[[FailureEvidence], str | None]) -> Callable[[FailureEvidence], str | None]:
+    def wrap(fn: Callable[[FailureEvidence], Any]) -> Callable[[FailureEvidence], Any]:
         DETECTORS.append(
             Detector(
                 pitfall, title, fn, applies or (lambda e: e.outputs is not None), (fn.__doc__ or "").strip()
@@ -148,6 +149,8 @@ def diagnose_failure(evidence: FailureEvidence) -> list[Diagnosis]:
             message = det.fn(evidence)
         except Exception:  # noqa: BLE001, S112 - a detector that cannot run claims nothing
             continue
-        if message:
+        if isinstance(message, tuple):  # (pitfall, message) when one detector serves several ids
+            found.append(Diagnosis(message[0], message[1]))
+        elif message:
             found.append(Diagnosis(det.pitfall, message))
     return found
