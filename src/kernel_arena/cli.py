@@ -365,6 +365,142 @@ def run_cmd(
         raise typer.Exit(1)
 
 
+# --------------------------------------------------------------------------- authoring
+@app.command()
+def new(
+    definition: Annotated[str, typer.Argument(help="Definition the solution implements.")],
+    name: Annotated[str, typer.Option("--name", help="Solution name.")],
+    template: Annotated[
+        str, typer.Option(help="reference | torch | library | triton (op-specific for the seed op types).")
+    ] = "reference",
+    from_solution: Annotated[
+        Optional[str], typer.Option("--from", help="Start from an existing solution (name, folder or JSON).")
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder to create (default: ./NAME).")] = None,
+    author: Annotated[str, typer.Option(help="Author recorded in solution.json.")] = "me",
+    dataset: DatasetOpt = None,
+    force: Annotated[bool, typer.Option(help="Overwrite a non-empty folder.")] = False,
+) -> None:
+    """Create an authoring folder (solution.json + sources) with the exact entry-point signature."""
+    from kernel_arena.authoring.scaffold import ScaffoldError, new_solution
+    from kernel_arena.dataset import DatasetError
+
+    ds = _load(dataset)
+    target = out or Path(name)
+    try:
+        folder = new_solution(ds, definition, name, target, template, from_solution, author, force)
+    except (ScaffoldError, DatasetError) as exc:
+        _fail(str(exc))
+    console.print(f"created {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
+    console.print(f"next: kernel-arena check {folder} && kernel-arena try {folder}")
+
+
+def _read_solution_arg(arg: str) -> tuple[dict[str, Any], str]:
+    from kernel_arena.authoring.pack import SolutionFolderError, is_solution_folder, read_solution_folder_json
+
+    path = Path(arg)
+    try:
+        if is_solution_folder(path):
+            return read_solution_folder_json(path), str(path / "solution.json")
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8")), str(path)
+    except (SolutionFolderError, json.JSONDecodeError, OSError) as exc:
+        _fail(str(exc))
+    _fail(f"{arg}: not an authoring folder (with solution.json) or a Solution JSON file")
+    raise AssertionError
+
+
+@app.command()
+def check(
+    solution: Annotated[str, typer.Argument(help="Authoring folder or Solution JSON file.")],
+    dataset: DatasetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Static checks before anything runs; each finding has a pitfall id, file:line and a fix."""
+    from kernel_arena.authoring.check import check_solution_json
+
+    data, where = _read_solution_arg(solution)
+    ds = _load(dataset)
+    findings = check_solution_json(data, ds.definition, where)
+    errors = [f for f in findings if f.severity == "error"]
+    if as_json:
+        print(json.dumps({"ok": not errors, "findings": [f.to_json() for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            color = "red" if f.severity == "error" else "yellow"
+            console.print(f"[{color}]{escape(str(f))}[/{color}]")
+        console.print("[green]ok[/green]: no errors" if not errors else f"[red]{len(errors)} error(s)[/red]")
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def pack(
+    folder: Annotated[Path, typer.Argument(help="Authoring folder.")],
+    out: Annotated[Optional[Path], typer.Option(help="Output JSON file (default: stdout).")] = None,
+) -> None:
+    """Authoring folder -> inline Solution JSON (the public schema's form)."""
+    from pydantic import ValidationError
+
+    from kernel_arena.authoring.pack import SolutionFolderError, pack_solution
+    from kernel_arena.files import atomic_write_text
+
+    try:
+        solution = pack_solution(folder)
+    except (SolutionFolderError, OSError) as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        _fail(f"{folder / 'solution.json'}: {exc.errors(include_url=False)[0]['msg']}")
+    text = solution.to_json(indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(out, text)
+        console.print(f"wrote {out}")
+
+
+@app.command()
+def unpack(
+    solution: Annotated[Path, typer.Argument(help="Inline Solution JSON file.")],
+    folder: Annotated[Path, typer.Argument(help="Authoring folder to create.")],
+    force: Annotated[bool, typer.Option(help="Overwrite a non-empty folder.")] = False,
+) -> None:
+    """Inline Solution JSON -> authoring folder (sources as real files, byte-identical)."""
+    from pydantic import ValidationError
+
+    from kernel_arena.authoring.pack import SolutionFolderError, unpack_solution
+    from kernel_arena.schema import Solution
+
+    try:
+        sol = Solution.model_validate_json(solution.read_text(encoding="utf-8"))
+        unpack_solution(sol, folder, overwrite=force)
+    except (SolutionFolderError, OSError) as exc:
+        _fail(str(exc))
+    except ValidationError as exc:
+        _fail(f"{solution}: {exc.errors(include_url=False)[0]['msg']}")
+    console.print(f"unpacked {sol.name} into {folder}")
+
+
+@app.command("try")
+def try_cmd(
+    solution: Annotated[str, typer.Argument(help="Solution name, authoring folder or JSON file.")],
+    workload: Annotated[Optional[str], typer.Option(help="Workload uuid or name (default: first).")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu or cuda:N (default: GPU if any).")] = None,
+    dataset: DatasetOpt = None,
+    watch: Annotated[bool, typer.Option(help="Re-run whenever a source file changes.")] = False,
+) -> None:
+    """The inner loop: build, one workload, correctness with diagnosis, a quick timing."""
+    from kernel_arena.authoring.trying import try_solution, watch_paths
+
+    ds = _load(dataset)
+    while True:
+        code = try_solution(ds, solution, workload, device, console)
+        if not watch:
+            raise typer.Exit(code)
+        console.print("[dim]watching for changes (Ctrl-C to stop)...[/dim]")
+        watch_paths(solution)
+
+
 def _print_summary(rows: list[Any], result: Any) -> None:
     table = Table(title=f"run summary ({result.out})", show_header=True, header_style="bold")
     for col in (
