@@ -34,9 +34,12 @@ def test_newcomer_path_on_a_generic_definition(tmp_path, template):
     data = json.loads((folder / "solution.json").read_text())
     assert all("content" not in s for s in data["sources"])
     assert _errors(check_solution_json(pack_solution(folder).to_json_dict(), ds.definition)) == []
-    result = kernel_arena.run(dataset=root, solutions=[str(folder)], out=tmp_path / "out", config=FAST,
-                              device="cpu")
-    assert [t.evaluation.status for t in result.traces] == [EvaluationStatus.PASSED], result.traces[0].evaluation.log
+    result = kernel_arena.run(
+        dataset=root, solutions=[str(folder)], out=tmp_path / "out", config=FAST, device="cpu"
+    )
+    assert [t.evaluation.status for t in result.traces] == [EvaluationStatus.PASSED], result.traces[
+        0
+    ].evaluation.log
     packed = pack_solution(folder)
     unpack_solution(packed, tmp_path / "again")
     for src in packed.sources:
@@ -49,14 +52,24 @@ def test_seed_op_templates_pass(builtin, tmp_path, template):
     name = "gdn_decode_qk4_v8_d128_k_last"
     folder = new_solution(builtin, name, f"my_{template}", tmp_path / "sol", template)
     assert _errors(check_solution_json(pack_solution(folder).to_json_dict(), builtin.definition)) == []
-    result = kernel_arena.run(solutions=[str(folder)], workloads=["cpu_b1"], out=tmp_path / "out",
-                              config=FAST, device="cpu")
+    result = kernel_arena.run(
+        solutions=[str(folder)], workloads=["cpu_b1"], out=tmp_path / "out", config=FAST, device="cpu"
+    )
     assert result.traces[0].evaluation.status == EvaluationStatus.PASSED, result.traces[0].evaluation.log
 
 
 def test_signature_and_from_copy(builtin, tmp_path):
     gqa = builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"]
-    assert signature(gqa) == ["q", "k_cache", "v_cache", "kv_indptr", "kv_indices", "sm_scale", "output", "lse"]
+    assert signature(gqa) == [
+        "q",
+        "k_cache",
+        "v_cache",
+        "kv_indptr",
+        "kv_indices",
+        "sm_scale",
+        "output",
+        "lse",
+    ]
     folder = new_solution(builtin, gqa.name, "copy", tmp_path / "c", from_solution="gqa_paged_decode_torch")
     assert pack_solution(folder).name == "copy"
 
@@ -78,7 +91,9 @@ def test_symlink_escaping_the_folder_is_refused(tmp_path):
     folder = tmp_path / "f"
     folder.mkdir()
     (folder / "main.py").symlink_to(tmp_path / "secret.py")
-    (folder / "solution.json").write_text(json.dumps({**solution_json("s", ""), "sources": [{"path": "main.py"}]}))
+    (folder / "solution.json").write_text(
+        json.dumps({**solution_json("s", ""), "sources": [{"path": "main.py"}]})
+    )
     with pytest.raises(SolutionFolderError, match="outside the solution folder"):
         pack_solution(folder)
 
@@ -88,17 +103,20 @@ def _check(tmp_path, code, **kw):
     return check_solution_json(solution_json("s", code, **kw), load_dataset(root).definition)
 
 
-@pytest.mark.parametrize(("code", "kw", "pitfall", "text"), [
-    ("def run(x, y, alpha):\n    return alpha * x + y\n", {}, "P01", "destination-passing"),
-    ("def run(x, y, alpha, out):\n    out = alpha * x + y\n", {}, "P01", "rebinds the name"),
-    ("def run(y, x, alpha, out):\n    out.copy_(x)\n", {}, "P02", "another order"),
-    ("def run(x, y, alpha):\n    return (alpha * x + y).half()\n", {"dps": False}, "P12", "float16"),
-    ("def run(x, y, alpha):\n    return (alpha * x + y).t()\n", {"dps": False}, "P12", "non-contiguous"),
-    ("from kernels import axpy\n\ndef run(x, y, alpha, out):\n    pass\n", {}, "P16", "'kernels'"),
-    ("from .helpers import f\n\ndef run(x, y, alpha, out):\n    pass\n", {}, "P16", "relative import"),
-    ("def run(x, y, alpha, out):\n    pass\n", {"deps": ["not-a-real-pkg-xyz"]}, "P17", "not installed"),
-    ("def run(x, y, alpha, out):\n    pass\n", {"deps": ["torch>=99"]}, "P17", "needs >=99"),
-])
+@pytest.mark.parametrize(
+    ("code", "kw", "pitfall", "text"),
+    [
+        ("def run(x, y, alpha):\n    return alpha * x + y\n", {}, "P01", "destination-passing"),
+        ("def run(x, y, alpha, out):\n    out = alpha * x + y\n", {}, "P01", "rebinds the name"),
+        ("def run(y, x, alpha, out):\n    out.copy_(x)\n", {}, "P02", "another order"),
+        ("def run(x, y, alpha):\n    return (alpha * x + y).half()\n", {"dps": False}, "P12", "float16"),
+        ("def run(x, y, alpha):\n    return (alpha * x + y).t()\n", {"dps": False}, "P12", "non-contiguous"),
+        ("from kernels import axpy\n\ndef run(x, y, alpha, out):\n    pass\n", {}, "P16", "'kernels'"),
+        ("from .helpers import f\n\ndef run(x, y, alpha, out):\n    pass\n", {}, "P16", "relative import"),
+        ("def run(x, y, alpha, out):\n    pass\n", {"deps": ["not-a-real-pkg-xyz"]}, "P17", "not installed"),
+        ("def run(x, y, alpha, out):\n    pass\n", {"deps": ["torch>=99"]}, "P17", "needs >=99"),
+    ],
+)
 def test_check_catches_pitfalls_statically(tmp_path, code, kw, pitfall, text):
     findings = _check(tmp_path, code, **kw)
     hits = [f for f in findings if f.id == pitfall and text in f.message]
@@ -117,8 +135,9 @@ def test_cli_new_check_pack_unpack(tmp_path):
     import sys
 
     def ka(*args):
-        return subprocess.run([sys.executable, "-m", "kernel_arena.cli", *args], capture_output=True,
-                              text=True, cwd=tmp_path)
+        return subprocess.run(
+            [sys.executable, "-m", "kernel_arena.cli", *args], capture_output=True, text=True, cwd=tmp_path
+        )
 
     assert ka("new", "gdn_decode_qk4_v8_d128_k_last", "--name", "g", "--template", "torch").returncode == 0
     assert ka("check", "g").returncode == 0

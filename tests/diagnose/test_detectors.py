@@ -28,15 +28,29 @@ BASELINE = {
 
 
 def _evaluate(builtin, tmp_path, definition, code, workload="cpu_b4_edge", dps=True):
-    solution = Solution.model_validate({
-        "name": "planted", "definition": definition, "author": "tests",
-        "spec": {"language": "python", "target_hardware": ["cpu"], "entry_point": "main.py::run",
-                 "destination_passing_style": dps},
-        "sources": [{"path": "main.py", "content": code}]})
+    solution = Solution.model_validate(
+        {
+            "name": "planted",
+            "definition": definition,
+            "author": "tests",
+            "spec": {
+                "language": "python",
+                "target_hardware": ["cpu"],
+                "entry_point": "main.py::run",
+                "destination_passing_style": dps,
+            },
+            "sources": [{"path": "main.py", "content": code}],
+        }
+    )
     ctx = EvalContext(
-        definition=builtin.definitions[definition], built=build_solution(solution, tmp_path),
-        device=__import__("torch").device("cpu"), hardware="CPU", dataset_root=builtin.root,
-        config=RunConfig(draws=2, timing=TimingSettings(0, 1, 1)), cache=ReferenceCache(None))
+        definition=builtin.definitions[definition],
+        built=build_solution(solution, tmp_path),
+        device=__import__("torch").device("cpu"),
+        hardware="CPU",
+        dataset_root=builtin.root,
+        config=RunConfig(draws=2, timing=TimingSettings(0, 1, 1)),
+        cache=ReferenceCache(None),
+    )
     wl = next(w for w in builtin.workloads_for(definition) if (w.model_extra or {}).get("name") == workload)
     return evaluate_workload(ctx, wl)
 
@@ -54,25 +68,79 @@ def _diagnoses(outcome) -> str:
 
 
 PLANTED = {
-    "P01": (GQA, "cpu_b4_edge", [("    output.copy_(out.reshape", "    return out, lse  # output.copy_(out.reshape"),
-                                  ("    lse.copy_((lse_nat", "    # lse.copy_((lse_nat")]),
+    "P01": (
+        GQA,
+        "cpu_b4_edge",
+        [
+            ("    output.copy_(out.reshape", "    return out, lse  # output.copy_(out.reshape"),
+            ("    lse.copy_((lse_nat", "    # lse.copy_((lse_nat"),
+        ],
+    ),
     "P03": (GQA, "cpu_b4_edge", [("lse.copy_((lse_nat / math.log(2.0))", "lse.copy_((lse_nat)")]),
-    "P04": (GQA, "cpu_b4_edge", [("qg = q.float().view(batch, num_kv_heads, group, head_dim)",
-                                   "qg = q.float().view(batch, group, num_kv_heads, head_dim).transpose(1, 2)"),
-                                  ("output.copy_(out.reshape(batch, num_qo_heads, head_dim))",
-                                   "output.copy_(out.transpose(1, 2).reshape(batch, num_qo_heads, head_dim))"),
-                                  ("lse.copy_((lse_nat / math.log(2.0)).reshape(batch, num_qo_heads))",
-                                   "lse.copy_((lse_nat / math.log(2.0)).transpose(1, 2).reshape(batch, num_qo_heads))")]),
+    "P04": (
+        GQA,
+        "cpu_b4_edge",
+        [
+            (
+                "qg = q.float().view(batch, num_kv_heads, group, head_dim)",
+                "qg = q.float().view(batch, group, num_kv_heads, head_dim).transpose(1, 2)",
+            ),
+            (
+                "output.copy_(out.reshape(batch, num_qo_heads, head_dim))",
+                "output.copy_(out.transpose(1, 2).reshape(batch, num_qo_heads, head_dim))",
+            ),
+            (
+                "lse.copy_((lse_nat / math.log(2.0)).reshape(batch, num_qo_heads))",
+                "lse.copy_((lse_nat / math.log(2.0)).transpose(1, 2).reshape(batch, num_qo_heads))",
+            ),
+        ],
+    ),
     "P07": (MLA, "cpu_b4_edge", [("(logits * float(sm_scale))", "(logits * float(sm_scale) ** 2)")]),
-    "P08": (GDN, "cpu_b1", [("F.softplus(a[:, 0].float() + dt_bias.float())", "F.softplus(a[:, 0].float())")]),
+    "P08": (
+        GDN,
+        "cpu_b1",
+        [("F.softplus(a[:, 0].float() + dt_bias.float())", "F.softplus(a[:, 0].float())")],
+    ),
     "P09": (GDN, "cpu_b1", [("    new_state.copy_(s)", "    new_state.copy_(s.transpose(-1, -2))")]),
-    "P10": (GDN, "cpu_b1", [("qf = q[:, 0].float().repeat_interleave(ratio, dim=1)", "qf = q[:, 0].float().repeat(1, ratio, 1)"),
-                             ("kf = k[:, 0].float().repeat_interleave(ratio, dim=1)", "kf = k[:, 0].float().repeat(1, ratio, 1)")]),
-    "P11": (GDN, "cpu_b1", [("beta = torch.sigmoid(b[:, 0].float())", "beta = torch.sigmoid(torch.sigmoid(b[:, 0].float()))")]),
-    "P13": (GDN, "cpu_b1", [("        s = state.float() * g[..., None, None]",
-                              "        state.mul_(1.5)\n        s = state.float() * g[..., None, None]")]),
-    "P14": (GQA, "cpu_b4_edge", [("    probs = torch.exp(logits - lse_nat[..., None]).nan_to_num(0.0)",
-                                   "    probs = torch.exp(logits - lse_nat[..., None])")]),
+    "P10": (
+        GDN,
+        "cpu_b1",
+        [
+            (
+                "qf = q[:, 0].float().repeat_interleave(ratio, dim=1)",
+                "qf = q[:, 0].float().repeat(1, ratio, 1)",
+            ),
+            (
+                "kf = k[:, 0].float().repeat_interleave(ratio, dim=1)",
+                "kf = k[:, 0].float().repeat(1, ratio, 1)",
+            ),
+        ],
+    ),
+    "P11": (
+        GDN,
+        "cpu_b1",
+        [("beta = torch.sigmoid(b[:, 0].float())", "beta = torch.sigmoid(torch.sigmoid(b[:, 0].float()))")],
+    ),
+    "P13": (
+        GDN,
+        "cpu_b1",
+        [
+            (
+                "        s = state.float() * g[..., None, None]",
+                "        state.mul_(1.5)\n        s = state.float() * g[..., None, None]",
+            )
+        ],
+    ),
+    "P14": (
+        GQA,
+        "cpu_b4_edge",
+        [
+            (
+                "    probs = torch.exp(logits - lse_nat[..., None]).nan_to_num(0.0)",
+                "    probs = torch.exp(logits - lse_nat[..., None])",
+            )
+        ],
+    ),
 }
 
 
@@ -85,7 +153,7 @@ def test_planted_bug_is_diagnosed(builtin, tmp_path, pitfall):
 
 
 def test_p12_wrong_output_dtype(builtin, tmp_path):
-    code = _baseline(GDN, []) + textwrap.dedent('''
+    code = _baseline(GDN, []) + textwrap.dedent("""
         _run = run
 
         def run(q, k, v, state, A_log, a, dt_bias, b, scale):
@@ -93,14 +161,14 @@ def test_p12_wrong_output_dtype(builtin, tmp_path):
             ns = torch.empty(q.shape[0], 8, 128, 128)
             _run(q, k, v, state, A_log, a, dt_bias, b, scale, out, ns)
             return out.float(), ns
-    ''')
+    """)
     outcome = _evaluate(builtin, tmp_path, GDN, code, "cpu_b1", dps=False)
     assert outcome.status == EvaluationStatus.INCORRECT_DTYPE
     assert "(P12)" in _diagnoses(outcome)
 
 
 def test_p20_results_cached_across_calls(builtin, tmp_path):
-    code = _baseline(GDN, []) + textwrap.dedent('''
+    code = _baseline(GDN, []) + textwrap.dedent("""
         _run = run
         _CACHE = {}
 
@@ -111,13 +179,15 @@ def test_p20_results_cached_across_calls(builtin, tmp_path):
                 _CACHE[key] = (output.clone(), new_state.clone())
             output.copy_(_CACHE[key][0])
             new_state.copy_(_CACHE[key][1])
-    ''')
+    """)
     outcome = _evaluate(builtin, tmp_path, GDN, code, "cpu_b1")
     assert outcome.status == EvaluationStatus.INCORRECT_NUMERICAL
     assert "(P20)" in _diagnoses(outcome)
 
 
-@pytest.mark.parametrize(("definition", "workload"), [(GQA, "cpu_b4_edge"), (MLA, "cpu_b4_edge"), (GDN, "cpu_b1")])
+@pytest.mark.parametrize(
+    ("definition", "workload"), [(GQA, "cpu_b4_edge"), (MLA, "cpu_b4_edge"), (GDN, "cpu_b1")]
+)
 def test_correct_solution_gets_no_diagnosis(builtin, tmp_path, definition, workload):
     outcome = _evaluate(builtin, tmp_path, definition, BASELINE[definition].read_text(), workload)
     assert outcome.status == EvaluationStatus.PASSED
