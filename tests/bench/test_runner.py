@@ -38,6 +38,16 @@ BAD = {
         {"extra_sources": {"kernel.py": "def axpy(x, y, a, out):\n    out.copy_(a * x + y)\n"}},
     ),
     "gpu_only": (GOOD_DPS, {"targets": ["cuda"]}),
+    "aborts": ("import os\n\ndef run(x, y, alpha, out):\n    os.abort()\n", {}),
+    "huge_alloc": (
+        "import torch\n\ndef run(x, y, alpha, out):\n    torch.empty(1 << 50, dtype=torch.uint8)\n",
+        {},
+    ),
+    "nan_out": ("def run(x, y, alpha, out):\n    out.copy_(alpha * x + y)\n    out[0] = float('nan')\n", {}),
+    "noncontig": (
+        "import torch\n\ndef run(x, y, alpha):\n    r = alpha * x + y\n    return torch.stack([r, r], 1)[:, 0]\n",
+        {"dps": False},
+    ),
     "noisy": (
         "import sys\n\ndef run(x, y, alpha, out):\n    sys.stdout.write('x' * 3_000_000)\n"
         "    out.copy_(alpha * x + y)\n",
@@ -77,6 +87,10 @@ def bad_run(tmp_path_factory):
         ("missing_dep", S.COMPILE_ERROR, "surely-not-installed-pkg"),
         ("bad_import", S.COMPILE_ERROR, "helper_kernel"),
         ("noisy", S.PASSED, "bytes of output truncated"),
+        ("aborts", S.RUNTIME_ERROR, "SIGABRT"),
+        ("huge_alloc", S.RUNTIME_ERROR, "RuntimeError"),
+        ("nan_out", S.INCORRECT_NUMERICAL, "NaN where the reference is finite"),
+        ("noncontig", S.PASSED, "non-contiguous view"),
     ],
 )
 def test_each_solution_gets_its_status(bad_run, solution, status, log_has):

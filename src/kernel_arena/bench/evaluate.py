@@ -188,6 +188,12 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
                     },
                 }
             return Outcome(status, messages, correctness)
+        layout_notes = [
+            f"note: output {n} is a non-contiguous view (strides {list(o.stride())}); values match, "
+            "but a consumer reading its memory directly would not (P12)"
+            for n, o in zip(names, outs)
+            if isinstance(o, torch.Tensor) and not o.is_contiguous()
+        ]
         if comparison.max_abs >= worst.max_abs or not worst.outputs:
             worst = comparison
         prev_refs = refs
@@ -203,7 +209,7 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
         return Outcome(
             EvaluationStatus.RUNTIME_ERROR, [f"while timing: the solution raised:\n{traceback.format_exc()}"]
         )
-    messages = []
+    messages = list(dict.fromkeys(layout_notes))
     performance = {
         "latency_ms": sol_t.latency_ms,
         "reference_latency_ms": ref_t.latency_ms,
