@@ -26,7 +26,8 @@ def spin(ptr, n):
 
 
 def run(x, y, alpha, out):
-    spin[(1,)](x, 1)
+    flag = torch.zeros(2, dtype=torch.int32, device=x.device)  # 0 forever: the kernel never ends
+    spin[(1,)](flag, 1)
     out.copy_(alpha * x + y)
 """
 OOM = "import torch\n\ndef run(x, y, alpha, out):\n    torch.empty(1 << 45, dtype=torch.uint8, device=x.device)\n"
