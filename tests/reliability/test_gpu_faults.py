@@ -68,6 +68,8 @@ def test_gpu_faults_are_contained(tmp_path):
         excerpt = " ".join(evs[0].log.split())[:160].replace("|", "/")
         lines.append(f"| {name} | {', '.join(e.status.value for e in evs)} | {excerpt} |")
     print("\n".join(lines))
+    for name, evs in sorted(by.items()):
+        print(f"--- {name} log ---\n{evs[0].log[-2500:]}")
     assert [e.status for e in by["a_hang"]] == [S.TIMEOUT, S.TIMEOUT]
     assert all(e.status == S.RUNTIME_ERROR and "out of memory" in e.log.lower() for e in by["b_oom"])
     assert all(e.status == S.RUNTIME_ERROR for e in by["c_illegal"])
