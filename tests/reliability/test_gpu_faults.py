@@ -13,6 +13,7 @@ from kernel_arena.bench.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus as S
 
 HANG = """
+import torch
 import triton
 import triton.language as tl
 
