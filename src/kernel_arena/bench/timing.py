@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,7 +219,8 @@ def _cupti_trial(
     mark()  # compile before profiling
     torch.cuda.synchronize(device)
     try:
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        with warnings.catch_warnings(), profile(activities=[ProfilerActivity.CUDA]) as prof:
+            warnings.simplefilter("ignore")  # the profiler's notes would land in every trace log
             for _ in range(iters):
                 flush()
                 mark()
