@@ -501,6 +501,104 @@ def try_cmd(
         watch_paths(solution)
 
 
+# ------------------------------------------------------------------------------ report
+@app.command()
+def report(
+    dataset: Annotated[
+        Optional[str],
+        typer.Option("--dataset", "-d", help="Run folder or dataset with traces (default: ./runs)."),
+    ] = "runs",
+    definition: Annotated[Optional[list[str]], typer.Option("--definition", help="Only these.")] = None,
+    format: Annotated[str, typer.Option(help="table | md | csv | json | html")] = "table",
+    out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
+    details: Annotated[bool, typer.Option("--details", help="Add per-workload rows.")] = False,
+) -> None:
+    """Leaderboards per definition: pass rate, geo-mean speedup, fast_p, latency, errors, failures."""
+    from kernel_arena.report.render import render_report
+
+    formats = {"table", "md", "csv", "json", "html"}
+    if format not in formats:
+        _fail(f"unknown format {format!r}: choose one of {', '.join(sorted(formats))}")
+    ds = _load(dataset)
+    for name in definition or []:
+        if name not in ds.definitions:
+            _fail(f"no definition named {name!r}")
+    if not ds.traces:
+        _fail(f"{ds.trace_root} holds no traces: run `kernel-arena run --out {dataset}` first", 1)
+    text = render_report(
+        ds, definition, format, details, console if out is None and format == "table" else None
+    )
+    if text is None:
+        return
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        from kernel_arena.files import atomic_write_text
+
+        atomic_write_text(out, text)
+        err.print(f"wrote {out}")
+
+
+@app.command()
+def compare(
+    run_a: Annotated[str, typer.Argument(help="Baseline run folder.")],
+    run_b: Annotated[str, typer.Argument(help="New run folder.")],
+    as_json: JsonOpt = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Also list unchanged pairs.")] = False,
+) -> None:
+    """Latency change per (solution, workload) from RUN_A to RUN_B; exit 1 on regressions.
+
+    A change is flagged only beyond the run-to-run spread recorded in the traces (at least 3%);
+    new failures are listed first.
+    """
+    from kernel_arena.report.compare import compare_runs
+
+    a, b = _load(run_a), _load(run_b)
+    changes = compare_runs(a.traces, b.traces)
+    shown = [c for c in changes if show_all or c.kind != "unchanged"]
+    if as_json:
+        print(json.dumps([dict(c.__dict__, change=c.change) for c in shown], indent=2))
+    else:
+        table = Table(title=f"{run_a} -> {run_b}", show_header=True, header_style="bold")
+        for col in (
+            "kind",
+            "definition",
+            "solution",
+            "workload",
+            "status",
+            "latency A",
+            "latency B",
+            "change",
+            "threshold",
+        ):
+            table.add_column(col)
+        for c in shown:
+            color = {"new_failure": "red", "regression": "red", "improvement": "green", "fixed": "green"}.get(
+                c.kind, ""
+            )
+            table.add_row(
+                f"[{color}]{c.kind}[/{color}]" if color else c.kind,
+                c.definition,
+                c.solution,
+                c.workload[:12],
+                f"{c.status_a} -> {c.status_b}",
+                _ms(c.latency_a_ms),
+                _ms(c.latency_b_ms),
+                f"{c.change:+.1%}" if c.change is not None else "-",
+                f"±{c.threshold:.0%}",
+            )
+        console.print(table)
+        counts = {
+            k: sum(1 for c in changes if c.kind == k)
+            for k in ("new_failure", "regression", "improvement", "fixed")
+        }
+        console.print(
+            ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + f" of {len(changes)} pairs"
+        )
+    if any(c.kind in ("new_failure", "regression") for c in changes):
+        raise typer.Exit(1)
+
+
 def _print_summary(rows: list[Any], result: Any) -> None:
     table = Table(title=f"run summary ({result.out})", show_header=True, header_style="bold")
     for col in (

@@ -1,0 +1,1 @@
+"""Reports over traces: leaderboards with fast_p, run comparison, HTML export."""

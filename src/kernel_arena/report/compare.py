@@ -1,0 +1,78 @@
+"""Compare two runs: per (definition, solution, workload) latency change, flagged only when it
+exceeds the run-to-run spread measured in the traces; new failures first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kernel_arena.report.leaderboard import latest_traces
+from kernel_arena.schema import EvaluationStatus, Trace
+
+MIN_THRESHOLD = 0.03
+
+
+@dataclass
+class Change:
+    """One (definition, solution, workload) present in both runs (or newly failing)."""
+
+    definition: str
+    solution: str
+    workload: str
+    status_a: str
+    status_b: str
+    latency_a_ms: float | None
+    latency_b_ms: float | None
+    threshold: float
+    kind: str  # new_failure | fixed | regression | improvement | unchanged
+
+    @property
+    def change(self) -> float | None:
+        if self.latency_a_ms and self.latency_b_ms:
+            return self.latency_b_ms / self.latency_a_ms - 1.0
+        return None
+
+
+def _spread(t: Trace) -> float:
+    perf = t.evaluation.performance if t.evaluation else None
+    timing = (perf.model_extra or {}).get("timing", {}) if perf else {}
+    return float(timing.get("spread") or 0.0)
+
+
+def compare_runs(a: list[Trace], b: list[Trace]) -> list[Change]:
+    """Changes from run A to run B, new failures first, then regressions, improvements."""
+    la = {t.key: t for t in latest_traces(a)}
+    lb = {t.key: t for t in latest_traces(b)}
+    out = []
+    for key in sorted(set(la) & set(lb)):
+        ta, tb = la[key], lb[key]
+        sa, sb = ta.evaluation.status, tb.evaluation.status  # type: ignore[union-attr]
+        pa = ta.evaluation.performance  # type: ignore[union-attr]
+        pb = tb.evaluation.performance  # type: ignore[union-attr]
+        threshold = max(MIN_THRESHOLD, 2 * max(_spread(ta), _spread(tb)))
+        kind = "unchanged"
+        if sa == EvaluationStatus.PASSED and sb != EvaluationStatus.PASSED:
+            kind = "new_failure"
+        elif sa != EvaluationStatus.PASSED and sb == EvaluationStatus.PASSED:
+            kind = "fixed"
+        elif pa and pb and pa.latency_ms > 0:
+            rel = pb.latency_ms / pa.latency_ms - 1.0
+            if rel > threshold:
+                kind = "regression"
+            elif rel < -threshold:
+                kind = "improvement"
+        out.append(
+            Change(
+                key[0],
+                key[1],
+                key[2],
+                sa.value,
+                sb.value,
+                pa.latency_ms if pa else None,
+                pb.latency_ms if pb else None,
+                threshold,
+                kind,
+            )
+        )
+    order = {"new_failure": 0, "regression": 1, "improvement": 2, "fixed": 3, "unchanged": 4}
+    out.sort(key=lambda c: (order[c.kind], c.definition, c.solution, c.workload))
+    return out

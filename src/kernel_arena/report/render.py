@@ -1,0 +1,103 @@
+"""Render leaderboards as a rich table, markdown, CSV, JSON or HTML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from kernel_arena.dataset import Dataset
+from kernel_arena.report.leaderboard import FAST_P, latest_traces, leaderboard
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return "NaN" if math.isnan(v) else f"{v:.4g}"
+    return str(v)
+
+
+def report_rows(ds: Dataset, definitions: list[str] | None, details: bool) -> list[dict[str, Any]]:
+    """Flat rows: one per (definition, solution), plus per-workload rows with ``details``."""
+    names = definitions or sorted({t.definition for t in ds.traces})
+    rows: list[dict[str, Any]] = []
+    for name in names:
+        for rank, r in enumerate(leaderboard(ds.traces, name), 1):
+            row = {
+                "definition": name,
+                "rank": rank,
+                "solution": r.solution,
+                "passed": r.passed,
+                "total": r.total,
+                "pass_rate": r.pass_rate,
+                "geomean_speedup": r.geomean_speedup,
+            }
+            row.update({f"fast_{p:g}": r.fast_p[p] for p in FAST_P})
+            row.update(
+                {
+                    "median_latency_ms": r.median_latency_ms,
+                    "median_call_latency_ms": r.median_call_latency_ms,
+                    "worst_abs_error": r.worst_abs_error,
+                    "failures": "; ".join(f"{k} x{v}" for k, v in r.failures.items()),
+                    "diagnoses": " | ".join(r.diagnoses),
+                }
+            )
+            rows.append(row)
+        if details:
+            for t in sorted(latest_traces(ds.traces), key=lambda t: (t.solution or "", t.workload.uuid)):
+                if t.definition != name or t.evaluation is None:
+                    continue
+                perf = t.evaluation.performance
+                rows.append(
+                    {
+                        "definition": name,
+                        "solution": t.solution,
+                        "workload": t.workload.uuid,
+                        "status": t.evaluation.status.value,
+                        "latency_ms": perf.latency_ms if perf else None,
+                        "speedup": perf.speedup_factor if perf else None,
+                    }
+                )
+    return rows
+
+
+def render_report(
+    ds: Dataset, definitions: list[str] | None, fmt: str, details: bool, console: Console | None
+) -> str | None:
+    """The report as text (None when printed directly to ``console``)."""
+    if fmt == "html":
+        from kernel_arena.report.html import render_html
+
+        return render_html(ds, definitions)
+    rows = report_rows(ds, definitions, details)
+    if fmt == "json":
+        return json.dumps(rows, indent=2, default=str) + "\n"
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=cols)
+        writer.writeheader()
+        writer.writerows(rows)
+        return buf.getvalue()
+    if fmt == "md":
+        out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        out += ["| " + " | ".join(_cell(r.get(c)) for c in cols) + " |" for r in rows]
+        return "\n".join(out) + "\n"
+    table = Table(show_header=True, header_style="bold", title="leaderboard")
+    show = [c for c in cols if c not in ("diagnoses",)]
+    for c in show:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*[_cell(r.get(c)) for c in show])
+    if console is None:
+        buf = Console(record=True, width=200)
+        buf.print(table)
+        return buf.export_text()
+    console.print(table)
+    return None
