@@ -17,25 +17,42 @@ from kernel_arena.report.leaderboard import leaderboard
 from kernel_arena.schema import Trace
 
 
-def trace(solution: str, wl: str, status: str = "PASSED", latency: float = 1.0, ref: float = 2.0,
-          err: float = 0.001, spread: float = 0.0, log: str = "") -> dict:
+def trace(
+    solution: str,
+    wl: str,
+    status: str = "PASSED",
+    latency: float = 1.0,
+    ref: float = 2.0,
+    err: float = 0.001,
+    spread: float = 0.0,
+    log: str = "",
+) -> dict:
     t = tiny_workload(wl)
     t["solution"] = solution
-    ev = {"status": status, "environment": {"hardware": "CPU", "libs": {}},
-          "timestamp": "2026-01-01T00:00:00Z", "log": log}
+    ev = {
+        "status": status,
+        "environment": {"hardware": "CPU", "libs": {}},
+        "timestamp": "2026-01-01T00:00:00Z",
+        "log": log,
+    }
     if status in ("PASSED", "INCORRECT_NUMERICAL"):
         ev["correctness"] = {"max_relative_error": err, "max_absolute_error": err}
     if status == "PASSED":
-        ev["performance"] = {"latency_ms": latency, "reference_latency_ms": ref,
-                             "speedup_factor": ref / latency, "call_latency_ms": latency * 2,
-                             "timing": {"method": "wall_clock_cpu", "spread": spread}}
+        ev["performance"] = {
+            "latency_ms": latency,
+            "reference_latency_ms": ref,
+            "speedup_factor": ref / latency,
+            "call_latency_ms": latency * 2,
+            "timing": {"method": "wall_clock_cpu", "spread": spread},
+        }
     t["evaluation"] = ev
     return t
 
 
 HAND = [
     # solution a: speedups 2, 4, 0.5 on w1..w3
-    trace("a", "w1", latency=1.0, ref=2.0), trace("a", "w2", latency=0.5, ref=2.0),
+    trace("a", "w1", latency=1.0, ref=2.0),
+    trace("a", "w2", latency=0.5, ref=2.0),
     trace("a", "w3", latency=4.0, ref=2.0, err=0.004),
     # solution b: speedup 1 on w1, fails w2 (with diagnosis), 8 on w3
     trace("b", "w1", latency=2.0, ref=2.0),
@@ -60,9 +77,20 @@ def test_leaderboard_numbers_match_hand_computation(tmp_path):
     # common workloads passed by all: w1, w3 -> a: sqrt(2 * 0.5) = 1, b: sqrt(1 * 8)
     assert a.geomean_speedup == pytest.approx(1.0)
     assert b.geomean_speedup == pytest.approx(math.sqrt(8))
-    assert a.fast_p == {0.0: 1.0, 0.5: 1.0, 1.0: pytest.approx(2 / 3), 1.5: pytest.approx(2 / 3), 2.0: pytest.approx(2 / 3)}
-    assert b.fast_p == {0.0: pytest.approx(2 / 3), 0.5: pytest.approx(2 / 3), 1.0: pytest.approx(2 / 3),
-                        1.5: pytest.approx(1 / 3), 2.0: pytest.approx(1 / 3)}
+    assert a.fast_p == {
+        0.0: 1.0,
+        0.5: 1.0,
+        1.0: pytest.approx(2 / 3),
+        1.5: pytest.approx(2 / 3),
+        2.0: pytest.approx(2 / 3),
+    }
+    assert b.fast_p == {
+        0.0: pytest.approx(2 / 3),
+        0.5: pytest.approx(2 / 3),
+        1.0: pytest.approx(2 / 3),
+        1.5: pytest.approx(1 / 3),
+        2.0: pytest.approx(1 / 3),
+    }
     assert a.median_latency_ms == 1.0 and b.median_latency_ms == pytest.approx(1.125)
     assert a.worst_abs_error == pytest.approx(0.004) and b.worst_abs_error == 3.0
     assert b.failures == {"INCORRECT_NUMERICAL": 1} and b.diagnoses == ["diagnosis: lse off (P03)"]
@@ -76,18 +104,32 @@ def test_latest_trace_per_key_wins(tmp_path):
 
 
 def test_compare_flags_beyond_spread_and_new_failures_first(tmp_path):
-    a = [Trace.model_validate(t) for t in [trace("s", "w1", latency=1.0, spread=0.05),
-                                            trace("s", "w2", latency=1.0), trace("s", "w3", latency=1.0),
-                                            trace("s", "w4", latency=1.0)]]
-    b = [Trace.model_validate(t) for t in [trace("s", "w1", latency=1.08, spread=0.01),  # within 2x5%
-                                            trace("s", "w2", latency=1.2), trace("s", "w3", latency=0.5),
-                                            trace("s", "w4", status="RUNTIME_ERROR")]]
+    a = [
+        Trace.model_validate(t)
+        for t in [
+            trace("s", "w1", latency=1.0, spread=0.05),
+            trace("s", "w2", latency=1.0),
+            trace("s", "w3", latency=1.0),
+            trace("s", "w4", latency=1.0),
+        ]
+    ]
+    b = [
+        Trace.model_validate(t)
+        for t in [
+            trace("s", "w1", latency=1.08, spread=0.01),  # within 2x5%
+            trace("s", "w2", latency=1.2),
+            trace("s", "w3", latency=0.5),
+            trace("s", "w4", status="RUNTIME_ERROR"),
+        ]
+    ]
     kinds = [(c.workload, c.kind) for c in compare_runs(a, b)]
     assert kinds == [("w4", "new_failure"), ("w2", "regression"), ("w3", "improvement"), ("w1", "unchanged")]
 
 
 def _ka(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "kernel_arena.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "kernel_arena.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_report_cli_formats(tmp_path):
