@@ -6,6 +6,7 @@ solution) and the failures with their diagnoses. A file people can attach to a P
 
 from __future__ import annotations
 
+import bisect
 import math
 from datetime import datetime, timezone
 from html import escape
@@ -36,13 +37,21 @@ def _num(v: float | None, fmt: str = "{:.3g}") -> str:
     return fmt.format(v)
 
 
-def fast_p_series(
-    traces, definition: str, solutions: list[str], p_max: float
-) -> dict[str, list[tuple[float, float]]]:
-    """fast_p(p) curves on a fine grid of p."""
-    grid = tuple(p_max * i / 40 for i in range(41))
-    rows = {r.solution: r for r in leaderboard(traces, definition, grid)}
-    return {s: [(p, rows[s].fast_p[p]) for p in grid] for s in solutions if s in rows}
+def fast_p_series(traces, definition: str, solutions: list[str], p_max: float) -> dict[str, list[tuple[float, float]]]:
+    """fast_p(p) curves on a fine grid of p (the same definition as the leaderboard's fast_p)."""
+    ts = latest_traces([t for t in traces if t.definition == definition])
+    n = len({t.workload.uuid for t in ts})
+    speedups: dict[str, list[float]] = {s: [] for s in solutions}
+    for t in ts:
+        if t.solution in speedups and t.evaluation and t.evaluation.status == EvaluationStatus.PASSED \
+                and t.evaluation.performance:
+            speedups[t.solution].append(t.evaluation.performance.speedup_factor)
+    grid = [p_max * i / 40 for i in range(41)]
+    out = {}
+    for s, values in speedups.items():
+        values.sort()
+        out[s] = [(p, (len(values) - bisect.bisect_left(values, p)) / n if n else 0.0) for p in grid]
+    return out
 
 
 def definition_section(ds: Dataset, name: str, traces) -> str:

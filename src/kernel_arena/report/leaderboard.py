@@ -68,7 +68,7 @@ def leaderboard(
     traces: list[Trace], definition: str, fast_p: tuple[float, ...] = FAST_P
 ) -> list[LeaderboardRow]:
     """Rows sorted best first (pass rate, then geo-mean speedup)."""
-    ts = [t for t in latest_traces(traces) if t.definition == definition]
+    ts = latest_traces([t for t in traces if t.definition == definition])
     by_sol: dict[str, list[Trace]] = {}
     for t in ts:
         by_sol.setdefault(t.solution or "", []).append(t)
@@ -135,6 +135,18 @@ def leaderboard(
 
 def workload_size_bytes(definition: Definition, axes: dict[str, int]) -> int:
     """Bytes of all inputs and outputs a workload implies (used as the size axis of charts)."""
+    key = (id(definition), definition.name, tuple(sorted(axes.items())))
+    if key not in _SIZE_CACHE:
+        if len(_SIZE_CACHE) > 65536:
+            _SIZE_CACHE.clear()
+        _SIZE_CACHE[key] = _size_bytes(definition, axes)
+    return _SIZE_CACHE[key]
+
+
+_SIZE_CACHE: dict[tuple[int, str, tuple[tuple[str, int], ...]], int] = {}
+
+
+def _size_bytes(definition: Definition, axes: dict[str, int]) -> int:
     from kernel_arena.bench.dtypes import torch_dtype
 
     values = definition.axis_values(axes)
