@@ -6,6 +6,7 @@ import math
 import platform
 import statistics
 import sys
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -85,3 +86,10 @@ def copy_bandwidth_gbs(nbytes: int = 1 << 30) -> float:
         torch.cuda.synchronize()
         times.append(a.elapsed_time(b))
     return 2 * nbytes / (statistics.median(times) * 1e-3) / 1e9
+
+
+def write_results(path: str | Path, text: str) -> None:
+    """Write a results markdown file (creating its folder) and echo it."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text)
+    print(text)

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, environment_line, md_table  # noqa: E402
+from _common import command_line, environment_line, md_table, write_results  # noqa: E402
 
 import kernel_arena  # noqa: E402
 from kernel_arena.bench.config import RunConfig  # noqa: E402
@@ -117,9 +117,7 @@ def main() -> None:
             "",
         ]
     )
-    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.results).write_text(text)
-    print(text)
+    write_results(args.results, text)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import build_fn, command_line, copy_bandwidth_gbs, environment_line, md_table  # noqa: E402
+from _common import build_fn, command_line, copy_bandwidth_gbs, environment_line, md_table, write_results  # noqa: E402
 
 from kernel_arena.bench.reference import load_reference  # noqa: E402
 from kernel_arena.bench.timing import TimingSettings, time_call  # noqa: E402
@@ -141,9 +141,7 @@ def main() -> None:
             "",
         ]
     )
-    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.results).write_text(text)
-    print(text)
+    write_results(args.results, text)
 
 
 if __name__ == "__main__":

@@ -42,12 +42,21 @@ def generate(out: Path, n: int) -> None:
             sol = f"sol_{i % 10}"
             status = "PASSED" if rng.random() < 0.9 else "INCORRECT_NUMERICAL"
             lat = rng.lognormvariate(-3, 1)
-            ev = {"status": status, "environment": {"hardware": "NVIDIA H100 80GB HBM3", "libs": {"torch": "2.11"}},
-                  "timestamp": "2026-11-24T00:00:00+00:00", "log": "" if status == "PASSED" else "diagnosis: x (P03)",
-                  "correctness": {"max_relative_error": 0.001, "max_absolute_error": 0.002}}
+            ev = {
+                "status": status,
+                "environment": {"hardware": "NVIDIA H100 80GB HBM3", "libs": {"torch": "2.11"}},
+                "timestamp": "2026-11-24T00:00:00+00:00",
+                "log": "" if status == "PASSED" else "diagnosis: x (P03)",
+                "correctness": {"max_relative_error": 0.001, "max_absolute_error": 0.002},
+            }
             if status == "PASSED":
-                ev["performance"] = {"latency_ms": lat, "reference_latency_ms": 1.0, "speedup_factor": 1.0 / lat,
-                                     "call_latency_ms": lat * 3, "timing": {"method": "cupti", "spread": 0.01}}
+                ev["performance"] = {
+                    "latency_ms": lat,
+                    "reference_latency_ms": 1.0,
+                    "speedup_factor": 1.0 / lat,
+                    "call_latency_ms": lat * 3,
+                    "timing": {"method": "cupti", "spread": 0.01},
+                }
             lines.append({"definition": d.name, "workload": w, "solution": sol, "evaluation": ev})
         write_jsonl(out / "traces" / d.op_type / f"{d.name}.jsonl", lines)
 
@@ -76,18 +85,35 @@ def main() -> None:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{srv.server_address[1]}"
         name = "gqa_paged_decode_h32_kv8_d128_ps1"
-        first = json.loads(urllib.request.urlopen(f"{base}/api/traces?definition={name}").read())["traces"][0]["id"]
-        for path in ("/", "/static/app.js", "/api/definitions", f"/api/definitions/{name}",
-                     f"/api/definitions/{name}/leaderboard", f"/api/traces?definition={name}", f"/api/traces/{first}"):
+        first = json.loads(urllib.request.urlopen(f"{base}/api/traces?definition={name}").read())["traces"][
+            0
+        ]["id"]
+        for path in (
+            "/",
+            "/static/app.js",
+            "/api/definitions",
+            f"/api/definitions/{name}",
+            f"/api/definitions/{name}/leaderboard",
+            f"/api/traces?definition={name}",
+            f"/api/traces/{first}",
+        ):
             t = timed(lambda path=path: urllib.request.urlopen(base + path).read())
             rows.append([f"viewer GET {path}", f"{t:.3f}"])
         srv.shutdown()
-    text = "\n".join([
-        f"# Report and viewer speed on {args.traces} traces", "", f"Command: `{command_line()}`", "",
-        f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()} (CPU only). "
-        "Targets: report under 2 s, each viewer page under 1 s (the viewer loads the dataset once and "
-        "reloads only when a trace file changes; API timings are with the dataset loaded).", "",
-        md_table(["operation", "seconds"], rows), ""])
+    text = "\n".join(
+        [
+            f"# Report and viewer speed on {args.traces} traces",
+            "",
+            f"Command: `{command_line()}`",
+            "",
+            f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()} (CPU only). "
+            "Targets: report under 2 s, each viewer page under 1 s (the viewer loads the dataset once and "
+            "reloads only when a trace file changes; API timings are with the dataset loaded).",
+            "",
+            md_table(["operation", "seconds"], rows),
+            "",
+        ]
+    )
     Path(args.results).write_text(text)
     print(text)
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, environment_line, fmt_us, fmt_x, geomean, md_table  # noqa: E402
+from _common import command_line, environment_line, fmt_us, fmt_x, geomean, md_table, write_results  # noqa: E402
 
 import kernel_arena  # noqa: E402
 from kernel_arena.bench.runner import RunListener  # noqa: E402
@@ -118,9 +118,7 @@ def main() -> None:
             "",
         ]
     )
-    Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.results).write_text(text)
-    print(text)
+    write_results(args.results, text)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,17 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _emit(text: str, out: Path | None) -> None:
+    """Write command output to stdout, or atomically to a file (reported on stderr)."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from kernel_arena.files import atomic_write_text
+
+    atomic_write_text(out, text)
+    err.print(f"wrote {out}")
+
+
 def _load(dataset: str | None) -> Any:
     from kernel_arena.dataset import DatasetError, load_dataset
 
@@ -443,7 +454,6 @@ def pack(
     from pydantic import ValidationError
 
     from kernel_arena.authoring.pack import SolutionFolderError, pack_solution
-    from kernel_arena.files import atomic_write_text
 
     try:
         solution = pack_solution(folder)
@@ -451,12 +461,7 @@ def pack(
         _fail(str(exc))
     except ValidationError as exc:
         _fail(f"{folder / 'solution.json'}: {exc.errors(include_url=False)[0]['msg']}")
-    text = solution.to_json(indent=2) + "\n"
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        atomic_write_text(out, text)
-        console.print(f"wrote {out}")
+    _emit(solution.to_json(indent=2) + "\n", out)
 
 
 @app.command()
@@ -528,15 +533,8 @@ def report(
     text = render_report(
         ds, definition, format, details, console if out is None and format == "table" else None
     )
-    if text is None:
-        return
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        from kernel_arena.files import atomic_write_text
-
-        atomic_write_text(out, text)
-        err.print(f"wrote {out}")
+    if text is not None:
+        _emit(text, out)
 
 
 @app.command()

@@ -255,19 +255,7 @@ def _load_into(ds: Dataset, root: Path, traces_only: bool, source_names: set[str
             except ValidationError as exc:
                 problems.extend(problems_from_validation_error(exc, _rel(root, file)))
                 continue
-            if definition.name in ds.definitions:
-                other = ds.files.get(("definition", definition.name))
-                problems.append(
-                    Problem(
-                        _rel(root, file),
-                        f"duplicate definition name {definition.name!r} (also in "
-                        f"{_rel(root, other) if other else 'the source dataset'})",
-                        "name",
-                    )
-                )
-                continue
-            ds.definitions[definition.name] = definition
-            ds.files[("definition", definition.name)] = file
+            _register(ds, "definition", definition.name, definition, file, root, set())
 
         for file in sorted((root / "workloads").rglob("*.jsonl")):
             for trace in _load_trace_lines(file, root, problems):
@@ -318,19 +306,28 @@ def _load_solutions(ds: Dataset, root: Path, source_names: set[str]) -> None:
         except ValidationError as exc:
             problems.extend(problems_from_validation_error(exc, _rel(root, file)))
             continue
-        if solution.name in ds.solutions and solution.name not in source_names:
-            other = ds.files.get(("solution", solution.name))
-            problems.append(
-                Problem(
-                    _rel(root, file),
-                    f"duplicate solution name {solution.name!r} (also in "
-                    f"{_rel(root, other) if other else '?'})",
-                    "name",
-                )
+        _register(ds, "solution", solution.name, solution, file, root, source_names)
+
+
+def _register(
+    ds: Dataset, kind: str, name: str, obj: Any, file: Path, root: Path, overridable: set[str]
+) -> None:
+    """Index a definition or solution; a name seen in another file is a problem, not a replace
+    (except names from a run view's source dataset, which the run folder may override)."""
+    index: dict[str, Any] = ds.definitions if kind == "definition" else ds.solutions
+    if name in index and name not in overridable:
+        other = ds.files.get((kind, name))
+        where = _rel(root, other) if other else "the source dataset"
+        ds.problems.append(
+            Problem(
+                _rel(root, file),
+                f"duplicate {kind} name {name!r} (also in {where})",
+                "name",
             )
-            continue
-        ds.solutions[solution.name] = solution
-        ds.files[("solution", solution.name)] = file
+        )
+        return
+    index[name] = obj
+    ds.files[(kind, name)] = file
 
 
 def _load_trace_lines(file: Path, root: Path, problems: list[Problem]) -> list[Trace]:

@@ -37,14 +37,20 @@ def _num(v: float | None, fmt: str = "{:.3g}") -> str:
     return fmt.format(v)
 
 
-def fast_p_series(traces, definition: str, solutions: list[str], p_max: float) -> dict[str, list[tuple[float, float]]]:
+def fast_p_series(
+    traces, definition: str, solutions: list[str], p_max: float
+) -> dict[str, list[tuple[float, float]]]:
     """fast_p(p) curves on a fine grid of p (the same definition as the leaderboard's fast_p)."""
     ts = latest_traces([t for t in traces if t.definition == definition])
     n = len({t.workload.uuid for t in ts})
     speedups: dict[str, list[float]] = {s: [] for s in solutions}
     for t in ts:
-        if t.solution in speedups and t.evaluation and t.evaluation.status == EvaluationStatus.PASSED \
-                and t.evaluation.performance:
+        if (
+            t.solution in speedups
+            and t.evaluation
+            and t.evaluation.status == EvaluationStatus.PASSED
+            and t.evaluation.performance
+        ):
             speedups[t.solution].append(t.evaluation.performance.speedup_factor)
     grid = [p_max * i / 40 for i in range(41)]
     out = {}
