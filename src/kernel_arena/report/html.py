@@ -65,7 +65,7 @@ def definition_section(ds: Dataset, name: str, traces) -> str:
     if not rows:
         return ""
     definition = ds.definitions.get(name)
-    ts = [t for t in latest_traces(traces) if t.definition == name]
+    ts = latest_traces([t for t in traces if t.definition == name])
     out = [
         f'<section class="definition" id="{escape(name)}"><h2>{escape(name)}</h2>',
         "<table class='leaderboard'><tr><th>#</th><th>solution</th><th>passed</th>"

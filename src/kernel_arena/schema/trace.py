@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from enum import Enum
+from functools import cached_property
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
@@ -121,7 +122,7 @@ class Trace(TraceModel):
         """True for a workload line (no solution, no evaluation)."""
         return self.solution is None
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str, str]:
         """(definition, solution, workload uuid): what a run skips when already traced."""
         return (self.definition, self.solution or "", self.workload.uuid)
