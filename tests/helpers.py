@@ -112,3 +112,45 @@ GOOD_RETURNING = """
     def run(x, y, alpha):
         return alpha * x + y
 """
+
+
+def run_command(root: Path, out: Path) -> list[str]:
+    """`kernel-arena run` on CPU with the lightest timing, as a subprocess argv."""
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "kernel_arena.cli",
+        "run",
+        "--dataset",
+        str(root),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--warmup",
+        "0",
+        "--iters",
+        "1",
+        "--trials",
+        "1",
+        "--draws",
+        "1",
+    ]
+
+
+def kill_run(cmd: list[str], until: Any) -> None:
+    """Start `cmd` in its own process group; SIGKILL the group once `until()` is true (or it ends)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not until():
+        time.sleep(0.05)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

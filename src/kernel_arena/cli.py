@@ -658,10 +658,13 @@ def _print_summary(rows: list[Any], result: Any) -> None:
     for s in result.skipped:
         console.print(f"[yellow]skipped[/yellow] {s.solution} ({s.definition}): {escape(s.reason)}")
     interpreted = sorted({j.solution.name for j in result.jobs if j.solution.spec.language == "triton"})
-    if interpreted and all(t.evaluation and t.evaluation.environment.hardware.startswith("CPU")
-                           for t in result.traces):
-        console.print("note: on CPU, Triton solutions run in the Triton interpreter "
-                      f"({', '.join(interpreted)}): their latency checks the pipeline, not GPU speed")
+    if interpreted and all(
+        t.evaluation and t.evaluation.environment.hardware.startswith("CPU") for t in result.traces
+    ):
+        console.print(
+            "note: on CPU, Triton solutions run in the Triton interpreter "
+            f"({', '.join(interpreted)}): their latency checks the pipeline, not GPU speed"
+        )
     if result.already_done:
         console.print(
             f"{result.already_done} evaluation(s) already traced in {result.out} were "

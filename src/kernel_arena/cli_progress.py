@@ -18,7 +18,6 @@ class ProgressListener(RunListener):
     def __init__(self, console: Console, enabled: bool = True) -> None:
         self.console = console
         self.enabled = enabled and console.is_terminal
-        self.jobs: list[Job] = []
         self._progress: Progress | None = None
         self._task: Any = None
 
@@ -42,7 +41,6 @@ class ProgressListener(RunListener):
             self._progress.__exit__(exc_type, exc, tb)
 
     def planned(self, total: int, jobs: list[Job]) -> None:
-        self.jobs = list(jobs)
         if self._progress is not None:
             self._task = self._progress.add_task("evaluating", total=total)
 

@@ -21,7 +21,6 @@ import ast
 import contextlib
 import gc
 import json
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -189,10 +188,10 @@ def _load_dataset(path: str | Path | None) -> Dataset:
         view.files = dict(base.files)
         view.problems = list(base.problems)
         # A run folder may add its own definitions/solutions on top of the source.
-        _load_into(view, root, traces_only=False, source_names=set(base.solutions))
+        _load_into(view, root, source_names=set(base.solutions))
         return view
     dataset = Dataset(root=root, trace_root=root)
-    _load_into(dataset, root, traces_only=False, source_names=set())
+    _load_into(dataset, root, source_names=set())
     return dataset
 
 
@@ -243,35 +242,34 @@ def _load_json(file: Path, root: Path, problems: list[Problem]) -> Any:
     return None
 
 
-def _load_into(ds: Dataset, root: Path, traces_only: bool, source_names: set[str]) -> None:
+def _load_into(ds: Dataset, root: Path, source_names: set[str]) -> None:
     problems = ds.problems
-    if not traces_only:
-        for file in sorted((root / "definitions").rglob("*.json")):
-            obj = _load_json(file, root, problems)
-            if obj is None:
-                continue
-            try:
-                definition = Definition.model_validate(obj)
-            except ValidationError as exc:
-                problems.extend(problems_from_validation_error(exc, _rel(root, file)))
-                continue
-            _register(ds, "definition", definition.name, definition, file, root, set())
+    for file in sorted((root / "definitions").rglob("*.json")):
+        obj = _load_json(file, root, problems)
+        if obj is None:
+            continue
+        try:
+            definition = Definition.model_validate(obj)
+        except ValidationError as exc:
+            problems.extend(problems_from_validation_error(exc, _rel(root, file)))
+            continue
+        _register(ds, "definition", definition.name, definition, file, root, set())
 
-        for file in sorted((root / "workloads").rglob("*.jsonl")):
-            for trace in _load_trace_lines(file, root, problems):
-                if not trace.is_workload:
-                    problems.append(
-                        Problem(
-                            _rel(root, file),
-                            "a workload line must have solution and evaluation null",
-                            "solution",
-                        )
+    for file in sorted((root / "workloads").rglob("*.jsonl")):
+        for trace in _load_trace_lines(file, root, problems):
+            if not trace.is_workload:
+                problems.append(
+                    Problem(
+                        _rel(root, file),
+                        "a workload line must have solution and evaluation null",
+                        "solution",
                     )
-                    continue
-                ds.workloads.setdefault(trace.definition, []).append(trace.workload)
-                ds.files.setdefault(("workloads", trace.definition), file)
+                )
+                continue
+            ds.workloads.setdefault(trace.definition, []).append(trace.workload)
+            ds.files.setdefault(("workloads", trace.definition), file)
 
-        _load_solutions(ds, root, source_names)
+    _load_solutions(ds, root, source_names)
 
     for file in sorted((root / "traces").rglob("*.jsonl")):
         for trace in _load_trace_lines(file, root, problems):
@@ -476,11 +474,3 @@ def _check_workload(
                     Problem(file, f"blob file {spec.path} does not exist (looked at {blob})", f"{loc}.path")
                 )
     return problems
-
-
-def group_by_definition(traces: list[Trace]) -> dict[str, list[Trace]]:
-    """Traces grouped by definition name."""
-    groups: dict[str, list[Trace]] = defaultdict(list)
-    for t in traces:
-        groups[t.definition].append(t)
-    return dict(groups)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from helpers import GOOD_DPS, GOOD_RETURNING, TINY_DEF, make_tiny_dataset, solution_json
+from helpers import (
+    GOOD_DPS,
+    GOOD_RETURNING,
+    TINY_DEF,
+    kill_run,
+    make_tiny_dataset,
+    run_command,
+    solution_json,
+)
 
 import kernel_arena
 from kernel_arena.bench.config import RunConfig
@@ -192,34 +197,8 @@ def test_resume_after_kill_minus_9_has_no_loss_and_no_duplicates(tmp_path):
     root = make_tiny_dataset(tmp_path / "ds", [slow], workloads=6)
     out = tmp_path / "out"
     traces_file = out / "traces" / "elementwise" / f"{TINY_DEF}.jsonl"
-    cmd = [
-        sys.executable,
-        "-m",
-        "kernel_arena.cli",
-        "run",
-        "--dataset",
-        str(root),
-        "--out",
-        str(out),
-        "--device",
-        "cpu",
-        "--warmup",
-        "1",
-        "--iters",
-        "2",
-        "--trials",
-        "1",
-        "--draws",
-        "1",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if traces_file.exists() and traces_file.read_text().count("\n") >= 2:
-            break
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    cmd = run_command(root, out)
+    kill_run(cmd, until=lambda: traces_file.exists() and traces_file.read_text().count("\n") >= 2)
     done_before = traces_file.read_text().count("\n")
     assert 2 <= done_before < 6
     subprocess.run(cmd, check=True, capture_output=True)

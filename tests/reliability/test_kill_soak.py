@@ -8,15 +8,12 @@ workload) exactly once, no loss, no duplicates.
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
-import sys
 import time
 
 import pytest
-from helpers import TINY_DEF, make_tiny_dataset, solution_json
+from helpers import TINY_DEF, kill_run, make_tiny_dataset, run_command, solution_json
 
 from kernel_arena.dataset import load_dataset
 from kernel_arena.schema import EvaluationStatus
@@ -33,35 +30,11 @@ def test_kill_minus_9_fifty_times_then_resume(tmp_path):
     root = make_tiny_dataset(tmp_path / "ds", sols, workloads=WORKLOADS)
     out = tmp_path / "out"
     traces = out / "traces" / "elementwise" / f"{TINY_DEF}.jsonl"
-    cmd = [
-        sys.executable,
-        "-m",
-        "kernel_arena.cli",
-        "run",
-        "--dataset",
-        str(root),
-        "--out",
-        str(out),
-        "--device",
-        "cpu",
-        "--warmup",
-        "0",
-        "--iters",
-        "1",
-        "--trials",
-        "1",
-        "--draws",
-        "1",
-    ]
+    cmd = run_command(root, out)
     rng = random.Random(1234)
     for _ in range(KILLS):
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
-        time.sleep(rng.uniform(0.2, 4.0))
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        stop_at = time.monotonic() + rng.uniform(0.2, 4.0)
+        kill_run(cmd, until=lambda stop_at=stop_at: time.monotonic() > stop_at)
         if traces.exists():
             lines = traces.read_bytes().split(b"\n")
             for i, line in enumerate(lines):

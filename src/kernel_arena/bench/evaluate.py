@@ -161,7 +161,7 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
             _sync(ctx.device)
         except (Exception, SystemExit):  # noqa: BLE001 - sys.exit in a kernel is its runtime error
             messages = [f"draw {draw}: the solution raised:\n{traceback.format_exc()}"]
-            messages += _diagnose(ctx, workload, snapshot, None, refs, None, error=True)
+            messages += _diagnose(ctx, workload, snapshot, refs, None, error=True)
             return Outcome(EvaluationStatus.RUNTIME_ERROR, messages)
         comparison = compare_outputs(names, outs, refs, tol, poisoned=dps)
         mutated = mutated_inputs(snapshot, inputs)
@@ -169,9 +169,7 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
             messages = [f"draw {draw}: " + m for m in comparison.messages()]
             if mutated:
                 messages.append(f"draw {draw}: the solution modified input(s) {', '.join(mutated)} in place")
-            messages += _diagnose(
-                ctx, workload, snapshot, inputs, refs, outs, mutated=mutated, previous=prev_refs
-            )
+            messages += _diagnose(ctx, workload, snapshot, refs, outs, mutated=mutated, previous=prev_refs)
             status = comparison.status
             if status == EvaluationStatus.PASSED:
                 status = EvaluationStatus.INCORRECT_NUMERICAL
@@ -294,7 +292,6 @@ def _diagnose(
     ctx: EvalContext,
     workload: Workload,
     inputs_before: dict[str, Any],
-    inputs_after: dict[str, Any] | None,
     refs: dict[str, torch.Tensor],
     outs: tuple[Any, ...] | None,
     error: bool = False,

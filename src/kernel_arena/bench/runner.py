@@ -9,7 +9,6 @@ Traces are appended as soon as they exist; triples already traced are skipped un
 
 from __future__ import annotations
 
-import math
 import queue
 import shutil
 import statistics
@@ -411,11 +410,10 @@ class SummaryRow:
 
 def summarize(traces: list[Trace]) -> list[SummaryRow]:
     """Summary rows over traces (latest per key)."""
-    latest: dict[tuple[str, str, str], Trace] = {}
-    for t in traces:
-        latest[t.key] = t
+    from kernel_arena.report.leaderboard import geomean, latest_traces
+
     groups: dict[tuple[str, str], list[Trace]] = {}
-    for t in latest.values():
+    for t in latest_traces(traces):
         groups.setdefault((t.definition, t.solution or ""), []).append(t)
     rows = []
     for (definition, solution), ts in sorted(groups.items()):
@@ -447,7 +445,7 @@ def summarize(traces: list[Trace]) -> list[SummaryRow]:
                 solution,
                 len(passed),
                 len(ts),
-                math.exp(statistics.mean(math.log(s) for s in speedups)) if speedups else None,
+                geomean(speedups),
                 max(errs) if errs else None,
                 first,
                 statistics.median(lat) if lat else None,

@@ -59,7 +59,8 @@ def _passed(t: Trace) -> bool:
     return t.evaluation is not None and t.evaluation.status == EvaluationStatus.PASSED
 
 
-def _geomean(values: list[float]) -> float | None:
+def geomean(values: list[float]) -> float | None:
+    """Geometric mean of the positive values (None when there are none)."""
     vals = [v for v in values if v > 0]
     return math.exp(statistics.fmean(math.log(v) for v in vals)) if vals else None
 
@@ -118,7 +119,7 @@ def leaderboard(
                 sol,
                 len(passed),
                 len(sts),
-                _geomean(speedups),
+                geomean(speedups),
                 fp,
                 statistics.median(p.latency_ms for p in perf) if perf else None,
                 statistics.median(c for c in calls if c is not None)
