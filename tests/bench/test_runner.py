@@ -112,6 +112,9 @@ def test_each_solution_gets_its_status(bad_run, solution, status, log_has):
             assert perf.speedup_factor == pytest.approx(perf.reference_latency_ms / perf.latency_ms)
             assert perf.model_extra["timing"]["method"] == "wall_clock_cpu"
             assert "call_latency_ms" in perf.model_extra
+            phases = perf.model_extra["timing"]["harness_ms"]
+            for phase in ("inputs", "reference", "check_call", "compare", "timing_inputs", "timed_calls"):
+                assert phases[phase] >= 0, phase
         if status == S.INCORRECT_NUMERICAL:
             assert t.evaluation.correctness is not None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from kernel_arena.bench.phases import PhaseClock
 from kernel_arena.bench.timing import MARKER_NAME, TimingSettings, _NoCupti, split_calls, time_call
 
 
@@ -32,3 +33,11 @@ def test_split_calls_rejects_a_profile_it_cannot_split():
 def test_cpu_timing_reports_wall_clock():
     t = time_call(lambda: torch.ones(10).sum(), torch.device("cpu"), TimingSettings(1, 3, 2))
     assert t.method == "wall_clock_cpu" and t.latency_ms > 0 and len(t.trial_medians_ms) == 2
+
+
+def test_timing_loops_are_charged_to_the_phase_clock():
+    clock = PhaseClock()
+    time_call(lambda: sum(range(20_000)), torch.device("cpu"), TimingSettings(2, 5, 2), clock)
+    assert set(clock.totals) == {"warmup", "timed_calls"}
+    assert clock.totals["timed_calls"] > clock.totals["warmup"] > 0
+

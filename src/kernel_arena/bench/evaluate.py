@@ -21,6 +21,7 @@ from kernel_arena.bench.compare import Comparison, compare_outputs, poison_
 from kernel_arena.bench.config import RunConfig
 from kernel_arena.bench.dtypes import torch_dtype
 from kernel_arena.bench.inputs import BlobCache, InputError, clone_inputs, materialize_inputs
+from kernel_arena.bench.phases import PhaseClock
 from kernel_arena.bench.reference import ReferenceCache, as_output_tuple, load_reference
 from kernel_arena.bench.timing import Timing, time_call
 from kernel_arena.schema import Definition, EvaluationStatus, Workload
@@ -138,33 +139,37 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
     if tol.required_matched_ratio < 1:
         extra["required_matched_ratio"] = tol.required_matched_ratio
 
+    clock = PhaseClock(ctx.device)
     prev_refs: dict[str, torch.Tensor] | None = None
     for draw in range(ctx.config.draws):
         try:
-            inputs = materialize_inputs(
-                definition,
-                workload,
-                ctx.device,
-                draw,
-                ctx.dataset_root,
-                ctx.blobs,
-                ctx.config.synthesize_missing,
-            )
-            refs = reference_outputs(ctx, workload, draw, inputs)
+            with clock.phase("inputs"):
+                inputs = materialize_inputs(
+                    definition,
+                    workload,
+                    ctx.device,
+                    draw,
+                    ctx.dataset_root,
+                    ctx.blobs,
+                    ctx.config.synthesize_missing,
+                )
+            with clock.phase("reference"):
+                refs = reference_outputs(ctx, workload, draw, inputs)
         except InputError as exc:
             return Outcome(EvaluationStatus.RUNTIME_ERROR, [f"workload inputs: {exc}"])
-        snapshot = clone_inputs(inputs)
-        outputs = allocate_outputs(definition, workload, ctx.device) if dps else None
+        with clock.phase("snapshot"):
+            snapshot = clone_inputs(inputs)
+            outputs = allocate_outputs(definition, workload, ctx.device) if dps else None
         try:
-            with torch.no_grad():
+            with clock.phase("check_call"), torch.no_grad():
                 outs = call_solution(ctx, inputs, outputs)
-            _sync(ctx.device)
         except (Exception, SystemExit):  # noqa: BLE001 - sys.exit in a kernel is its runtime error
             messages = [f"draw {draw}: the solution raised:\n{traceback.format_exc()}"]
             messages += _diagnose(ctx, workload, snapshot, refs, None, error=True)
             return Outcome(EvaluationStatus.RUNTIME_ERROR, messages)
-        comparison = compare_outputs(names, outs, refs, tol, poisoned=dps)
-        mutated = mutated_inputs(snapshot, inputs)
+        with clock.phase("compare"):
+            comparison = compare_outputs(names, outs, refs, tol, poisoned=dps)
+            mutated = mutated_inputs(snapshot, inputs)
         if comparison.status != EvaluationStatus.PASSED or mutated:
             messages = [f"draw {draw}: " + m for m in comparison.messages()]
             if mutated:
@@ -202,7 +207,7 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
         "extra": {**extra, "outputs": worst.extra()},
     }
     try:
-        sol_t, ref_t = time_solution_and_reference(ctx, workload)
+        sol_t, ref_t = time_solution_and_reference(ctx, workload, clock)
     except (Exception, SystemExit):  # noqa: BLE001 - a failure while timing is a runtime error
         return Outcome(
             EvaluationStatus.RUNTIME_ERROR, [f"while timing: the solution raised:\n{traceback.format_exc()}"]
@@ -221,6 +226,7 @@ def evaluate_workload(ctx: EvalContext, workload: Workload) -> Outcome:
             "kernels_per_call": sol_t.kernels_per_call,
             "reference_method": ref_t.method,
             **_settings_json(ctx),
+            "harness_ms": clock.rounded(),
         },
     }
     messages += _timing_notes(sol_t)
@@ -253,27 +259,32 @@ def _timing_notes(t: Timing) -> list[str]:
     return notes
 
 
-def time_solution_and_reference(ctx: EvalContext, workload: Workload) -> tuple[Timing, Timing]:
+def time_solution_and_reference(
+    ctx: EvalContext, workload: Workload, clock: PhaseClock | None = None
+) -> tuple[Timing, Timing]:
     """Time the solution on a fresh timing draw, and the reference (cached per device)."""
+    clock = clock or PhaseClock(ctx.device)
     settings = ctx.config.timing_for(ctx.device.type)
-    inputs = materialize_inputs(
-        ctx.definition,
-        workload,
-        ctx.device,
-        TIMING_DRAW,
-        ctx.dataset_root,
-        ctx.blobs,
-        ctx.config.synthesize_missing,
-    )
-    dps = ctx.built.solution.spec.destination_passing_style
-    outputs = allocate_outputs(ctx.definition, workload, ctx.device) if dps else None
+    with clock.phase("timing_inputs"):
+        inputs = materialize_inputs(
+            ctx.definition,
+            workload,
+            ctx.device,
+            TIMING_DRAW,
+            ctx.dataset_root,
+            ctx.blobs,
+            ctx.config.synthesize_missing,
+        )
+        dps = ctx.built.solution.spec.destination_passing_style
+        outputs = allocate_outputs(ctx.definition, workload, ctx.device) if dps else None
 
     def call() -> None:
         with torch.no_grad():
             call_solution(ctx, inputs, outputs)
 
-    sol_t = time_call(call, ctx.device, settings)
-    cached = ctx.cache.get_timing(ctx.definition, workload.uuid, ctx.hardware, settings.key())
+    sol_t = time_call(call, ctx.device, settings, clock)
+    with clock.phase("reference_timing_cache"):
+        cached = ctx.cache.get_timing(ctx.definition, workload.uuid, ctx.hardware, settings.key())
     if cached is not None:
         ref_t = Timing.from_json(cached)
     else:
@@ -283,7 +294,9 @@ def time_solution_and_reference(ctx: EvalContext, workload: Workload) -> tuple[T
             with torch.no_grad():
                 ctx.reference(*args)
 
-        ref_t = time_call(ref_call, ctx.device, settings)
+        ref_clock = PhaseClock(ctx.device)
+        ref_t = time_call(ref_call, ctx.device, settings, ref_clock)
+        clock.add("reference_timing", sum(ref_clock.totals.values()))
         ctx.cache.put_timing(ctx.definition, workload.uuid, ctx.hardware, settings.key(), ref_t.to_json())
     return sol_t, ref_t
 

@@ -1,6 +1,8 @@
 """Time one call of a kernel: kernel time and host-inclusive call latency.
 
-GPU kernel time: per iteration, the L2 is flushed (a 256 MiB ``bitwise_not_``), then a tiny
+GPU kernel time: per iteration, the L2 is flushed (``bitwise_not_`` over a buffer of
+``flush_bytes``: twice the card's L2, at least 64 MiB — see ``benchmarks/results/l2_flush.md``
+for the measurement that sized it), then a tiny
 marker kernel, the call, and the marker again; CUPTI activity records (through
 ``torch.profiler``) give the span from the first kernel's start to the last kernel's end between
 the two markers. Host↔device memcpys are left out of the span (they are host-driven transfers,
@@ -24,7 +26,9 @@ from typing import Any
 
 import torch
 
-FLUSH_BYTES = 256 * 1024 * 1024
+from kernel_arena.bench.phases import PhaseClock
+
+MIN_FLUSH_BYTES = 64 * 1024 * 1024
 MARKER_NAME = "kernel_arena_call_marker"
 _HOST_COPIES = ("Memcpy HtoD", "Memcpy DtoH", "Memcpy HtoH")
 
@@ -83,51 +87,88 @@ def _summarize(trials: list[list[float]]) -> tuple[float, float, list[float]]:
     return med, spread, medians
 
 
-def time_call(fn: Callable[[], Any], device: torch.device, settings: TimingSettings) -> Timing:
-    """Time ``fn`` (which performs one full call) on ``device``."""
+def flush_bytes(device: torch.device) -> int:
+    """Size of the L2 flush buffer: twice the L2 of ``device``, at least ``MIN_FLUSH_BYTES``."""
+    l2 = int(getattr(torch.cuda.get_device_properties(device), "L2_cache_size", 0) or 0)
+    return max(2 * l2, MIN_FLUSH_BYTES)
+
+
+_FLUSH_BUFFERS: dict[tuple[str, int], torch.Tensor] = {}
+
+
+def make_flush(device: torch.device, nbytes: int | None = None) -> Callable[[], None]:
+    """A function that evicts the L2 by rewriting ``nbytes`` of device memory (buffer kept per size)."""
+    nbytes = nbytes or flush_bytes(device)
+    key = (str(device), nbytes)
+    if key not in _FLUSH_BUFFERS:
+        _FLUSH_BUFFERS[key] = torch.empty(nbytes, dtype=torch.uint8, device=device)
+    buf = _FLUSH_BUFFERS[key]
+
+    def flush() -> None:
+        buf.bitwise_not_()
+
+    return flush
+
+
+def time_call(
+    fn: Callable[[], Any],
+    device: torch.device,
+    settings: TimingSettings,
+    clock: PhaseClock | None = None,
+    flush: Callable[[], None] | None = None,
+) -> Timing:
+    """Time ``fn`` (which performs one full call) on ``device``.
+
+    ``clock`` receives the wall time of each timing loop; ``flush`` replaces the default L2 flush.
+    """
+    clock = clock or PhaseClock()
     if device.type != "cuda":
-        return _time_cpu(fn, settings)
-    return _time_cuda(fn, device, settings)
+        return _time_cpu(fn, settings, clock)
+    return _time_cuda(fn, device, settings, clock, flush or make_flush(device))
 
 
-def _time_cpu(fn: Callable[[], Any], s: TimingSettings) -> Timing:
-    for _ in range(s.warmup):
-        fn()
-    trials = []
-    for _ in range(s.trials):
-        samples = []
-        for _ in range(s.iters):
-            t0 = time.perf_counter()
+def _time_cpu(fn: Callable[[], Any], s: TimingSettings, clock: PhaseClock) -> Timing:
+    with clock.phase("warmup"):
+        for _ in range(s.warmup):
             fn()
-            samples.append((time.perf_counter() - t0) * 1e3)
-        trials.append(samples)
+    trials = []
+    with clock.phase("timed_calls"):
+        for _ in range(s.trials):
+            samples = []
+            for _ in range(s.iters):
+                t0 = time.perf_counter()
+                fn()
+                samples.append((time.perf_counter() - t0) * 1e3)
+            trials.append(samples)
     med, spread, medians = _summarize(trials)
     return Timing(med, med, "wall_clock_cpu", spread, medians)
 
 
-def _time_cuda(fn: Callable[[], Any], device: torch.device, s: TimingSettings) -> Timing:
-    flush_buf = torch.empty(FLUSH_BYTES, dtype=torch.uint8, device=device)
-
-    def flush() -> None:
-        flush_buf.bitwise_not_()
-
-    for _ in range(s.warmup):
-        flush()
-        fn()
-    torch.cuda.synchronize(device)
+def _time_cuda(
+    fn: Callable[[], Any],
+    device: torch.device,
+    s: TimingSettings,
+    clock: PhaseClock,
+    flush: Callable[[], None],
+) -> Timing:
+    with clock.phase("warmup"):
+        for _ in range(s.warmup):
+            flush()
+            fn()
 
     # Host-inclusive call latency.
     call_trials = []
-    for _ in range(s.trials):
-        samples = []
-        for _ in range(s.iters):
-            flush()
-            torch.cuda.synchronize(device)
-            t0 = time.perf_counter()
-            fn()
-            torch.cuda.synchronize(device)
-            samples.append((time.perf_counter() - t0) * 1e3)
-        call_trials.append(samples)
+    with clock.phase("call_latency_loop"):
+        for _ in range(s.trials):
+            samples = []
+            for _ in range(s.iters):
+                flush()
+                torch.cuda.synchronize(device)
+                t0 = time.perf_counter()
+                fn()
+                torch.cuda.synchronize(device)
+                samples.append((time.perf_counter() - t0) * 1e3)
+            call_trials.append(samples)
     call_med, _, _ = _summarize(call_trials)
 
     kernel_trials: list[list[float]] = []
@@ -136,11 +177,12 @@ def _time_cuda(fn: Callable[[], Any], device: torch.device, s: TimingSettings) -
     try:
         # One profiler session for all trials: starting and stopping the profiler costs tens of
         # milliseconds each time, which would dominate the harness overhead per workload.
-        samples, kernels_counts = _cupti_trial(fn, flush, device, s.iters * s.trials)
+        samples, kernels_counts = _cupti_trial(fn, flush, device, s.iters * s.trials, clock)
         kernel_trials = [samples[i * s.iters : (i + 1) * s.iters] for i in range(s.trials)]
     except _NoCupti as exc:
         method = f"cuda_event (CUPTI unavailable: {exc})"
-        kernel_trials = [_event_trial(fn, flush, device, s.iters) for _ in range(s.trials)]
+        with clock.phase("event_loop"):
+            kernel_trials = [_event_trial(fn, flush, device, s.iters) for _ in range(s.trials)]
         kernels_counts = []
     med, spread, medians = _summarize(kernel_trials)
     kpc = statistics.mean(kernels_counts) if kernels_counts else None
@@ -211,7 +253,11 @@ def split_calls(events: list[tuple[str, int, int]], iters: int) -> tuple[list[fl
 
 
 def _cupti_trial(
-    fn: Callable[[], Any], flush: Callable[[], None], device: torch.device, iters: int
+    fn: Callable[[], Any],
+    flush: Callable[[], None],
+    device: torch.device,
+    iters: int,
+    clock: PhaseClock,
 ) -> tuple[list[float], list[int]]:
     from torch.profiler import ProfilerActivity, profile
 
@@ -219,15 +265,23 @@ def _cupti_trial(
     mark()  # compile before profiling
     torch.cuda.synchronize(device)
     try:
-        with warnings.catch_warnings(), profile(activities=[ProfilerActivity.CUDA]) as prof:
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the profiler's notes would land in every trace log
-            for _ in range(iters):
-                flush()
-                mark()
-                fn()
-                mark()
-            torch.cuda.synchronize(device)
-        events = _gpu_events(prof)
+            with clock.phase("profiler_start"):
+                prof = profile(activities=[ProfilerActivity.CUDA])
+                prof.start()
+            try:
+                with clock.phase("profiled_loop"):
+                    for _ in range(iters):
+                        flush()
+                        mark()
+                        fn()
+                        mark()
+            finally:
+                with clock.phase("profiler_stop"):
+                    prof.stop()
+        with clock.phase("profile_parse"):
+            events = _gpu_events(prof)
     except Exception as exc:  # noqa: BLE001 - any profiler failure falls back to events
         raise _NoCupti(str(exc)) from exc
     if not events:
