@@ -5,7 +5,8 @@
 1. Overhead: the embedded GPU workloads of one definition are run once (builds the solution,
    fills the reference cache), then again with --force. For each (solution, workload) of the
    second run: wall time (from the runner's started/finished events) minus the time of the timed
-   calls it contains ((warmup + 2 x iters x trials) x call latency).
+   calls it contains ((warmup + 2 x iters x trials) x call latency). The worker's own phase clock
+   (``performance.timing.harness_ms`` in each trace) breaks the wall time down.
 2. Stability: the same solution is run 5 times (fresh worker process each time, --force); per
    workload the spread of the 5 medians, (max - min) / median.
 """
@@ -51,6 +52,7 @@ def main() -> None:
     kernel_arena.run(solutions=[args.solution], out=args.out, config=cfg)  # build + reference cache
     runs = []
     overhead_rows = []
+    phase_rows: list[dict[str, float]] = []
     for i in range(args.runs):
         clock = Clock()
         res = kernel_arena.run(
@@ -65,6 +67,9 @@ def main() -> None:
                     continue
                 timed = calls * perf.model_extra["call_latency_ms"] / 1e3
                 wall = clock.wall[t.workload.uuid]
+                phases = dict(perf.model_extra["timing"].get("harness_ms", {}))
+                phases["outside the worker's evaluation"] = wall * 1e3 - sum(phases.values())
+                phase_rows.append(phases)
                 overhead_rows.append(
                     [
                         (t.workload.model_extra or {}).get("name"),
@@ -90,6 +95,11 @@ def main() -> None:
             ]
         )
     overheads = [float(r[3]) for r in overhead_rows]
+    names = list(dict.fromkeys(k for p in phase_rows for k in p))
+    breakdown = [
+        [n, f"{statistics.median(p.get(n, 0.0) for p in phase_rows):.1f}", f"{max(p.get(n, 0.0) for p in phase_rows):.1f}"]
+        for n in names
+    ]
     text = "\n".join(
         [
             "# Harness overhead and timing stability",
@@ -107,6 +117,10 @@ def main() -> None:
             "",
             f"Median overhead {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms "
             "(target ≤ 50 ms).",
+            "",
+            "### Where the wall time goes (worker phase clock, ms per workload)",
+            "",
+            md_table(["phase", "median ms", "max ms"], breakdown),
             "",
             f"## Stability: kernel-time medians of {args.runs} separate runs",
             "",
