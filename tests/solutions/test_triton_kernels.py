@@ -1,5 +1,5 @@
-"""The embedded Triton kernels on CPU through the Triton interpreter: every edge case, forced split
-counts (the CPU workloads are too short to exercise the merge kernel otherwise)."""
+"""The embedded Triton kernels on CPU through the Triton interpreter: every edge case, forced chunk
+sizes (the CPU workloads are too short to exercise the merges otherwise)."""
 
 from __future__ import annotations
 
@@ -54,37 +54,57 @@ def _check(out, lse, ref_out, ref_lse):
     torch.testing.assert_close(lse[finite], ref_lse[finite], atol=1e-3, rtol=1e-3)
 
 
-@pytest.mark.parametrize("splits", [1, 2, 3, 5, 40])
-@pytest.mark.parametrize("lengths", [[0, 1, 70, 3], [130], [0, 0], [2, 0, 9]])
-def test_gqa_triton_matches_reference(builtin, splits, lengths):
-    mod = _load(GQA)
-    gen = torch.Generator().manual_seed(sum(lengths) + splits)
+def _gqa_inputs(lengths, seed):
+    gen = torch.Generator().manual_seed(seed)
     pool = sum(lengths) + 7
     q = torch.randn(len(lengths), 32, 128, generator=gen).bfloat16()
     k = torch.randn(pool, 1, 8, 128, generator=gen).bfloat16()
     v = torch.randn(pool, 1, 8, 128, generator=gen).bfloat16()
     indptr, indices = _table(lengths, pool, gen)
-    out = torch.full((len(lengths), 32, 128), float("nan")).bfloat16()
-    lse = torch.full((len(lengths), 32), float("nan"))
-    mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, splits)
+    return q, k, v, indptr, indices
+
+
+# chunk 1 makes every token its own chunk (maximal merges); 1000 puts the batch in one chunk.
+@pytest.mark.parametrize("chunk", [1, 3, 16, 40, 1000])
+@pytest.mark.parametrize("lengths", [[0, 1, 70, 3], [130], [0, 0], [2, 0, 9], [0, 5, 0, 0, 7, 0]])
+def test_gqa_triton_matches_reference(builtin, chunk, lengths):
+    mod = _load(GQA)
+    q, k, v, indptr, indices = _gqa_inputs(lengths, sum(lengths) + chunk)
+    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+    expected = ref(q, k, v, indptr, indices, 128**-0.5)
+    for _ in range(2):  # the second call finds the arrival counters reset by the first
+        out = torch.full((len(lengths), 32, 128), float("nan")).bfloat16()
+        lse = torch.full((len(lengths), 32), float("nan"))
+        mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk)
+        _check(out, lse, *expected)
+
+
+def test_gqa_triton_batch_wider_than_one_indptr_block(builtin):
+    """300 sequences: the chunk's sequence range is counted over two 256-wide indptr blocks."""
+    lengths = [(i * 7) % 4 for i in range(300)]
+    mod = _load(GQA)
+    q, k, v, indptr, indices = _gqa_inputs(lengths, 11)
+    out = torch.full((300, 32, 128), float("nan")).bfloat16()
+    lse = torch.full((300, 32), float("nan"))
+    mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, 64)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
     _check(out, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
 
 
-def test_gqa_split_count_uses_shapes_only():
+def test_gqa_chunk_plan_uses_shapes_only():
     mod = _load(GQA)
-    assert mod.num_splits(1, 8, 32768, 132) == 33  # 2 waves of 132 SMs over 8 kv heads
-    assert mod.num_splits(64, 8, 64 * 2048, 132) == 2  # one split per 1024 tokens
-    assert mod.num_splits(1, 8, 4096, 132) == 33  # 2 waves of 132 SMs over 8 kv heads
-    assert mod.num_splits(1, 8, 40, 132) == 1  # too short to split
-    assert mod.num_splits(0, 8, 0, 132) == 1
+    assert mod.plan_chunks(4096, 8, 132) == (64, 64)  # short batch: the minimum chunk
+    assert mod.plan_chunks(32768, 8, 132) == (512, 64)  # ~4 programs per SM over 8 kv heads
+    assert mod.plan_chunks(524288, 8, 132) == (1024, 512)  # long batch: the maximum chunk
+    assert mod.plan_chunks(40, 8, 132) == (64, 1)
+    assert mod.plan_chunks(0, 8, 132) == (64, 1)  # one chunk still writes the empty sequences
 
 
-@pytest.mark.parametrize("splits", [1, 4, 21])
-@pytest.mark.parametrize("lengths", [[0, 1, 40], [75]])
-def test_mla_triton_matches_reference(builtin, splits, lengths):
+@pytest.mark.parametrize("chunk", [1, 5, 32, 1000])
+@pytest.mark.parametrize("lengths", [[0, 1, 40], [75], [0, 0]])
+def test_mla_triton_matches_reference(builtin, chunk, lengths):
     mod = _load(MLA)
-    gen = torch.Generator().manual_seed(3 + sum(lengths) + splits)
+    gen = torch.Generator().manual_seed(3 + sum(lengths) + chunk)
     pool = sum(lengths) + 5
     qn = torch.randn(len(lengths), 16, 512, generator=gen).bfloat16()
     qp = torch.randn(len(lengths), 16, 64, generator=gen).bfloat16()
@@ -94,9 +114,16 @@ def test_mla_triton_matches_reference(builtin, splits, lengths):
     out = torch.full((len(lengths), 16, 512), float("nan")).bfloat16()
     lse = torch.full((len(lengths), 16), float("nan"))
     scale = 1 / math.sqrt(192)
-    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, splits)
+    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
+
+
+def test_mla_chunk_plan_uses_shapes_only():
+    mod = _load(MLA)
+    assert mod.plan_chunks(4096, 132) == (64, 64)
+    assert mod.plan_chunks(131072, 132) == (512, 256)
+    assert mod.plan_chunks(0, 132) == (64, 1)
 
 
 @pytest.mark.parametrize(

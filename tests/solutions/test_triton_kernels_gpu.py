@@ -1,0 +1,122 @@
+"""The embedded Triton attention kernels compiled for a real GPU (skipped without one).
+
+The one-launch GQA kernel merges split partials in whichever program arrives last, through an
+atomic counter; only real parallel execution can expose a missing fence or a counter left
+non-zero, so each case is called many times and checked every time. Both kernels must also
+replay correctly from a CUDA graph (no host synchronization in the call).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pytest
+import torch
+
+from kernel_arena.bench.reference import load_reference
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture
+def compiled(monkeypatch):
+    """Load solutions with the real Triton compiler, whatever the CPU tests set."""
+    monkeypatch.setenv("TRITON_INTERPRET", "0")
+    from solutions.test_triton_kernels import GQA, MLA, _load
+
+    return {"gqa": _load(GQA), "mla": _load(MLA)}
+
+
+def _mixed_table(gen, batch, max_len, pool):
+    lengths = torch.randint(0, max_len, (batch,), generator=gen)
+    lengths[::7] = 0  # empty sequences among the others
+    lengths[1] = max_len * 4  # one long sequence spanning many chunks
+    indptr = torch.zeros(batch + 1, dtype=torch.int32)
+    indptr[1:] = lengths.cumsum(0)
+    indices = torch.randperm(pool, generator=gen)[: int(indptr[-1])].to(torch.int32)
+    return indptr.cuda(), indices.cuda()
+
+
+def _check(out, lse, ref_out, ref_lse):
+    torch.testing.assert_close(out.float(), ref_out.float(), atol=1e-2, rtol=1e-2)
+    assert torch.equal(torch.isneginf(lse), torch.isneginf(ref_lse))
+    finite = torch.isfinite(ref_lse)
+    torch.testing.assert_close(lse[finite], ref_lse[finite], atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.parametrize("chunk", [16, 64, 512])
+def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk):
+    gen = torch.Generator().manual_seed(chunk)
+    indptr, indices = _mixed_table(gen, 37, 700, 40_000)
+    q = torch.randn(37, 32, 128, generator=gen).bfloat16().cuda()
+    k = torch.randn(40_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    v = torch.randn(40_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+    expected = ref(q, k, v, indptr, indices, 128**-0.5)
+    for _ in range(30):
+        out = torch.full_like(expected[0], float("nan"))
+        lse = torch.full_like(expected[1], float("nan"))
+        compiled["gqa"].decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk)
+        _check(out, lse, *expected)
+
+
+@pytest.mark.parametrize("chunk", [32, 256])
+def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk):
+    gen = torch.Generator().manual_seed(chunk)
+    indptr, indices = _mixed_table(gen, 21, 500, 20_000)
+    qn = torch.randn(21, 16, 512, generator=gen).bfloat16().cuda()
+    qp = torch.randn(21, 16, 64, generator=gen).bfloat16().cuda()
+    ckv = torch.randn(20_000, 1, 512, generator=gen).bfloat16().cuda()
+    kpe = torch.randn(20_000, 1, 64, generator=gen).bfloat16().cuda()
+    scale = 1 / math.sqrt(192)
+    ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
+    expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
+    for _ in range(10):
+        out = torch.full_like(expected[0], float("nan"))
+        lse = torch.full_like(expected[1], float("nan"))
+        compiled["mla"].decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk)
+        _check(out, lse, *expected)
+
+
+def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
+    gen = torch.Generator().manual_seed(5)
+    indptr, indices = _mixed_table(gen, 16, 900, 30_000)
+    q = torch.randn(16, 32, 128, generator=gen).bfloat16().cuda()
+    k = torch.randn(30_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    v = torch.randn(30_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    out = torch.empty(16, 32, 128, dtype=torch.bfloat16, device="cuda")
+    lse = torch.empty(16, 32, device="cuda")
+    args = (q, k, v, indptr, indices, 128**-0.5, out, lse)
+    compiled["gqa"].run(*args)  # compile and allocate scratch outside the capture
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        compiled["gqa"].run(*args)
+    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+    for _ in range(3):
+        q.normal_()
+        out.fill_(float("nan"))
+        graph.replay()
+        torch.cuda.synchronize()
+        _check(out, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
+
+    qn = torch.randn(16, 16, 512, generator=gen).bfloat16().cuda()
+    qp = torch.randn(16, 16, 64, generator=gen).bfloat16().cuda()
+    ckv = torch.randn(30_000, 1, 512, generator=gen).bfloat16().cuda()
+    kpe = torch.randn(30_000, 1, 64, generator=gen).bfloat16().cuda()
+    mout = torch.empty(16, 16, 512, dtype=torch.bfloat16, device="cuda")
+    mlse = torch.empty(16, 16, device="cuda")
+    margs = (qn, qp, ckv, kpe, indptr, indices, 1 / math.sqrt(192), mout, mlse)
+    compiled["mla"].run(*margs)
+    torch.cuda.synchronize()
+    mgraph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(mgraph):
+        compiled["mla"].run(*margs)
+    mref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
+    qn.normal_()
+    mout.fill_(float("nan"))
+    mgraph.replay()
+    torch.cuda.synchronize()
+    _check(mout, mlse, *mref(*margs[:7]))
+    assert os.environ["TRITON_INTERPRET"] == "0"
