@@ -3,14 +3,16 @@
     python benchmarks/l2_flush.py --results benchmarks/results/l2_flush.md
 
 For working sets that fit in the L2 (where a missing flush shows most), time a read kernel with
-flush buffers of 0, 1/2, 1, 2 and 4 times the L2 and the former fixed 256 MiB, all through
-``kernel_arena.bench.timing.time_call`` (CUPTI kernel time). The flush is big enough when the
-kernel time stops changing; the cost per flush is its own CUPTI kernel time.
+flush buffers of 0, 1/2, 1, 2 and 4 times the L2 and the former fixed 256 MiB, each written
+only (``fill_``, the default) or read and written (``bitwise_not_``, the former flush), all
+through ``kernel_arena.bench.timing.time_call`` (CUPTI kernel time). The flush is big enough
+when the kernel time stops changing; the cost per flush is its own CUPTI kernel time.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -35,9 +37,11 @@ def main() -> None:
     sizes.append(("256 MiB", 256 * MiB))
     working_sets = [8 * MiB, 24 * MiB, 40 * MiB]
     rows = []
-    for label, nbytes in sizes:
-        flush = make_flush(dev, nbytes) if nbytes else (lambda: None)
-        cells = [label, f"{nbytes / MiB:.0f}"]
+    for (label, nbytes), mode in itertools.product(sizes, ("fill", "bitwise_not")):
+        if not nbytes and mode != "fill":
+            continue
+        flush = make_flush(dev, nbytes, mode) if nbytes else (lambda: None)
+        cells = [label, f"{nbytes / MiB:.0f}", mode if nbytes else "-"]
         for ws in working_sets:
             x = torch.randn(ws // 4, device=dev)
             out = torch.empty(1, device=dev)
@@ -50,7 +54,7 @@ def main() -> None:
         else:
             cells.append("-")
         rows.append(cells)
-    header = ["flush", "MiB"] + [f"sum of {ws // MiB} MiB µs" for ws in working_sets] + ["flush µs"]
+    header = ["flush", "MiB", "op"] + [f"sum of {ws // MiB} MiB µs" for ws in working_sets] + ["flush µs"]
     text = "\n".join(
         [
             "# L2 flush size",
@@ -60,8 +64,9 @@ def main() -> None:
             f"Environment: {environment_line()}; L2 {l2 / MiB:.0f} MiB",
             "",
             "Kernel time (CUPTI, median of 3 x 30 calls) of `torch.sum` over a working set that fits "
-            "in the L2, with an L2 flush (`bitwise_not_` over the buffer) before every call. The flush "
-            "is large enough once the time no longer grows with it.",
+            "in the L2, with an L2 flush before every call: `fill_` (write only) or `bitwise_not_` "
+            "(read and write) over the buffer. The flush is large enough once the time no longer "
+            "grows with it.",
             "",
             md_table(header, rows),
             "",

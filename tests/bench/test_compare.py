@@ -58,3 +58,9 @@ def test_poisoned_untouched_output_is_reported_unwritten():
     assert "never written" in r.message
     ints = poison_(torch.empty(3, dtype=torch.int32))
     assert bool((ints == ints[0]).all()) and int(ints[0]) < 0
+
+
+def test_empty_outputs_match():
+    """A zero-element output (a batch of 0) used to count as 0% matched and fail."""
+    r = compare_output("o", torch.empty(0, 4), torch.empty(0, 4), Tolerance(), poisoned=True)
+    assert r.status == S.PASSED and r.matched_ratio == 1.0

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.gpu
 @pytest.fixture
 def compiled(monkeypatch):
     """Load solutions with the real Triton compiler, whatever the CPU tests set."""
+    from solutions.test_triton_kernels import GQA, MLA, _load  # its import sets TRITON_INTERPRET=1
+
     monkeypatch.setenv("TRITON_INTERPRET", "0")
-    from solutions.test_triton_kernels import GQA, MLA, _load
 
     return {"gqa": _load(GQA), "mla": _load(MLA)}
 

@@ -1,8 +1,9 @@
 """Time one call of a kernel: kernel time and host-inclusive call latency.
 
-GPU kernel time: per iteration, the L2 is flushed (``bitwise_not_`` over a buffer of
-``flush_bytes``: twice the card's L2, at least 64 MiB — see ``benchmarks/results/l2_flush.md``
-for the measurement that sized it), then a tiny
+GPU kernel time: per iteration, the L2 is flushed (``fill_`` of a buffer of ``flush_bytes``:
+twice the card's L2, at least 64 MiB; a write-only pass costs half a read-modify-write one and
+leaves the L2 in the same state, full of dirty lines of the buffer — see
+``benchmarks/results/l2_flush.md`` for the measurements behind both choices), then a tiny
 marker kernel, the call, and the marker again; CUPTI activity records (through
 ``torch.profiler``) give the span from the first kernel's start to the last kernel's end between
 the two markers. Host↔device memcpys are left out of the span (they are host-driven transfers,
@@ -96,16 +97,25 @@ def flush_bytes(device: torch.device) -> int:
 _FLUSH_BUFFERS: dict[tuple[str, int], torch.Tensor] = {}
 
 
-def make_flush(device: torch.device, nbytes: int | None = None) -> Callable[[], None]:
-    """A function that evicts the L2 by rewriting ``nbytes`` of device memory (buffer kept per size)."""
+def make_flush(device: torch.device, nbytes: int | None = None, mode: str = "fill") -> Callable[[], None]:
+    """A function that evicts the L2 by writing ``nbytes`` of device memory (buffer kept per size).
+
+    ``mode`` ``fill`` writes only; ``bitwise_not`` reads and writes (kept for the comparison).
+    """
     nbytes = nbytes or flush_bytes(device)
     key = (str(device), nbytes)
     if key not in _FLUSH_BUFFERS:
         _FLUSH_BUFFERS[key] = torch.empty(nbytes, dtype=torch.uint8, device=device)
     buf = _FLUSH_BUFFERS[key]
+    if mode == "bitwise_not":
+        return lambda: buf.bitwise_not_()
+    if mode != "fill":
+        raise ValueError(f"unknown flush mode {mode!r} (fill or bitwise_not)")
+    state = [0]
 
     def flush() -> None:
-        buf.bitwise_not_()
+        state[0] = (state[0] + 1) & 0xFF
+        buf.fill_(state[0])
 
     return flush
 
@@ -292,15 +302,17 @@ def _cupti_trial(
 def _gpu_events(prof: Any) -> list[tuple[str, int, int]]:
     out = []
     try:
+        from torch.autograd import DeviceType
+
+        cuda = DeviceType.CUDA
         raw = prof.profiler.kineto_results.events()
         for e in raw:
-            dev = str(e.device_type())
-            if "CUDA" not in dev:
+            if e.device_type() != cuda:  # an enum compare: str() per event cost ms per call
                 continue
-            start = int(e.start_ns())
-            out.append((e.name(), start, start + int(e.duration_ns())))
+            start = e.start_ns()
+            out.append((e.name(), start, start + e.duration_ns()))
         return out
-    except AttributeError:
+    except (AttributeError, ImportError):
         pass
     for e in prof.events():
         if str(e.device_type).endswith("CUDA"):

@@ -31,19 +31,24 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
-# Defaults from benchmarks/results/tune_attention.md (H100).
-def plan_chunks(total_tokens: int, num_kv_heads: int, sm_count: int, programs_per_sm: int = 4,
-                min_chunk: int = 64, max_chunk: int = 1024) -> tuple[int, int]:
-    """(chunk, num_chunks) from shapes only: about `programs_per_sm` programs per SM.
-
-    Tokens per program = total * kv_heads / (programs_per_sm * SMs), clamped to
-    [min_chunk, max_chunk] and rounded up to a multiple of 16. At least one chunk (it writes the
-    empty sequences of an all-empty batch).
-    """
+# Policy and tiles from benchmarks/results/tune_attention.md (H100): a chunk costs a few dependent
+# memory round trips per sequence it touches, so chunks are long (about one program per SM and
+# kv head, up to 2048 tokens) but never hold more than ~4 average sequences, and never less than
+# one average sequence when the batch is tiny.
+def plan_chunks(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int,
+                programs_per_sm: int = 1) -> tuple[int, int]:
+    """(chunk, num_chunks) from shapes only (len(kv_indices) and the batch size)."""
+    avg = -(-total_tokens // max(batch, 1))
     want = -(-total_tokens * num_kv_heads // (programs_per_sm * sm_count))
-    chunk = min(max(want, min_chunk), max_chunk)
-    chunk = -(-chunk // 16) * 16
+    lo = min(64, max(avg, 1))
+    hi = max(lo, min(2048, 4 * avg))
+    chunk = -(-min(max(want, lo), hi) // 16) * 16
     return chunk, max(1, -(-total_tokens // chunk))
+
+
+def tile_for(chunk: int) -> tuple[int, int, int]:
+    """(BLOCK_N, num_warps, num_stages) for a chunk size."""
+    return (128, 4, 3) if chunk >= 512 else (64, 4, 3)
 
 
 def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: int, head_dim: int):
@@ -62,12 +67,14 @@ def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: in
 
 
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
-    chunk, _ = plan_chunks(kv_indices.numel(), k_cache.shape[2], _sm_count(q.device))
-    decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk)
+    chunk, _ = plan_chunks(kv_indices.numel(), q.shape[0], k_cache.shape[2], _sm_count(q.device))
+    block_n, num_warps, num_stages = tile_for(chunk)
+    decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n, num_warps,
+           num_stages)
 
 
 def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=64, num_warps=4, num_stages=2):
+           block_n=64, num_warps=4, num_stages=3):
     """One launch for a given chunk size and tile config (exposed for tests and tuning)."""
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]

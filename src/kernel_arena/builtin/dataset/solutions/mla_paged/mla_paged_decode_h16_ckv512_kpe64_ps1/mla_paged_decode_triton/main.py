@@ -30,18 +30,20 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
-# Defaults from benchmarks/results/tune_attention.md (H100).
-def plan_chunks(total_tokens: int, sm_count: int, programs_per_sm: int = 2, min_chunk: int = 64,
-                max_chunk: int = 512) -> tuple[int, int]:
-    """(chunk, num_chunks) from shapes only: about `programs_per_sm` programs per SM.
+# Policy and tile from benchmarks/results/tune_attention.md (H100): about one program per SM,
+# 64..512 tokens per chunk, never more than ~4 average sequences per chunk; BLOCK_N 32, 4 warps,
+# 3 stages won or tied on every shape swept.
+def plan_chunks(total_tokens: int, batch: int, sm_count: int, programs_per_sm: int = 1) -> tuple[int, int]:
+    """(chunk, num_chunks) from shapes only (len(kv_indices) and the batch size).
 
-    The grid has no head axis (all 16 heads share a program). Tokens per program =
-    total / (programs_per_sm * SMs), clamped to [min_chunk, max_chunk], rounded up to a multiple
-    of 16. At least one chunk (it writes the empty sequences of an all-empty batch).
+    The grid has no head axis (all 16 heads share a program). At least one chunk (it writes the
+    empty sequences of an all-empty batch).
     """
+    avg = -(-total_tokens // max(batch, 1))
     want = -(-total_tokens // (programs_per_sm * sm_count))
-    chunk = min(max(want, min_chunk), max_chunk)
-    chunk = -(-chunk // 16) * 16
+    lo = min(64, max(avg, 1))
+    hi = max(lo, min(512, 4 * avg))
+    chunk = -(-min(max(want, lo), hi) // 16) * 16
     return chunk, max(1, -(-total_tokens // chunk))
 
 
@@ -57,12 +59,12 @@ def _partials(device, slots: int, num_heads: int, head_dim: int):
 
 
 def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse):
-    chunk, _ = plan_chunks(kv_indices.numel(), _sm_count(q_nope.device))
+    chunk, _ = plan_chunks(kv_indices.numel(), q_nope.shape[0], _sm_count(q_nope.device))
     decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk)
 
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=64, num_warps=4, num_stages=2):
+           block_n=32, num_warps=4, num_stages=3):
     """The launches for a given chunk size and tile config (exposed for tests and tuning)."""
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
