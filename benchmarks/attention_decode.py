@@ -255,7 +255,7 @@ def write_markdown(path, rows, copy_bw, wall, env=None, command=None):
         f"Environment: {env or environment_line()}",
         "",
         f"Measured device-to-device copy bandwidth: {copy_bw:.0f} GB/s (read + write). "
-        "Kernel time: CUPTI via torch.profiler, cold L2 (256 MiB flush before each call), first "
+        "Kernel time: CUPTI via torch.profiler, cold L2 (an L2 flush of twice the L2 size before each call), first "
         "kernel start to last kernel end of one call, median of 3 trials x 30 calls; call latency: host "
         "wall time of one call until the device is idle. BW% = bytes (q, referenced K/V rows, outputs, "
         f"page table) / kernel time / copy bandwidth. Whole script: {wall:.0f} s.",

@@ -3,8 +3,8 @@
     python benchmarks/l2_flush.py --results benchmarks/results/l2_flush.md
 
 For working sets that fit in the L2 (where a missing flush shows most), time a read kernel with
-flush buffers of 0, 1/2, 1, 2 and 4 times the L2 and the former fixed 256 MiB, each written
-only (``fill_``, the default) or read and written (``bitwise_not_``, the former flush), all
+flush buffers of 0, 1/2, 1, 2 and 4 times the L2 and the former fixed 256 MiB, each read and
+written (``bitwise_not_``, the default) or written only (``fill_``), all
 through ``kernel_arena.bench.timing.time_call`` (CUPTI kernel time). The flush is big enough
 when the kernel time stops changing; the cost per flush is its own CUPTI kernel time.
 """
@@ -37,8 +37,8 @@ def main() -> None:
     sizes.append(("256 MiB", 256 * MiB))
     working_sets = [8 * MiB, 24 * MiB, 40 * MiB]
     rows = []
-    for (label, nbytes), mode in itertools.product(sizes, ("fill", "bitwise_not")):
-        if not nbytes and mode != "fill":
+    for (label, nbytes), mode in itertools.product(sizes, ("bitwise_not", "fill")):
+        if not nbytes and mode != "bitwise_not":
             continue
         flush = make_flush(dev, nbytes, mode) if nbytes else (lambda: None)
         cells = [label, f"{nbytes / MiB:.0f}", mode if nbytes else "-"]

@@ -1,9 +1,10 @@
 """Time one call of a kernel: kernel time and host-inclusive call latency.
 
-GPU kernel time: per iteration, the L2 is flushed (``fill_`` of a buffer of ``flush_bytes``:
-twice the card's L2, at least 64 MiB; a write-only pass costs half a read-modify-write one and
-leaves the L2 in the same state, full of dirty lines of the buffer — see
-``benchmarks/results/l2_flush.md`` for the measurements behind both choices), then a tiny
+GPU kernel time: per iteration, the L2 is flushed (``bitwise_not_`` over a buffer of
+``flush_bytes``: twice the card's L2, at least 64 MiB. Measured in
+``benchmarks/results/l2_flush.md``: twice the L2 times kernels like 256 MiB does at 40% of the
+cost; a write-only ``fill_`` flush, though cheaper still, made the kernels after it slower and
+less repeatable, so it is not used), then a tiny
 marker kernel, the call, and the marker again; CUPTI activity records (through
 ``torch.profiler``) give the span from the first kernel's start to the last kernel's end between
 the two markers. Host↔device memcpys are left out of the span (they are host-driven transfers,
@@ -97,10 +98,13 @@ def flush_bytes(device: torch.device) -> int:
 _FLUSH_BUFFERS: dict[tuple[str, int], torch.Tensor] = {}
 
 
-def make_flush(device: torch.device, nbytes: int | None = None, mode: str = "fill") -> Callable[[], None]:
-    """A function that evicts the L2 by writing ``nbytes`` of device memory (buffer kept per size).
+def make_flush(
+    device: torch.device, nbytes: int | None = None, mode: str = "bitwise_not"
+) -> Callable[[], None]:
+    """A function that evicts the L2 by rewriting ``nbytes`` of device memory (buffer kept per size).
 
-    ``mode`` ``fill`` writes only; ``bitwise_not`` reads and writes (kept for the comparison).
+    ``mode`` ``bitwise_not`` reads and writes (the default); ``fill`` writes only (kept for the
+    comparison in ``benchmarks/l2_flush.py``).
     """
     nbytes = nbytes or flush_bytes(device)
     key = (str(device), nbytes)
