@@ -29,9 +29,20 @@ from kernel_arena.bench.timing import TimingSettings, time_call  # noqa: E402
 from kernel_arena.dataset import load_dataset  # noqa: E402
 
 CHUNKS = [32, 64, 128, 256, 512, 1024, 2048]
-SPACE = {
-    "gqa": {"block_n": [32, 64, 128], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
-    "mla": {"block_n": [32, 64], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
+SPACES = {
+    "main": {
+        "gqa": {"block_n": [32, 64, 128], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
+        "mla": {"block_n": [32, 64], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
+    },
+    # Small calls, where latency (not bandwidth) decides.
+    "small": {
+        "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
+        "mla": {"block_n": [16, 32], "num_warps": [4, 8], "num_stages": [1, 2, 3], "chunk": [16, *CHUNKS[:4]]},
+    },
+}
+SHAPES = {
+    "main": [(1, 4096), (1, 32768), (16, 512), (64, 2048), (256, 128), (256, 512)],
+    "small": [(1, 128), (16, 16), (16, 256), (4, 512), (64, 64)],
 }
 
 
@@ -39,6 +50,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--results", default="benchmarks/results/tune_attention.md")
     ap.add_argument("--json", help="also write every timed configuration here")
+    ap.add_argument("--shapes", choices=sorted(SHAPES), default="main", help="shape set and search space")
     args = ap.parse_args()
     everything: dict[str, dict[str, object]] = {}
     copy_bw = copy_bandwidth_gbs()
@@ -59,10 +71,11 @@ def main() -> None:
         definition = ds.definitions[def_name]
         module = sys.modules[build_solution(ds.solution(sols[0])).fn.__module__]
         shapes = {}
-        for name in ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"):
+        embedded = ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool") if args.shapes == "main" else ()
+        for name in embedded:
             w = next(w for w in ds.workloads_for(def_name) if (w.model_extra or {}).get("name") == name)
             shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
-        for b, kv in ((1, 4096), (1, 32768), (16, 512), (64, 2048), (256, 128), (256, 512)):
+        for b, kv in SHAPES[args.shapes]:
             shapes[f"b{b}_kv{kv}"] = sweep_inputs(kind, b, kv, b + kv)
         rows = []
         for shape, inputs in shapes.items():
@@ -80,9 +93,9 @@ def main() -> None:
             ]
             default = time_call(lambda: module.run(*inputs.values(), *outs), torch.device("cuda"), settings)
             results = []
-            space = SPACE[kind]
+            space = SPACES[args.shapes][kind]
             for bn, nw, ns, chunk in itertools.product(*space.values()):
-                if chunk > max(64, 2 * total):
+                if chunk > max(16, 2 * total):
                     continue
                 try:
                     t = time_call(
