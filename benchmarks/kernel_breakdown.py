@@ -35,25 +35,22 @@ def breakdown(fn, device: torch.device, calls: int = 20) -> list[tuple[str, floa
     for _ in range(3):
         flush()
         fn()
-    mark()
     torch.cuda.synchronize(device)
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
         for _ in range(calls):
+            mark()
             flush()
-            mark()
             fn()
-            mark()
+        mark()
         torch.cuda.synchronize(device)
     events = sorted(_gpu_events(prof), key=lambda e: e[1])
     per_call: list[list[tuple[str, int, int]]] = []
     inside: list[tuple[str, int, int]] | None = None
     for name, start, end in events:
         if MARKER_NAME in name:
-            if inside is None:
-                inside = []
-            else:
-                per_call.append(inside)
-                inside = None
+            if inside:
+                per_call.append(inside[1:])  # the first activity after a marker is the flush
+            inside = []
         elif inside is not None and not name.startswith("Memcpy"):
             inside.append((name, start, end))
     width = min(len(c) for c in per_call)

@@ -9,16 +9,16 @@ from kernel_arena.bench.phases import PhaseClock
 from kernel_arena.bench.timing import MARKER_NAME, TimingSettings, _NoCupti, split_calls, time_call
 
 
-def test_split_calls_spans_first_start_to_last_end_between_markers():
+def test_split_calls_spans_the_call_after_each_flush():
     ev = [
         (MARKER_NAME, 0, 1),
+        ("vectorized_elementwise_kernel<bitwise_not_kernel_cuda>", 2, 8),
         ("k1", 10, 20),
         ("Memcpy HtoD (Pageable -> Device)", 5, 6),
         ("k2", 30, 50),
         (MARKER_NAME, 60, 61),
-        ("flush", 70, 80),
+        ("bitwise_not flush", 70, 80),
         (MARKER_NAME, 90, 91),
-        (MARKER_NAME, 95, 96),
     ]
     samples, counts = split_calls(ev, 2)
     assert samples == [pytest.approx(40e-6), 0.0]
@@ -27,7 +27,9 @@ def test_split_calls_spans_first_start_to_last_end_between_markers():
 
 def test_split_calls_rejects_a_profile_it_cannot_split():
     with pytest.raises(_NoCupti):
-        split_calls([(MARKER_NAME, 0, 1), ("k", 2, 3)], 1)
+        split_calls([(MARKER_NAME, 0, 1), ("k", 2, 3)], 1)  # no closing marker
+    with pytest.raises(_NoCupti):  # the first activity after a marker is not the flush
+        split_calls([(MARKER_NAME, 0, 1), ("k", 2, 3), (MARKER_NAME, 4, 5)], 1)
 
 
 def test_cpu_timing_reports_wall_clock():

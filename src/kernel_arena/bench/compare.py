@@ -139,6 +139,15 @@ def compare_output(
     n = max(r.numel(), 1)
     if r.numel() == 0:
         return OutputComparison(name, EvaluationStatus.PASSED, matched_ratio=1.0)
+    # Fast path (a handful of kernels and one synchronization): every difference finite and
+    # within atol, so every element is close and nothing is NaN, Inf or still poisoned.
+    diff = (o - r).abs_()
+    ref_abs = r.abs()
+    max_abs, max_rel = torch.stack([diff.max(), (diff / ref_abs.clamp_min(1e-12)).max()]).tolist()
+    if math.isfinite(max_abs) and max_abs <= tol.atol:
+        return OutputComparison(
+            name, EvaluationStatus.PASSED, max_abs=max_abs, max_rel=max_rel, matched_ratio=1.0
+        )
     o_nan, r_nan = torch.isnan(o), torch.isnan(r)
     o_inf, r_inf = torch.isinf(o), torch.isinf(r)
     finite = ~(o_nan | r_nan | o_inf | r_inf)
