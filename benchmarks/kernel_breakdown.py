@@ -85,7 +85,11 @@ def main() -> None:
         ]
         rows = breakdown(lambda: built.fn(*inputs.values(), *outs), device)
         end = max(o + d for _, o, d in rows)
-        print(f"{case}: span {end:.1f} µs")
+        module = sys.modules[built.fn.__module__]
+        launchers = {
+            n: (v.enabled, len(v.compiled)) for n, v in vars(module).items() if type(v).__name__ == "FastLaunch"
+        }
+        print(f"{case}: span {end:.1f} µs; thin launchers (enabled, kernels cached): {launchers}")
         for name, offset, duration in rows:
             print(f"    +{offset:6.1f} µs  {duration:6.1f} µs  {name}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from kernel_arena.bench.compare import Tolerance, compare_output, poison_
@@ -64,3 +65,15 @@ def test_empty_outputs_match():
     """A zero-element output (a batch of 0) used to count as 0% matched and fail."""
     r = compare_output("o", torch.empty(0, 4), torch.empty(0, 4), Tolerance(), poisoned=True)
     assert r.status == S.PASSED and r.matched_ratio == 1.0
+
+
+def test_fast_and_full_paths_report_the_same_errors():
+    ref = torch.tensor([1.0, -2.0, 4.0])
+    near = ref + torch.tensor([0.005, 0.0, -0.008])  # within atol: the fast path
+    far = ref + torch.tensor([0.005, 0.0, -0.03])  # beyond atol, within rtol: the full path
+    fast = compare_output("o", near, ref, Tolerance(), poisoned=False)
+    full = compare_output("o", far, ref, Tolerance(), poisoned=False)
+    assert fast.status == full.status == S.PASSED
+    assert fast.max_abs == pytest.approx(0.008, rel=1e-4) and fast.max_rel == pytest.approx(0.005, rel=1e-4)
+    assert full.max_abs == pytest.approx(0.03, rel=1e-4) and full.max_rel == pytest.approx(0.0075, rel=1e-4)
+    assert fast.matched_ratio == full.matched_ratio == 1.0

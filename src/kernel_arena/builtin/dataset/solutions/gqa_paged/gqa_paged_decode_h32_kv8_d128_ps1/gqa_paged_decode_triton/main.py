@@ -81,24 +81,38 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
-# Policy and tiles from benchmarks/results/tune_attention.md (H100): a chunk costs a few dependent
-# memory round trips per sequence it touches, so chunks are long (about one program per SM and
-# kv head, up to 2048 tokens) but never hold more than ~4 average sequences, and never less than
-# one average sequence when the batch is tiny.
-def plan_chunks(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int,
-                programs_per_sm: int = 1) -> tuple[int, int]:
-    """(chunk, num_chunks) from shapes only (len(kv_indices) and the batch size)."""
-    avg = -(-total_tokens // max(batch, 1))
-    want = -(-total_tokens * num_kv_heads // (programs_per_sm * sm_count))
-    lo = min(64, max(avg, 1))
-    hi = max(lo, min(2048, 4 * avg))
-    chunk = -(-min(max(want, lo), hi) // 16) * 16
+# Policy and tiles fitted to benchmarks/results/tune_attention.md (H100): within ~5% of the best
+# swept chunk on every shape. Programs run about one per SM at a time (the 128-token tile uses
+# most of the shared memory), so time ~ waves x (chunk + a fixed cost of ~100 tokens).
+CHUNK_CANDIDATES = (16, 32, 64, 128, 256, 512, 1024, 2048)
+
+
+def plan_chunks(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -> tuple[int, int]:
+    """(chunk, num_chunks) from shapes only (len(kv_indices) and the batch size).
+
+    Among power-of-two chunks no shorter than min(64, average sequence) and no longer than four
+    average sequences (a chunk walks its sequences one after the other), take the one with the
+    least waves x (chunk + 100); ties go to the shorter chunk. At least one chunk (it writes the
+    empty sequences of an all-empty batch).
+    """
+    avg = max(1, -(-total_tokens // max(batch, 1)))
+    lo = max([c for c in CHUNK_CANDIDATES if c <= min(64, avg)], default=CHUNK_CANDIDATES[0])
+    hi = max(64, 4 * avg)
+    best = None
+    for chunk in CHUNK_CANDIDATES:
+        if chunk < lo or chunk > hi:
+            continue
+        programs = max(1, -(-total_tokens // chunk)) * num_kv_heads
+        cost = -(-programs // sm_count) * (chunk + 100)
+        if best is None or cost < best[0]:
+            best = (cost, chunk)
+    chunk = best[1]
     return chunk, max(1, -(-total_tokens // chunk))
 
 
 def tile_for(chunk: int) -> tuple[int, int, int]:
     """(BLOCK_N, num_warps, num_stages) for a chunk size."""
-    return (128, 4, 3) if chunk >= 512 else (64, 4, 3)
+    return (128, 4, 2) if chunk >= 512 else (64, 4, 3)
 
 
 def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: int, head_dim: int):
