@@ -12,9 +12,14 @@ Each ckv row (1 KiB) and kpe row (128 B) is loaded once and used for both dots. 
 
 Sequence b spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 chunks. With n_b = 1 the
 program writes output and lse directly; otherwise partials (acc / l and lse = m + log2 l) go to
-slot c + b (slots of different sequences never collide) and kernel 2, grid (batch * heads,
-512 / BLOCK_D), merges the n_b slots of its sequence:
-    M = max lse_s, w_s = 2^(lse_s - M), out = sum w_s o_s / sum w_s, lse = M + log2 sum w_s.
+slot c + b (slots of different sequences never collide) and the program bumps the arrival counter
+of b. One launch does everything: the grid is the num_chunks chunk programs followed by
+batch * 512 / BLOCK_D merge programs. Merge program (b, d-block) waits until b's counter reaches
+n_b, then merges its 128-wide slice of the n_b slots:
+    M = max lse_s, w_s = 2^(lse_s - M), out = sum w_s o_s / sum w_s, lse = M + log2 sum w_s,
+and the last of b's merge programs resets both of b's counters for the next call. The wait cannot
+deadlock as long as blocks are dispatched in index order (every chunk program is then running or
+done before any merge program waits) - the forward-progress assumption of single-pass GPU scans.
 Empty sequences (n_b = 0) are written as out 0, lse -inf by the chunk owning their start position.
 """
 
@@ -25,13 +30,30 @@ LOG2E = 1.4426950408889634
 
 
 @triton.jit
-def mla_decode_chunk_kernel(
-    qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
+def mla_decode_kernel(
+    qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
     out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks,
+    NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
+    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, CHUNK_S: tl.constexpr,
+    UPCAST: tl.constexpr,
+):
+    pid = tl.program_id(0)
+    if pid < num_chunks:
+        _chunk_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
+                       count_ptr, out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks, pid,
+                       NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, UPCAST)
+    else:
+        _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
+                       pid - num_chunks, NUM_HEADS, D_CKV, BLOCK_D, CHUNK_S)
+
+
+@triton.jit
+def _chunk_program(
+    qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
+    out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks, c,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, UPCAST: tl.constexpr,
 ):
-    c = tl.program_id(0)
     tok_lo = c.to(tl.int64) * chunk
     tok_hi = tl.minimum(tok_lo + chunk, total)
     # Sequences of this chunk: from the first ending after tok_lo (or starting at or after it:
@@ -95,44 +117,53 @@ def mla_decode_chunk_kernel(
             part = (c + b64) * NUM_HEADS + offs_h
             tl.store(part_o_ptr + part[:, None] * D_CKV + offs_c[None, :], o)
             tl.store(part_lse_ptr + part, lse)
+            tl.debug_barrier()  # every thread's partial stores precede the release below
+            tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
 
 
 @triton.jit
-def merge_chunks_kernel(
-    part_o_ptr, part_lse_ptr, indptr_ptr, out_ptr, lse_ptr, chunk,
-    NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, CHUNK_S: tl.constexpr, BLOCK_D: tl.constexpr,
+def _merge_program(
+    part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, m,
+    NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, CHUNK_S: tl.constexpr,
 ):
-    # Grid (batch * heads, HEAD_DIM / BLOCK_D): the head dimension is split too, so that small
-    # batches with many chunks still have enough merge programs to fill the GPU.
-    row = tl.program_id(0).to(tl.int64)  # (batch, head) flattened
-    pid_d = tl.program_id(1)
-    b = row // NUM_HEADS
-    h = row % NUM_HEADS
+    d_blocks: tl.constexpr = HEAD_DIM // BLOCK_D
+    b = m // d_blocks
+    pid_d = m % d_blocks
     start = tl.load(indptr_ptr + b).to(tl.int64)
     end = tl.load(indptr_ptr + b + 1).to(tl.int64)
     n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
-    if n_slots > 1:  # otherwise kernel 1 wrote this sequence directly
+    if n_slots > 1:  # otherwise a chunk program wrote this sequence directly
+        arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
+        while arrived < n_slots:
+            arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
         first_slot = start // chunk + b
+        offs_h = tl.arange(0, NUM_HEADS)
         offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
         offs_s = tl.arange(0, CHUNK_S)
-        top = tl.full((), float("-inf"), dtype=tl.float32)
-        total = tl.zeros((), dtype=tl.float32)
-        o = tl.zeros((BLOCK_D,), dtype=tl.float32)
+        top = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
+        total = tl.zeros((NUM_HEADS,), dtype=tl.float32)
+        o = tl.zeros((NUM_HEADS, BLOCK_D), dtype=tl.float32)
         for s0 in range(0, n_slots, CHUNK_S):
             s_mask = (s0 + offs_s) < n_slots
-            slot_rows = (first_slot + s0 + offs_s) * NUM_HEADS + h
-            lse_s = tl.load(part_lse_ptr + slot_rows, mask=s_mask, other=float("-inf"))
-            o_s = tl.load(part_o_ptr + slot_rows[:, None] * HEAD_DIM + offs_d[None, :], mask=s_mask[:, None],
-                          other=0.0)
+            rows = (first_slot + s0 + offs_s)[:, None] * NUM_HEADS + offs_h[None, :]  # [CHUNK_S, heads]
+            # .cg: read through to L2, where the chunk programs' partials are (no stale L1 line).
+            lse_s = tl.load(part_lse_ptr + rows, mask=s_mask[:, None], other=float("-inf"), cache_modifier=".cg")
+            o_s = tl.load(part_o_ptr + rows[:, :, None] * HEAD_DIM + offs_d[None, None, :],
+                          mask=s_mask[:, None, None], other=0.0, cache_modifier=".cg")
             new_top = tl.maximum(top, tl.max(lse_s, axis=0))
             shift = tl.where(new_top > float("-inf"), new_top, 0.0)
             alpha = tl.where(top > float("-inf"), tl.exp2(top - shift), 0.0)
-            w = tl.where(lse_s > float("-inf"), tl.exp2(lse_s - shift), 0.0)
+            w = tl.where(lse_s > float("-inf"), tl.exp2(lse_s - shift[None, :]), 0.0)
             total = total * alpha + tl.sum(w, axis=0)
-            o = o * alpha + tl.sum(w[:, None] * o_s, axis=0)
+            o = o * alpha[:, None] + tl.sum(w[:, :, None] * o_s, axis=0)
             top = new_top
         finite = total > 0
-        o = tl.where(finite, o / tl.where(finite, total, 1.0), 0.0)
-        tl.store(out_ptr + row * HEAD_DIM + offs_d, o.to(out_ptr.dtype.element_ty))
+        out_rows = b.to(tl.int64) * NUM_HEADS + offs_h
+        o = tl.where(finite[:, None], o / tl.where(finite, total, 1.0)[:, None], 0.0)
+        tl.store(out_ptr + out_rows[:, None] * HEAD_DIM + offs_d[None, :], o.to(out_ptr.dtype.element_ty))
         if pid_d == 0:
-            tl.store(lse_ptr + row, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))
+            tl.store(lse_ptr + out_rows, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))
+        done = tl.atomic_add(count_ptr + batch + b, 1, sem="acq_rel", scope="gpu")
+        if done == d_blocks - 1:  # every merge program of b is past its wait: reset for the next call
+            tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
+            tl.atomic_xchg(count_ptr + batch + b, 0, sem="relaxed", scope="gpu")

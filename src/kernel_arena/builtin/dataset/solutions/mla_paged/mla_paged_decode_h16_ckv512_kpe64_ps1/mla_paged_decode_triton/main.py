@@ -2,18 +2,18 @@
 
 The chunk size comes from tensor shapes only (len(kv_indices)), never from kv_indptr's values:
 no host<->device copy or synchronization, so the call can be captured in a CUDA graph. See
-plan_chunks for the policy. The merge launch is skipped when the whole batch fits one chunk.
+plan_chunks for the policy. One launch: chunk programs, then merge programs (see kernel.py).
 
 Pitfalls handled: P03 (log2 units throughout, lse base 2), P05/P06 (page axis squeezed by
 offset arithmetic; indptr counts pages), P07 (sm_scale used as given, 1/sqrt(192)),
 P14 (empty sequences: output 0, lse -inf), P15 (64-bit row offsets), P16 (sibling kernel.py).
-Not safe to run concurrently on two streams: the partial scratch is shared per device.
+Not safe to run concurrently on two streams: the partial and counter scratch is shared per device.
 """
 
 import os
 
 import torch
-from kernel import LOG2E, merge_chunks_kernel, mla_decode_chunk_kernel
+from kernel import LOG2E, mla_decode_kernel
 
 # The Triton CPU interpreter cannot multiply bf16 tiles; it gets fp32 operands instead.
 UPCAST = os.environ.get("TRITON_INTERPRET") == "1"
@@ -97,19 +97,21 @@ def plan_chunks(total_tokens: int, batch: int, sm_count: int, programs_per_sm: i
     return chunk, max(1, -(-total_tokens // chunk))
 
 
-def _partials(device, slots: int, num_heads: int, head_dim: int):
-    """Partial scratch (slots x heads), grown on demand and reused: no allocation per call."""
+def _scratch(device, slots: int, batch: int, num_heads: int, head_dim: int):
+    """Partials (slots x heads) and zeroed counters (2 per sequence), grown on demand and reused."""
     key = str(device)
-    buf = _BUFFERS.get(key)
-    if buf is None or buf[1].numel() < slots * num_heads:
-        buf = (torch.empty(slots * num_heads * head_dim, dtype=torch.float32, device=device),
-               torch.empty(slots * num_heads, dtype=torch.float32, device=device))
-        _BUFFERS[key] = buf
-    return buf
+    have = _BUFFERS.get(key)
+    if have is None or have[1].numel() < slots * num_heads:
+        counts = have[2] if have is not None else torch.zeros(0, dtype=torch.int32, device=device)
+        have = (torch.empty(slots * num_heads * head_dim, dtype=torch.float32, device=device),
+                torch.empty(slots * num_heads, dtype=torch.float32, device=device), counts)
+    if have[2].numel() < 2 * batch:
+        have = (have[0], have[1], torch.zeros(2 * batch, dtype=torch.int32, device=device))
+    _BUFFERS[key] = have
+    return have
 
 
-_DECODE = FastLaunch(mla_decode_chunk_kernel)
-_MERGE = FastLaunch(merge_chunks_kernel)
+_DECODE = FastLaunch(mla_decode_kernel)
 
 
 def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse):
@@ -119,23 +121,18 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=3):
-    """The launches for a given chunk size and tile config (exposed for tests and tuning)."""
+    """The launch for a given chunk size and tile config (exposed for tests and tuning)."""
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
     total = kv_indices.numel()
     num_chunks = max(1, -(-total // chunk))
-    part_o, part_lse = _partials(q_nope.device, num_chunks + batch, num_heads, d_ckv)
+    part_o, part_lse, counts = _scratch(q_nope.device, num_chunks + batch, batch, num_heads, d_ckv)
+    block_d = 128  # merge programs per sequence: d_ckv / block_d
     _DECODE(
-        (num_chunks,),
-        (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, output, lse,
+        (num_chunks + batch * (d_ckv // block_d),),
+        (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
-        dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, UPCAST=UPCAST),
+        dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
+             CHUNK_S=4, UPCAST=UPCAST),
         num_warps=num_warps, num_stages=num_stages,
     )
-    if num_chunks > 1 and batch > 0:
-        _MERGE(
-            (batch * num_heads, d_ckv // 128),
-            (part_o, part_lse, kv_indptr, output, lse, chunk),
-            dict(NUM_HEADS=num_heads, HEAD_DIM=d_ckv, CHUNK_S=8, BLOCK_D=128),
-            num_warps=4,
-        )
