@@ -4,9 +4,12 @@
 
 1. Overhead: the embedded GPU workloads of one definition are run once (builds the solution,
    fills the reference cache), then again with --force. For each (solution, workload) of the
-   second run: wall time (from the runner's started/finished events) minus the time of the timed
-   calls it contains ((warmup + 2 x iters x trials) x call latency). The worker's own phase clock
-   (``performance.timing.harness_ms`` in each trace) breaks the wall time down.
+   second run, wall time (from the runner's started/finished events) minus the timed iterations
+   it contains, counted two ways: (a) the wall time of the timing loops themselves (warm-up,
+   call-latency loop, profiled loop; each iteration there is an L2 flush, synchronizations and the
+   call, as the timing method requires), and (b) stricter, only the calls in them
+   ((warmup + 2 x iters x trials) x call latency), which charges every flush and sync to the
+   harness. The worker's own phase clock (``performance.timing.harness_ms``) breaks it down.
 2. Stability: the same solution is run 5 times (fresh worker process each time, --force); per
    workload the spread of the 5 medians, (max - min) / median.
 """
@@ -26,6 +29,8 @@ import kernel_arena  # noqa: E402
 from kernel_arena.bench.config import RunConfig  # noqa: E402
 from kernel_arena.bench.runner import RunListener  # noqa: E402
 from kernel_arena.bench.timing import TimingSettings  # noqa: E402
+
+TIMING_LOOPS = ("warmup", "call_latency_loop", "profiled_loop", "event_loop")
 
 
 class Clock(RunListener):
@@ -70,10 +75,13 @@ def main() -> None:
                 phases = dict(perf.model_extra["timing"].get("harness_ms", {}))
                 phases["outside the worker's evaluation"] = wall * 1e3 - sum(phases.values())
                 phase_rows.append(phases)
+                loops = sum(phases.get(k, 0.0) for k in TIMING_LOOPS) / 1e3
                 overhead_rows.append(
                     [
                         (t.workload.model_extra or {}).get("name"),
                         f"{wall * 1e3:.0f}",
+                        f"{loops * 1e3:.0f}",
+                        f"{(wall - loops) * 1e3:.0f}",
                         f"{timed * 1e3:.0f}",
                         f"{(wall - timed) * 1e3:.0f}",
                     ]
@@ -94,7 +102,8 @@ def main() -> None:
                 "yes" if med * 1e3 <= 20 or spread <= 0.03 else "NO",
             ]
         )
-    overheads = [float(r[3]) for r in overhead_rows]
+    loop_overheads = [float(r[3]) for r in overhead_rows]
+    overheads = [float(r[5]) for r in overhead_rows]
     names = list(dict.fromkeys(k for p in phase_rows for k in p))
     breakdown = [
         [n, f"{statistics.median(p.get(n, 0.0) for p in phase_rows):.1f}", f"{max(p.get(n, 0.0) for p in phase_rows):.1f}"]
@@ -113,10 +122,21 @@ def main() -> None:
             "",
             "## Overhead per (solution, workload), reference cached, solution built",
             "",
-            md_table(["workload", "wall ms", "timed calls ms", "overhead ms"], overhead_rows),
+            md_table(
+                [
+                    "workload",
+                    "wall ms",
+                    "(a) timing loops ms",
+                    "(a) overhead ms",
+                    "(b) calls only ms",
+                    "(b) overhead ms",
+                ],
+                overhead_rows,
+            ),
             "",
-            f"Median overhead {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms "
-            "(target ≤ 50 ms).",
+            f"Median overhead (a) {statistics.median(loop_overheads):.0f} ms, max {max(loop_overheads):.0f} ms; "
+            f"(b) {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms (target ≤ 50 ms). "
+            "The max is the first workload, which compiles the Triton kernel and starts CUPTI.",
             "",
             "### Where the wall time goes (worker phase clock, ms per workload)",
             "",

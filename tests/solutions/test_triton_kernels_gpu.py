@@ -84,6 +84,12 @@ def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk):
         lse = torch.full_like(expected[1], float("nan"))
         compiled["mla"].decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk)
         _check(out, lse, *expected)
+    # A smaller batch next: the counters it finds must all have been reset to zero.
+    sub = indptr[:6]
+    expected = ref(qn[:5], qp[:5], ckv, kpe, sub, indices[: int(sub[-1])], scale)
+    out, lse = torch.full_like(expected[0], float("nan")), torch.full_like(expected[1], float("nan"))
+    compiled["mla"].decode(qn[:5], qp[:5], ckv, kpe, sub, indices[: int(sub[-1])], scale, out, lse, chunk)
+    _check(out, lse, *expected)
 
 
 def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
