@@ -128,6 +128,25 @@ def test_mla_triton_matches_reference(builtin, chunk, lengths):
         _check(out, lse, *expected)
 
 
+def test_mla_triton_large_batch_merges_whole_sequences(builtin):
+    """Above 32 sequences each merge program takes all 16 heads of a sequence (the other layout)."""
+    lengths = [(i * 5) % 4 for i in range(40)]
+    mod = _load(MLA)
+    gen = torch.Generator().manual_seed(17)
+    pool = sum(lengths) + 5
+    qn = torch.randn(40, 16, 512, generator=gen).bfloat16()
+    qp = torch.randn(40, 16, 64, generator=gen).bfloat16()
+    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16()
+    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16()
+    indptr, indices = _table(lengths, pool, gen)
+    out = torch.full((40, 16, 512), float("nan")).bfloat16()
+    lse = torch.full((40, 16), float("nan"))
+    scale = 1 / math.sqrt(192)
+    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2)
+    ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
+    _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
+
+
 def test_mla_chunk_plan_uses_shapes_only():
     mod = _load(MLA)
     assert mod.plan_chunks(4096, 1, 132) == (64, 64)

@@ -14,8 +14,8 @@ Sequence b spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 chunks. With 
 program writes output and lse directly; otherwise partials (acc / l and lse = m + log2 l) go to
 slot c + b (slots of different sequences never collide) and the program bumps the arrival counter
 of b. One launch does everything: the grid is the num_chunks chunk programs followed by
-batch * 512 / BLOCK_D merge programs. Merge program (b, d-block) waits until b's counter reaches
-n_b, then merges its 128-wide slice of the n_b slots:
+batch * (16 / MERGE_HEADS) * (512 / BLOCK_D) merge programs. Merge program (b, head group, d-block)
+waits until b's counter reaches n_b, then merges its slice of the n_b slots:
     M = max lse_s, w_s = 2^(lse_s - M), out = sum w_s o_s / sum w_s, lse = M + log2 sum w_s,
 and the last of b's merge programs resets both of b's counters for the next call. The wait cannot
 deadlock as long as blocks are dispatched in index order (every chunk program is then running or
@@ -34,8 +34,8 @@ def mla_decode_kernel(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
     out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
-    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, CHUNK_S: tl.constexpr,
-    UPCAST: tl.constexpr,
+    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
+    CHUNK_S: tl.constexpr, UPCAST: tl.constexpr,
 ):
     pid = tl.program_id(0)
     if pid < num_chunks:
@@ -44,7 +44,7 @@ def mla_decode_kernel(
                        NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, UPCAST)
     else:
         _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
-                       pid - num_chunks, NUM_HEADS, D_CKV, BLOCK_D, CHUNK_S)
+                       pid - num_chunks, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S)
 
 
 @triton.jit
@@ -124,10 +124,14 @@ def _chunk_program(
 @triton.jit
 def _merge_program(
     part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, m,
-    NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, CHUNK_S: tl.constexpr,
+    NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
+    CHUNK_S: tl.constexpr,
 ):
+    # Merge program m serves (sequence b, MERGE_HEADS heads from h0, a BLOCK_D slice of the output).
     d_blocks: tl.constexpr = HEAD_DIM // BLOCK_D
-    b = m // d_blocks
+    per_seq: tl.constexpr = (NUM_HEADS // MERGE_HEADS) * d_blocks
+    b = m // per_seq
+    h0 = ((m // d_blocks) % (NUM_HEADS // MERGE_HEADS)) * MERGE_HEADS
     pid_d = m % d_blocks
     start = tl.load(indptr_ptr + b).to(tl.int64)
     end = tl.load(indptr_ptr + b + 1).to(tl.int64)
@@ -137,12 +141,12 @@ def _merge_program(
         while arrived < n_slots:
             arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
         first_slot = start // chunk + b
-        offs_h = tl.arange(0, NUM_HEADS)
+        offs_h = h0 + tl.arange(0, MERGE_HEADS)
         offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
         offs_s = tl.arange(0, CHUNK_S)
-        top = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
-        total = tl.zeros((NUM_HEADS,), dtype=tl.float32)
-        o = tl.zeros((NUM_HEADS, BLOCK_D), dtype=tl.float32)
+        top = tl.full((MERGE_HEADS,), float("-inf"), dtype=tl.float32)
+        total = tl.zeros((MERGE_HEADS,), dtype=tl.float32)
+        o = tl.zeros((MERGE_HEADS, BLOCK_D), dtype=tl.float32)
         for s0 in range(0, n_slots, CHUNK_S):
             s_mask = (s0 + offs_s) < n_slots
             rows = (first_slot + s0 + offs_s)[:, None] * NUM_HEADS + offs_h[None, :]  # [CHUNK_S, heads]
@@ -164,6 +168,6 @@ def _merge_program(
         if pid_d == 0:
             tl.store(lse_ptr + out_rows, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))
         done = tl.atomic_add(count_ptr + batch + b, 1, sem="acq_rel", scope="gpu")
-        if done == d_blocks - 1:  # every merge program of b is past its wait: reset for the next call
+        if done == per_seq - 1:  # every merge program of b is past its wait: reset for the next call
             tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
             tl.atomic_xchg(count_ptr + batch + b, 0, sem="relaxed", scope="gpu")

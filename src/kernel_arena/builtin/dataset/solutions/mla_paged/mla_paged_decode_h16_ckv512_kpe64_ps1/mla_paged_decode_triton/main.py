@@ -127,12 +127,16 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     total = kv_indices.numel()
     num_chunks = max(1, -(-total // chunk))
     part_o, part_lse, counts = _scratch(q_nope.device, num_chunks + batch, batch, num_heads, d_ckv)
-    block_d = 128  # merge programs per sequence: d_ckv / block_d
+    # Merge programs per sequence: (16 / merge_heads) x (512 / block_d). Small batches can have many
+    # slots per sequence (up to num_chunks), so their merge is spread over 64 programs each; large
+    # batches have few slots per sequence and get 4 programs each (fewer idle programs to launch).
+    block_d = 128
+    merge_heads = 1 if batch <= 32 else num_heads
     _DECODE(
-        (num_chunks + batch * (d_ckv // block_d),),
+        (num_chunks + batch * (num_heads // merge_heads) * (d_ckv // block_d),),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
-             CHUNK_S=4, UPCAST=UPCAST),
+             MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4, UPCAST=UPCAST),
         num_warps=num_warps, num_stages=num_stages,
     )
