@@ -34,6 +34,11 @@ SPACES = {
         "gqa": {"block_n": [32, 64, 128], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
         "mla": {"block_n": [32, 64], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
     },
+    # The embedded skewed batches (a few long sequences among short or empty ones).
+    "mixed": {
+        "gqa": {"block_n": [64, 128], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, *CHUNKS[2:]]},
+        "mla": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3], "chunk": [64, *CHUNKS[2:6]]},
+    },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
         "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
@@ -43,6 +48,12 @@ SPACES = {
 SHAPES = {
     "main": [(1, 4096), (1, 32768), (16, 512), (64, 2048), (256, 128), (256, 512)],
     "small": [(1, 128), (16, 16), (16, 256), (4, 512), (64, 64)],
+    "mixed": [],
+}
+EMBEDDED = {
+    "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
+    "mixed": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
+    "small": (),
 }
 
 
@@ -71,8 +82,7 @@ def main() -> None:
         definition = ds.definitions[def_name]
         module = sys.modules[build_solution(ds.solution(sols[0])).fn.__module__]
         shapes = {}
-        embedded = ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool") if args.shapes == "main" else ()
-        for name in embedded:
+        for name in EMBEDDED[args.shapes]:
             w = next(w for w in ds.workloads_for(def_name) if (w.model_extra or {}).get("name") == name)
             shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
         for b, kv in SHAPES[args.shapes]:
