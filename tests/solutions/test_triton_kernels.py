@@ -97,14 +97,15 @@ def test_gqa_triton_batch_wider_than_one_indptr_block(builtin):
 def test_gqa_chunk_plan_uses_shapes_only():
     mod = _load(GQA)
     assert mod.plan_chunks(4096, 1, 8, 132) == (256, 16)  # one wave of 128 programs
-    assert mod.plan_chunks(32768, 1, 8, 132) == (2048, 16)  # 17 chunks would spill into a 2nd wave
+    assert mod.plan_chunks(32768, 1, 8, 132) == (1024, 32)  # one wave, two programs per SM
     assert mod.plan_chunks(131072, 64, 8, 132) == (2048, 64)
     assert mod.plan_chunks(74001, 8, 8, 132) == (512, 145)  # 2048 would leave a 3rd wave mostly idle
     assert mod.plan_chunks(32768, 256, 8, 132) == (512, 64)  # at most 4 average sequences a chunk
     assert mod.plan_chunks(256, 16, 8, 132) == (16, 16)  # tiny sequences: one a chunk
     assert mod.plan_chunks(128, 1, 8, 132) == (64, 2)  # never below 64 tokens unless sequences are
     assert mod.plan_chunks(0, 4, 8, 132)[1] == 1  # one chunk still writes the empty sequences
-    assert mod.tile_for(2048) == (128, 4, 2) and mod.tile_for(256) == (64, 4, 3)
+    assert mod.plan_chunks(6040, 32, 8, 132) == (256, 24)  # a skewed batch of short sequences
+    assert mod.tile_for(2048) == (128, 4, 2) and mod.tile_for(128) == (64, 4, 3)
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 32, 1000])

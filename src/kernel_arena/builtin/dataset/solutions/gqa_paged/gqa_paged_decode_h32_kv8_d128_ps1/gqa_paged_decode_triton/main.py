@@ -81,9 +81,10 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
-# Policy and tiles fitted to benchmarks/results/tune_attention.md (H100): within ~5% of the best
-# swept chunk on every shape. Programs run about one per SM at a time (the 128-token tile uses
-# most of the shared memory), so time ~ waves x (chunk + a fixed cost of ~100 tokens).
+# Policy and tiles fitted to benchmarks/results/tune_attention.md (H100; uniform and skewed batches):
+# the chosen chunk is within ~4% (geo-mean) of the best swept chunk. Time ~ waves x (chunk + a
+# fixed cost of ~100 tokens), with two programs per SM for the 128-token tile (chunks >= 256)
+# and one for the 64-token tile with three stages.
 CHUNK_CANDIDATES = (16, 32, 64, 128, 256, 512, 1024, 2048)
 
 
@@ -103,7 +104,8 @@ def plan_chunks(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int)
         if chunk < lo or chunk > hi:
             continue
         programs = max(1, -(-total_tokens // chunk)) * num_kv_heads
-        cost = -(-programs // sm_count) * (chunk + 100)
+        per_sm = 2 if chunk >= 256 else 1
+        cost = -(-programs // (per_sm * sm_count)) * (chunk + 100)
         if best is None or cost < best[0]:
             best = (cost, chunk)
     chunk = best[1]
@@ -112,7 +114,7 @@ def plan_chunks(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int)
 
 def tile_for(chunk: int) -> tuple[int, int, int]:
     """(BLOCK_N, num_warps, num_stages) for a chunk size."""
-    return (128, 4, 2) if chunk >= 512 else (64, 4, 3)
+    return (128, 4, 2) if chunk >= 256 else (64, 4, 3)
 
 
 def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: int, head_dim: int):
