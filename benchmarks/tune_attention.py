@@ -3,11 +3,10 @@
     python benchmarks/tune_attention.py --results benchmarks/results/tune_attention.md
 
 For representative shapes (batch 1 short and long, skewed batches, batch 64/256) it times every
-combination of BLOCK_N, num_warps, num_stages and the work split (CUPTI kernel time, cold L2) and
-reports the best configuration per shape next to the current default (``run``). The work split
-is, for GQA, tokens per split of the average sequence (num_splits(..., tps) splits per
-sequence); for MLA, the flat chunk size in tokens. Evidence for the defaults in the solutions'
-main.py.
+combination of BLOCK_N, num_warps, num_stages and chunk size (tokens per program; CUPTI kernel
+time, cold L2) and reports the best configuration per shape next to the current default
+(``run``, whose plan_chunks picks the chunk from len(kv_indices)). Evidence for the defaults
+chosen in the solutions' main.py.
 """
 
 from __future__ import annotations
@@ -32,18 +31,18 @@ from kernel_arena.dataset import load_dataset  # noqa: E402
 CHUNKS = [32, 64, 128, 256, 512, 1024, 2048]
 SPACES = {
     "main": {
-        "gqa": {"block_n": [32, 64, 128], "num_warps": [4, 8], "num_stages": [2, 3], "split": [128, 256, 1024]},
-        "mla": {"block_n": [32, 64], "num_warps": [4, 8], "num_stages": [2, 3], "split": CHUNKS},
+        "gqa": {"block_n": [32, 64, 128], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
+        "mla": {"block_n": [32, 64], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
     },
     # The embedded skewed batches (a few long sequences among short or empty ones).
     "mixed": {
-        "gqa": {"block_n": [64, 128], "num_warps": [4], "num_stages": [2, 3], "split": [128, 256, 1024]},
-        "mla": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3], "split": [64, *CHUNKS[2:6]]},
+        "gqa": {"block_n": [64, 128], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, *CHUNKS[2:]]},
+        "mla": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3], "chunk": [64, *CHUNKS[2:6]]},
     },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
-        "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "split": [128, 1024]},
-        "mla": {"block_n": [16, 32], "num_warps": [4, 8], "num_stages": [1, 2, 3], "split": [16, *CHUNKS[:4]]},
+        "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
+        "mla": {"block_n": [16, 32], "num_warps": [4, 8], "num_stages": [1, 2, 3], "chunk": [16, *CHUNKS[:4]]},
     },
 }
 SHAPES = {
@@ -105,26 +104,21 @@ def main() -> None:
             default = time_call(lambda: module.run(*inputs.values(), *outs), torch.device("cuda"), settings)
             results = []
             space = SPACES[args.shapes][kind]
-            sm = torch.cuda.get_device_properties(0).multi_processor_count
-            for bn, nw, ns, split in itertools.product(*space.values()):
-                if kind == "gqa":
-                    work = module.num_splits(batch, 8, total, sm, split)  # splits per sequence
-                elif split > max(16, 2 * total):
+            for bn, nw, ns, chunk in itertools.product(*space.values()):
+                if chunk > max(16, 2 * total):
                     continue
-                else:
-                    work = split  # chunk size
                 try:
                     t = time_call(
                         lambda: module.decode(
-                            *inputs.values(), *outs, work, block_n=bn, num_warps=nw, num_stages=ns
+                            *inputs.values(), *outs, chunk, block_n=bn, num_warps=nw, num_stages=ns
                         ),
                         torch.device("cuda"),
                         settings,
                     )
                 except Exception as exc:  # noqa: BLE001 - a config that does not compile
-                    print(kind, shape, bn, nw, ns, split, "failed", str(exc)[:200], flush=True)
+                    print(kind, shape, bn, nw, ns, chunk, "failed", str(exc)[:200], flush=True)
                     continue
-                results.append((t.latency_ms, bn, nw, ns, split, work))
+                results.append((t.latency_ms, bn, nw, ns, chunk))
             results.sort()
             everything.setdefault(kind, {})[shape] = {"default_ms": default.latency_ms, "results": results}
             best = results[0]
@@ -143,8 +137,7 @@ def main() -> None:
                     f"{nbytes / default.latency_ms / 1e6 / copy_bw * 100:.0f}",
                     f"{best[0] * 1e3:.1f}",
                     f"{nbytes / best[0] / 1e6 / copy_bw * 100:.0f}",
-                    f"BLOCK_N={best[1]} warps={best[2]} stages={best[3]} "
-                    + (f"tps={best[4]} splits={best[5]}" if kind == "gqa" else f"chunk={best[4]}"),
+                    f"BLOCK_N={best[1]} warps={best[2]} stages={best[3]} chunk={best[4]}",
                     "; ".join(f"{r[0] * 1e3:.1f}: {r[1]}/{r[2]}/{r[3]}/{r[4]}" for r in results[1:4]),
                 ]
             )
@@ -161,14 +154,14 @@ def main() -> None:
                     "best µs",
                     "best BW%",
                     "best config",
-                    "next (µs: BLOCK_N/warps/stages/tps or chunk)",
+                    "next (µs: BLOCK_N/warps/stages/chunk)",
                 ],
                 rows,
             ),
             "",
         ]
     lines += [
-        "The default column is `run` (its split or chunk policy and default tile); a best config clearly below it",
+        "The default column is `run` (plan_chunks + the default tile); a best config clearly below it",
         "is evidence for changing the policy in the solution's main.py.",
         "",
     ]

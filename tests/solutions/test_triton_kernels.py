@@ -67,25 +67,45 @@ def _gqa_inputs(lengths, seed):
     return q, k, v, indptr, indices
 
 
-@pytest.mark.parametrize("splits", [1, 2, 3, 5, 40])
-@pytest.mark.parametrize("lengths", [[0, 1, 70, 3], [130], [0, 0], [2, 0, 9]])
-def test_gqa_triton_matches_reference(builtin, splits, lengths):
+# chunk 1 makes every token its own chunk (maximal merges); 1000 puts the batch in one chunk.
+@pytest.mark.parametrize("chunk", [1, 3, 16, 40, 1000])
+@pytest.mark.parametrize("lengths", [[0, 1, 70, 3], [130], [0, 0], [2, 0, 9], [0, 5, 0, 0, 7, 0]])
+def test_gqa_triton_matches_reference(builtin, chunk, lengths):
     mod = _load(GQA)
-    q, k, v, indptr, indices = _gqa_inputs(lengths, sum(lengths) + splits)
-    out = torch.full((len(lengths), 32, 128), float("nan")).bfloat16()
-    lse = torch.full((len(lengths), 32), float("nan"))
-    mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, splits)
+    q, k, v, indptr, indices = _gqa_inputs(lengths, sum(lengths) + chunk)
+    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+    expected = ref(q, k, v, indptr, indices, 128**-0.5)
+    for _ in range(2):  # the second call finds the arrival counters reset by the first
+        out = torch.full((len(lengths), 32, 128), float("nan")).bfloat16()
+        lse = torch.full((len(lengths), 32), float("nan"))
+        mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk)
+        _check(out, lse, *expected)
+
+
+def test_gqa_triton_batch_wider_than_one_indptr_block(builtin):
+    """300 sequences: the chunk's sequence range is counted over two 256-wide indptr blocks."""
+    lengths = [(i * 7) % 4 for i in range(300)]
+    mod = _load(GQA)
+    q, k, v, indptr, indices = _gqa_inputs(lengths, 11)
+    out = torch.full((300, 32, 128), float("nan")).bfloat16()
+    lse = torch.full((300, 32), float("nan"))
+    mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, 64)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
     _check(out, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
 
 
-def test_gqa_split_count_uses_shapes_only():
+def test_gqa_chunk_plan_uses_shapes_only():
     mod = _load(GQA)
-    assert mod.num_splits(1, 8, 32768, 132) == 33  # 2 waves of 132 SMs over 8 kv heads
-    assert mod.num_splits(64, 8, 64 * 2048, 132) == 2  # one split per 1024 tokens
-    assert mod.num_splits(1, 8, 4096, 132) == 33  # 2 waves of 132 SMs over 8 kv heads
-    assert mod.num_splits(1, 8, 40, 132) == 1  # too short to split
-    assert mod.num_splits(0, 8, 0, 132) == 1
+    assert mod.plan_chunks(4096, 1, 8, 132) == (256, 16)  # one wave of 128 programs
+    assert mod.plan_chunks(32768, 1, 8, 132) == (1024, 32)  # one wave, two programs per SM
+    assert mod.plan_chunks(131072, 64, 8, 132) == (2048, 64)
+    assert mod.plan_chunks(74001, 8, 8, 132) == (512, 145)  # 2048 would leave a 3rd wave mostly idle
+    assert mod.plan_chunks(32768, 256, 8, 132) == (512, 64)  # at most 4 average sequences a chunk
+    assert mod.plan_chunks(256, 16, 8, 132) == (16, 16)  # tiny sequences: one a chunk
+    assert mod.plan_chunks(128, 1, 8, 132) == (64, 2)  # never below 64 tokens unless sequences are
+    assert mod.plan_chunks(0, 4, 8, 132)[1] == 1  # one chunk still writes the empty sequences
+    assert mod.plan_chunks(6040, 32, 8, 132) == (256, 24)  # a skewed batch of short sequences
+    assert mod.tile_for(2048) == (128, 4, 2) and mod.tile_for(128) == (64, 4, 3)
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 32, 1000])

@@ -1,16 +1,22 @@
-"""Split-KV paged GQA decode (Triton), base-2 online softmax.
+"""Paged GQA decode in one Triton launch: flat token chunks, base-2 online softmax.
 
-Kernel 1, grid (batch, kv_heads, splits): program (b, g, s) takes the s-th of `splits` equal
-chunks of sequence b's pages and computes, for the GROUP query heads that share kv head g,
-a partial softmax over those tokens: running max m (log2 units), running sum l and the
-unnormalized accumulator acc = sum_t 2^(x_t - m) v_t, where x_t = sm_scale * log2(e) * q.k_t.
-The GROUP heads are padded to 16 rows so the q.k and p.v products run on tensor cores (tl.dot).
-Page indices are loaded from kv_indices and turned into 64-bit row offsets, so pools larger
-than 2^31 elements are safe.
-With one split the program writes the final output and lse directly; otherwise it writes
-acc / l and lse = m + log2(l) for its split, and kernel 2, grid (batch, q_heads), merges them:
-    M = max_s lse_s,  w_s = 2^(lse_s - M),  out = sum_s w_s o_s / sum_s w_s,  lse = M + log2(sum w).
-An empty split has lse = -inf and weight 0; an empty sequence gives out 0 and lse -inf.
+Work split. The batch's T = len(kv_indices) tokens, laid end to end in kv_indices order, are cut
+into chunks of `chunk` tokens; program (c, g) takes chunk c for kv head g and serves the GROUP
+query heads of that kv head (padded to 16 rows so q.k and p.v run on tensor cores). A chunk may
+hold the tail of one sequence, several short ones and the head of the next, so a skewed batch
+(one long sequence among short ones) still spreads evenly over the GPU; the host needs only
+T, never kv_indptr's values.
+
+Per (sequence b, chunk c) segment the program computes the running max m (log2 units), sum l
+and accumulator acc = sum_t 2^(x_t - m) v_t, with x_t = sm_scale * log2(e) * q.k_t. Sequence b
+spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 chunks. If n_b = 1 the program writes
+output and lse directly. Otherwise it writes acc / l and lse = m + log2 l to partial slot c + b
+(slots of different sequences never collide), then bumps the arrival counter of (b, g); the
+program that arrives last merges the n_b slots,
+    M = max lse_s,  w_s = 2^(lse_s - M),  out = sum w_s o_s / sum w_s,  lse = M + log2 sum w_s,
+and resets the counter to 0 for the next call. Empty sequences (n_b = 0) are written as out 0,
+lse -inf by the chunk that owns their start position (the last chunk for trailing ones).
+Page indices become 64-bit row offsets, so pools larger than 2^31 elements are safe.
 """
 
 import triton
@@ -20,98 +26,118 @@ LOG2E = 1.4426950408889634
 
 
 @triton.jit
-def gqa_decode_split_kernel(
-    q_ptr, k_ptr, v_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, out_ptr, lse_ptr,
-    qk_scale,
+def gqa_decode_kernel(
+    q_ptr, k_ptr, v_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr,
+    qk_scale, batch, total, chunk, num_chunks,
     NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
-    NUM_SPLITS: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_S: tl.constexpr,
     UPCAST: tl.constexpr,
 ):
-    b = tl.program_id(0)
+    c = tl.program_id(0)
     g = tl.program_id(1)
-    s = tl.program_id(2)
     num_qo_heads = NUM_KV_HEADS * GROUP
+    tok_lo = c.to(tl.int64) * chunk
+    tok_hi = tl.minimum(tok_lo + chunk, total)
 
-    seq_start = tl.load(indptr_ptr + b).to(tl.int64)
-    seq_len = tl.load(indptr_ptr + b + 1).to(tl.int64) - seq_start
-    chunk = (seq_len + NUM_SPLITS - 1) // NUM_SPLITS
-    lo = s * chunk
-    hi = tl.minimum(lo + chunk, seq_len)
+    # Sequences this chunk handles: from the first one ending after tok_lo (or starting at or
+    # after it: empty ones) up to the last one starting before tok_hi (all of them for the
+    # last chunk). indptr is monotone, so both bounds are counts.
+    first = 0
+    stop = 0
+    for b0 in range(0, batch, BLOCK_B):
+        offs_b = b0 + tl.arange(0, BLOCK_B)
+        in_batch = offs_b < batch
+        st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
+        en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
+        first += tl.sum((in_batch & (en <= tok_lo) & (st < tok_lo)).to(tl.int32))
+        stop += tl.sum((in_batch & (st < tok_hi)).to(tl.int32))
+    if c == num_chunks - 1:
+        stop = batch
 
     offs_h = tl.arange(0, BLOCK_H)
     offs_d = tl.arange(0, HEAD_DIM)
     head_mask = offs_h < GROUP
-    q_rows = b.to(tl.int64) * num_qo_heads + g * GROUP + offs_h  # q heads g*GROUP .. +GROUP-1
-    q = tl.load(q_ptr + q_rows[:, None] * HEAD_DIM + offs_d[None, :], mask=head_mask[:, None], other=0.0)
-    if UPCAST:  # the CPU interpreter has no bf16 dot; GPUs keep bf16 tensor-core operands
-        q = q.to(tl.float32)
+    for b in range(first, stop):
+        b64 = tl.cast(b, tl.int64)
+        start = tl.load(indptr_ptr + b).to(tl.int64)
+        end = tl.load(indptr_ptr + b + 1).to(tl.int64)
+        seg_lo = tl.maximum(start, tok_lo)
+        seg_hi = tl.minimum(end, tok_hi)
+        rows = b64 * num_qo_heads + g * GROUP + offs_h  # q heads g*GROUP .. +GROUP-1
+        q = tl.load(q_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :], mask=head_mask[:, None], other=0.0)
+        if UPCAST:  # the CPU interpreter has no bf16 dot; GPUs keep bf16 tensor-core operands
+            q = q.to(tl.float32)
+        m = tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32)
+        l = tl.zeros((BLOCK_H,), dtype=tl.float32)
+        acc = tl.zeros((BLOCK_H, HEAD_DIM), dtype=tl.float32)
+        for pos in range(seg_lo, seg_hi, BLOCK_N):
+            offs_n = pos + tl.arange(0, BLOCK_N)
+            tok_mask = offs_n < seg_hi
+            page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
+            # NHD cache, page_size 1: row of (page, kv head g) starts at (page * H_kv + g) * D.
+            kv_off = ((page * NUM_KV_HEADS + g) * HEAD_DIM)[:, None] + offs_d[None, :]
+            k = tl.load(k_ptr + kv_off, mask=tok_mask[:, None], other=0.0)
+            v = tl.load(v_ptr + kv_off, mask=tok_mask[:, None], other=0.0)
+            if UPCAST:
+                k = k.to(tl.float32)
+                v = v.to(tl.float32)
+            x = tl.dot(q, tl.trans(k)) * qk_scale  # [BLOCK_H, BLOCK_N], log2 units
+            x = tl.where(tok_mask[None, :], x, float("-inf"))
+            m_new = tl.maximum(m, tl.max(x, axis=1))
+            alpha = tl.exp2(m - m_new)
+            p = tl.exp2(x - m_new[:, None])
+            l = l * alpha + tl.sum(p, axis=1)
+            acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+            m = m_new
 
-    m = tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32)
-    l = tl.zeros((BLOCK_H,), dtype=tl.float32)
-    acc = tl.zeros((BLOCK_H, HEAD_DIM), dtype=tl.float32)
-    for start in range(lo, hi, BLOCK_N):
-        offs_n = start + tl.arange(0, BLOCK_N)
-        tok_mask = offs_n < hi
-        page = tl.load(indices_ptr + seq_start + offs_n, mask=tok_mask, other=0).to(tl.int64)
-        # NHD cache, page_size 1: row of (page, kv head g) starts at (page * H_kv + g) * D.
-        row = (page * NUM_KV_HEADS + g) * HEAD_DIM
-        kv_off = row[:, None] + offs_d[None, :]
-        k = tl.load(k_ptr + kv_off, mask=tok_mask[:, None], other=0.0)
-        v = tl.load(v_ptr + kv_off, mask=tok_mask[:, None], other=0.0)
-        if UPCAST:
-            k = k.to(tl.float32)
-            v = v.to(tl.float32)
-        x = tl.dot(q, tl.trans(k)) * qk_scale  # [BLOCK_H, BLOCK_N], log2 units
-        x = tl.where(tok_mask[None, :], x, float("-inf"))
-        m_new = tl.maximum(m, tl.max(x, axis=1))
-        alpha = tl.exp2(m - m_new)
-        p = tl.exp2(x - m_new[:, None])
-        l = l * alpha + tl.sum(p, axis=1)
-        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
-        m = m_new
-
-    nonempty = l > 0
-    o = tl.where(nonempty[:, None], acc / tl.where(nonempty, l, 1.0)[:, None], 0.0)
-    lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
-    out_rows = b.to(tl.int64) * num_qo_heads + g * GROUP + offs_h
-    if NUM_SPLITS == 1:
-        tl.store(out_ptr + out_rows[:, None] * HEAD_DIM + offs_d[None, :],
-                 o.to(out_ptr.dtype.element_ty), mask=head_mask[:, None])
-        tl.store(lse_ptr + out_rows, lse, mask=head_mask)
-    else:
-        part_rows = out_rows * NUM_SPLITS + s
-        tl.store(part_o_ptr + part_rows[:, None] * HEAD_DIM + offs_d[None, :], o, mask=head_mask[:, None])
-        tl.store(part_lse_ptr + part_rows, lse, mask=head_mask)
+        nonempty = l > 0
+        o = tl.where(nonempty[:, None], acc / tl.where(nonempty, l, 1.0)[:, None], 0.0)
+        lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
+        n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
+        if n_slots <= 1:
+            tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
+                     o.to(out_ptr.dtype.element_ty), mask=head_mask[:, None])
+            tl.store(lse_ptr + rows, lse, mask=head_mask)
+        else:
+            part_rows = (c + b64) * num_qo_heads + g * GROUP + offs_h
+            tl.store(part_o_ptr + part_rows[:, None] * HEAD_DIM + offs_d[None, :], o, mask=head_mask[:, None])
+            tl.store(part_lse_ptr + part_rows, lse, mask=head_mask)
+            tl.debug_barrier()  # every thread's partial stores precede the release below
+            arrived = tl.atomic_add(count_ptr + b * NUM_KV_HEADS + g, 1, sem="acq_rel", scope="gpu")
+            if arrived == n_slots - 1:
+                _merge_slots(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, start // chunk + b, n_slots,
+                             g * GROUP, b64 * num_qo_heads + g * GROUP, num_qo_heads,
+                             GROUP, HEAD_DIM, MERGE_S)
+                tl.atomic_xchg(count_ptr + b * NUM_KV_HEADS + g, 0, sem="relaxed", scope="gpu")
 
 
 @triton.jit
-def merge_splits_kernel(
-    part_o_ptr, part_lse_ptr, out_ptr, lse_ptr,
-    NUM_SPLITS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_S: tl.constexpr, CHUNK_S: tl.constexpr,
-    BLOCK_D: tl.constexpr,
-):
-    # Grid (batch * heads, HEAD_DIM / BLOCK_D): the head dimension is split too, so that small
-    # batches with many splits still have enough merge programs to fill the GPU.
-    row = tl.program_id(0).to(tl.int64)  # (batch, head) flattened
-    pid_d = tl.program_id(1)
-    offs_s = tl.arange(0, BLOCK_S)
-    offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)
-    lse_s = tl.load(part_lse_ptr + row * NUM_SPLITS + offs_s, mask=offs_s < NUM_SPLITS, other=float("-inf"))
-    top = tl.max(lse_s, axis=0)
-    finite = top > float("-inf")
-    shift = tl.where(finite, top, 0.0)
-    total = tl.sum(tl.where(lse_s > float("-inf"), tl.exp2(lse_s - shift), 0.0), axis=0)
-    # Weighted sum of the split outputs, CHUNK_S splits at a time (bounded registers).
-    o = tl.zeros((BLOCK_D,), dtype=tl.float32)
-    for c in range(0, NUM_SPLITS, CHUNK_S):
-        offs_c = c + tl.arange(0, CHUNK_S)
-        c_mask = offs_c < NUM_SPLITS
-        lse_c = tl.load(part_lse_ptr + row * NUM_SPLITS + offs_c, mask=c_mask, other=float("-inf"))
-        w = tl.where(lse_c > float("-inf"), tl.exp2(lse_c - shift), 0.0)
-        o_c = tl.load(part_o_ptr + (row * NUM_SPLITS + offs_c)[:, None] * HEAD_DIM + offs_d[None, :],
-                      mask=c_mask[:, None], other=0.0)
-        o += tl.sum(w[:, None] * o_c, axis=0)
-    o = tl.where(finite, o / tl.where(finite, total, 1.0), 0.0)
-    tl.store(out_ptr + row * HEAD_DIM + offs_d, o.to(out_ptr.dtype.element_ty))
-    if pid_d == 0:
-        tl.store(lse_ptr + row, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))
+def _merge_slots(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, first_slot, n_slots, head0, out_row0,
+                 num_qo_heads, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr, MERGE_S: tl.constexpr):
+    """Merge n_slots partials of GROUP heads (MERGE_S slots per load, online rescaling)."""
+    offs_s = tl.arange(0, MERGE_S)
+    offs_g = tl.arange(0, GROUP)
+    offs_d = tl.arange(0, HEAD_DIM)
+    top = tl.full((GROUP,), float("-inf"), dtype=tl.float32)
+    total = tl.zeros((GROUP,), dtype=tl.float32)
+    o = tl.zeros((GROUP, HEAD_DIM), dtype=tl.float32)
+    for s0 in range(0, n_slots, MERGE_S):
+        s_mask = (s0 + offs_s) < n_slots
+        rows = (first_slot + s0 + offs_s).to(tl.int64)[:, None] * num_qo_heads + head0 + offs_g[None, :]
+        # .cg: read through to L2, where the other programs' partials are (never a stale L1 line).
+        lse_s = tl.load(part_lse_ptr + rows, mask=s_mask[:, None], other=float("-inf"), cache_modifier=".cg")
+        o_s = tl.load(part_o_ptr + rows[:, :, None] * HEAD_DIM + offs_d[None, None, :],
+                      mask=s_mask[:, None, None], other=0.0, cache_modifier=".cg")
+        new_top = tl.maximum(top, tl.max(lse_s, axis=0))
+        finite = new_top > float("-inf")
+        shift = tl.where(finite, new_top, 0.0)
+        alpha = tl.where(top > float("-inf"), tl.exp2(top - shift), 0.0)
+        w = tl.where(lse_s > float("-inf"), tl.exp2(lse_s - shift[None, :]), 0.0)  # [MERGE_S, GROUP]
+        total = total * alpha + tl.sum(w, axis=0)
+        o = o * alpha[:, None] + tl.sum(w[:, :, None] * o_s, axis=0)
+        top = new_top
+    finite = total > 0
+    out_rows = out_row0 + offs_g
+    o = tl.where(finite[:, None], o / tl.where(finite, total, 1.0)[:, None], 0.0)
+    tl.store(out_ptr + out_rows[:, None] * HEAD_DIM + offs_d[None, :], o.to(out_ptr.dtype.element_ty))
+    tl.store(lse_ptr + out_rows, tl.where(finite, top + tl.log2(tl.where(finite, total, 1.0)), float("-inf")))

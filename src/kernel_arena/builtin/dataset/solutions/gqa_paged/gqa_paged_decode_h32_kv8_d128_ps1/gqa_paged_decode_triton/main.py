@@ -1,27 +1,25 @@
-"""GQA paged decode: launch wrapper of the split-KV Triton kernels in kernel.py.
+"""GQA paged decode: launch wrapper of the one-launch Triton kernel in kernel.py.
 
-The split count comes from tensor shapes only (batch size and total pages in the batch), never
-from the values of kv_indptr, so the call has no host<->device copy or synchronization and can
-be captured in a CUDA graph. See num_splits for the policy. Both launches go through a thin
-launcher (FastLaunch) that reuses Triton's compiled kernel, so the merge kernel follows the split
-kernel after a few microseconds of host time rather than ~20.
+The chunk size comes from tensor shapes only (batch size and len(kv_indices)), never from the
+values of kv_indptr, so the call has no host<->device copy or synchronization and can be captured
+in a CUDA graph. See plan_chunks for the policy.
 
 Pitfalls handled: P03 (the kernel works in log2 units, lse is base 2), P04 (kv head g serves
 q heads 4g..4g+3), P05 (NHD cache with the page axis), P06 (indptr counts pages; int32 indices
 widened to 64-bit offsets in-kernel, P15), P14 (empty sequences: output 0, lse -inf),
 P16 (kernel.py is a sibling module).
+Not safe to run concurrently on two streams: the partial and counter scratch is shared per device.
 """
 
-import math
 import os
 
 import torch
-from kernel import LOG2E, gqa_decode_split_kernel, merge_splits_kernel
+from kernel import LOG2E, gqa_decode_kernel
 
 # The Triton CPU interpreter cannot multiply bf16 tiles; it gets fp32 operands instead.
 UPCAST = os.environ.get("TRITON_INTERPRET") == "1"
 _SM_COUNT = {}
-_BUFFERS = {}
+_SCRATCH = {}
 
 
 class FastLaunch:
@@ -83,77 +81,81 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
-
-def _sm_count(device) -> int:
-    if device.type != "cuda":
-        return 8
-    key = device.index if device.index is not None else torch.cuda.current_device()
-    if key not in _SM_COUNT:
-        _SM_COUNT[key] = torch.cuda.get_device_properties(key).multi_processor_count
-    return _SM_COUNT[key]
+# Policy and tiles fitted to benchmarks/results/tune_attention.md (H100; uniform and skewed batches):
+# the chosen chunk is within ~4% (geo-mean) of the best swept chunk. Time ~ waves x (chunk + a
+# fixed cost of ~100 tokens), with two programs per SM for the 128-token tile (chunks >= 256)
+# and one for the 64-token tile with three stages.
+CHUNK_CANDIDATES = (16, 32, 64, 128, 256, 512, 1024, 2048)
 
 
-# Defaults from benchmarks/results/tune_attention.md (H100): BLOCK_N 128, 4 warps, 2 stages,
-# one split per 1024 tokens of the average sequence beyond the two-wave fill.
-def num_splits(batch: int, num_kv_heads: int, total_tokens: int, sm_count: int,
-               tokens_per_split: int = 1024) -> int:
-    """Splits per sequence from shapes only (no sync on kv_indptr's values).
+def plan_chunks(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -> tuple[int, int]:
+    """(chunk, num_chunks) from shapes only (len(kv_indices) and the batch size).
 
-    Enough splits to fill ~2 waves of SMs, and at least one split per `tokens_per_split` tokens of
-    the *average* sequence, so that in a skewed batch the long sequences are still spread over many
-    programs (splits of short sequences are empty and exit at once). Capped at 128.
+    Among power-of-two chunks no shorter than min(64, average sequence) and no longer than four
+    average sequences (a chunk walks its sequences one after the other), take the one with the
+    least waves x (chunk + 100); ties go to the shorter chunk. At least one chunk (it writes the
+    empty sequences of an all-empty batch).
     """
-    if batch == 0 or total_tokens == 0:
-        return 1
-    fill = -(-2 * sm_count // (batch * num_kv_heads))
-    by_len = -(-total_tokens // (batch * tokens_per_split))
-    cap = max(1, total_tokens // (batch * 32))  # never below ~32 tokens per split on average
-    return int(max(1, min(max(fill, by_len), cap, 128)))
+    avg = max(1, -(-total_tokens // max(batch, 1)))
+    lo = max([c for c in CHUNK_CANDIDATES if c <= min(64, avg)], default=CHUNK_CANDIDATES[0])
+    hi = max(64, 4 * avg)
+    best = None
+    for chunk in CHUNK_CANDIDATES:
+        if chunk < lo or chunk > hi:
+            continue
+        programs = max(1, -(-total_tokens // chunk)) * num_kv_heads
+        per_sm = 2 if chunk >= 256 else 1
+        cost = -(-programs // (per_sm * sm_count)) * (chunk + 100)
+        if best is None or cost < best[0]:
+            best = (cost, chunk)
+    chunk = best[1]
+    return chunk, max(1, -(-total_tokens // chunk))
 
 
-def _partials(device, rows: int, splits: int, head_dim: int):
-    # Scratch for split partials, grown on demand and reused: no allocation per call.
-    key = (str(device), head_dim)
-    need = rows * splits
-    buf = _BUFFERS.get(key)
-    if buf is None or buf[1].numel() < need:
-        buf = (torch.empty(need * head_dim, dtype=torch.float32, device=device),
-               torch.empty(need, dtype=torch.float32, device=device))
-        _BUFFERS[key] = buf
-    return buf
+def tile_for(chunk: int) -> tuple[int, int, int]:
+    """(BLOCK_N, num_warps, num_stages) for a chunk size."""
+    return (128, 4, 2) if chunk >= 256 else (64, 4, 3)
 
 
-_SPLIT = FastLaunch(gqa_decode_split_kernel)
-_MERGE = FastLaunch(merge_splits_kernel)
+def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: int, head_dim: int):
+    """Partials (slots x heads) and zeroed arrival counters, grown on demand and reused."""
+    key = str(device)
+    have = _SCRATCH.get(key)
+    if have is None or have[0].shape[0] < slots * num_qo_heads * head_dim:
+        part_o = torch.empty(slots * num_qo_heads * head_dim, dtype=torch.float32, device=device)
+        part_lse = torch.empty(slots * num_qo_heads, dtype=torch.float32, device=device)
+        counts = have[2] if have is not None else torch.zeros(0, dtype=torch.int32, device=device)
+        have = (part_o, part_lse, counts)
+    if have[2].numel() < batch * num_kv_heads:
+        have = (have[0], have[1], torch.zeros(batch * num_kv_heads, dtype=torch.int32, device=device))
+    _SCRATCH[key] = have
+    return have
+
+
+_DECODE = FastLaunch(gqa_decode_kernel)
 
 
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
-    splits = num_splits(q.shape[0], k_cache.shape[2], kv_indices.numel(), _sm_count(q.device))
-    decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits)
+    chunk, _ = plan_chunks(kv_indices.numel(), q.shape[0], k_cache.shape[2], _sm_count(q.device))
+    block_n, num_warps, num_stages = tile_for(chunk)
+    decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n, num_warps,
+           num_stages)
 
 
-def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, splits,
-           block_n=128, num_warps=4, num_stages=2):
-    """The two launches for a given split count and tile config (exposed for tests and tuning)."""
+def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
+           block_n=64, num_warps=4, num_stages=3):
+    """One launch for a given chunk size and tile config (exposed for tests and tuning)."""
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
-    part_o, part_lse = _partials(q.device, batch * num_qo_heads, splits, head_dim)
-    _SPLIT(
-        (batch, num_kv_heads, splits),
-        (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, output, lse, float(sm_scale) * LOG2E),
+    total = kv_indices.numel()
+    num_chunks = max(1, -(-total // chunk))
+    part_o, part_lse, counts = _scratch(q.device, num_chunks + batch, batch, num_qo_heads, num_kv_heads,
+                                        head_dim)
+    _DECODE(
+        (num_chunks, num_kv_heads),
+        (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
+         float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
         dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
-             NUM_SPLITS=splits, BLOCK_H=16, BLOCK_N=block_n, UPCAST=UPCAST),
+             BLOCK_H=16, BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, UPCAST=UPCAST),
         num_warps=num_warps, num_stages=num_stages,
     )
-    if splits > 1:
-        _MERGE(
-            (batch * num_qo_heads, 1),
-            (part_o, part_lse, output, lse),
-            dict(NUM_SPLITS=splits, HEAD_DIM=head_dim, BLOCK_S=next_pow2(splits), CHUNK_S=16, BLOCK_D=head_dim),
-            num_warps=2,
-        )
-
-
-def next_pow2(n: int) -> int:
-    """Smallest power of two >= max(n, 2)."""
-    return 1 << max(1, math.ceil(math.log2(max(n, 2))))
