@@ -51,7 +51,7 @@ class FastLaunch:
             return kernel
         try:
             values = [*args, *(constexprs[n] for n in self.names[len(args):])]
-            stream = _raw_stream()
+            stream = torch.cuda.current_stream().cuda_stream
             g = (*grid, 1, 1)
             kernel.run(g[0], g[1], g[2], stream, kernel.function, kernel.packed_metadata, None, None, None,
                        *values)
@@ -59,11 +59,6 @@ class FastLaunch:
             self.enabled = False
             return self.jit_fn[grid](*args, **constexprs, **options)
         return kernel
-
-
-def _raw_stream() -> int:
-    """The current CUDA stream's handle (what Triton's own launcher asks torch for)."""
-    return torch._C._cuda_getCurrentRawStream(torch.cuda.current_device())
 
 
 def _spec(a):
@@ -140,16 +135,9 @@ def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: in
 _DECODE = FastLaunch(gqa_decode_kernel)
 
 
-_PLANS = {}
-
-
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
-    shape = (kv_indices.numel(), q.shape[0], k_cache.shape[2], q.device)
-    plan = _PLANS.get(shape)
-    if plan is None:  # the plan depends on shapes only: compute it once per shape
-        chunk, _ = plan_chunks(*shape[:3], _sm_count(q.device))
-        plan = _PLANS[shape] = (chunk, *tile_for(chunk))
-    chunk, block_n, num_warps, num_stages = plan
+    chunk, _ = plan_chunks(kv_indices.numel(), q.shape[0], k_cache.shape[2], _sm_count(q.device))
+    block_n, num_warps, num_stages = tile_for(chunk)
     decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n, num_warps,
            num_stages)
 
