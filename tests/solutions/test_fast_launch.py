@@ -1,0 +1,96 @@
+"""The thin launcher in the GQA/MLA Solutions, without a GPU: argument order, caching, fallback.
+
+The CPU interpreter never takes the fast path (it has no compiled kernels), so a stand-in for a
+Triton JIT function drives it here; the GPU tests cover the real thing.
+"""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+import torch
+from solutions.test_triton_kernels import GQA, MLA, _load
+
+
+class FakeCompiled:
+    """What Triton's launch returns: a compiled kernel with a low-level `run`."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.function = object()
+        self.packed_metadata = object()
+        self.fail = fail
+        self.calls: list[tuple] = []
+
+    def run(self, *args):
+        if self.fail:
+            raise TypeError("this Triton has another launcher signature")
+        self.calls.append(args)
+
+
+class FakeJit:
+    """A JIT function with two runtime args and two constexprs (signature order: A, B)."""
+
+    arg_names = ["x", "n", "A", "B"]
+
+    def __init__(self, compiled: FakeCompiled) -> None:
+        self.compiled = compiled
+        self.slow_launches: list[tuple] = []
+
+    def __getitem__(self, grid):
+        def launch(*args, **kwargs):
+            self.slow_launches.append((grid, args, kwargs))
+            return self.compiled
+
+        return launch
+
+
+@pytest.fixture(params=["gqa", "mla"])
+def fast_launch(request, monkeypatch):
+    module = _load(GQA if request.param == "gqa" else MLA)
+    monkeypatch.setattr(torch.cuda, "current_stream", lambda *a: types.SimpleNamespace(cuda_stream=7))
+    return module.FastLaunch
+
+
+def _launcher(fast_launch, compiled):
+    launcher = fast_launch(FakeJit(compiled))
+    launcher.enabled = True  # the interpreter (these tests' environment) disables it at creation
+    return launcher
+
+
+def test_first_call_compiles_then_calls_go_straight_to_the_compiled_kernel(fast_launch):
+    compiled = FakeCompiled()
+    launcher = _launcher(fast_launch, compiled)
+    x = torch.zeros(4)
+    for _ in range(3):
+        launcher((2, 3), (x, 5), {"B": 2, "A": 1}, num_warps=4)
+    assert len(launcher.jit_fn.slow_launches) == 1
+    assert len(compiled.calls) == 2
+    grid0, grid1, grid2, stream, function, metadata, *rest = compiled.calls[0]
+    assert (grid0, grid1, grid2, stream) == (2, 3, 1, 7)
+    assert function is compiled.function and metadata is compiled.packed_metadata
+    # Hooks and launch metadata are None, then runtime args, then constexprs in signature order.
+    assert rest[:3] == [None, None, None] and rest[3] is x and rest[4:] == [5, 1, 2]
+
+
+def test_a_new_specialization_takes_the_slow_path_once(fast_launch):
+    compiled = FakeCompiled()
+    launcher = _launcher(fast_launch, compiled)
+    x = torch.zeros(4)
+    launcher((1,), (x, 5), {"A": 1, "B": 2})
+    launcher((1,), (x, 1), {"A": 1, "B": 2})  # an int equal to 1 is specialized by Triton
+    launcher((1,), (x, 16), {"A": 1, "B": 2})  # so is divisibility by 16
+    launcher((1,), (x, 5), {"A": 1, "B": 3})  # another constexpr value
+    assert len(launcher.jit_fn.slow_launches) == 4 and not compiled.calls
+    launcher((1,), (x, 7), {"A": 1, "B": 2})  # same specialization as the first call
+    assert len(compiled.calls) == 1
+
+
+def test_an_incompatible_triton_falls_back_to_the_normal_launch_for_good(fast_launch):
+    compiled = FakeCompiled(fail=True)
+    launcher = _launcher(fast_launch, compiled)
+    x = torch.zeros(4)
+    for _ in range(3):
+        launcher((1,), (x, 5), {"A": 1, "B": 2})
+    assert not launcher.enabled
+    assert len(launcher.jit_fn.slow_launches) == 3  # every call launched exactly once
