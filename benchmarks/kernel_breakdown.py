@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attention_decode import DEFS, sweep_inputs  # noqa: E402
 
 from kernel_arena.bench.build import build_solution  # noqa: E402
-from kernel_arena.bench.timing import MARKER_NAME, _gpu_events, _marker, make_flush  # noqa: E402
+from kernel_arena.bench.timing import _gpu_events, _marker, call_activities, make_flush  # noqa: E402
 from kernel_arena.dataset import load_dataset  # noqa: E402
 
 
@@ -43,16 +43,7 @@ def breakdown(fn, device: torch.device, calls: int = 20) -> list[tuple[str, floa
             fn()
         mark()
         torch.cuda.synchronize(device)
-    events = sorted(_gpu_events(prof), key=lambda e: e[1])
-    per_call: list[list[tuple[str, int, int]]] = []
-    inside: list[tuple[str, int, int]] | None = None
-    for name, start, end in events:
-        if MARKER_NAME in name:
-            if inside:
-                per_call.append(inside[1:])  # the first activity after a marker is the flush
-            inside = []
-        elif inside is not None and not name.startswith("Memcpy"):
-            inside.append((name, start, end))
+    per_call = call_activities(_gpu_events(prof))
     width = min(len(c) for c in per_call)
     rows = []
     for i in range(width):

@@ -266,10 +266,9 @@ def _timing_notes(t: Timing) -> list[str]:
 
 
 def time_solution_and_reference(
-    ctx: EvalContext, workload: Workload, clock: PhaseClock | None = None
+    ctx: EvalContext, workload: Workload, clock: PhaseClock
 ) -> tuple[Timing, Timing]:
     """Time the solution on a fresh timing draw, and the reference (cached per device)."""
-    clock = clock or PhaseClock(ctx.device)
     settings = ctx.config.timing_for(ctx.device.type)
     with clock.phase("timing_inputs"):
         inputs = materialize_inputs(
@@ -300,9 +299,8 @@ def time_solution_and_reference(
             with torch.no_grad():
                 ctx.reference(*args)
 
-        ref_clock = PhaseClock(ctx.device)
-        ref_t = time_call(ref_call, ctx.device, settings, ref_clock)
-        clock.add("reference_timing", sum(ref_clock.totals.values()))
+        with clock.phase("reference_timing"):
+            ref_t = time_call(ref_call, ctx.device, settings)
         ctx.cache.put_timing(ctx.definition, workload.uuid, ctx.hardware, settings.key(), ref_t.to_json())
     return sol_t, ref_t
 

@@ -261,32 +261,34 @@ def _marker(device: torch.device) -> Callable[[], None]:
     return launch
 
 
-def split_calls(events: list[tuple[str, int, int]], iters: int) -> tuple[list[float], list[int]]:
-    """Per call: (last end - first start) in ms of the activities of the call.
+def call_activities(events: list[tuple[str, int, int]]) -> list[list[tuple[str, int, int]]]:
+    """The device activities of each profiled call, in start order.
 
     The profiled sequence is ``marker, flush, call`` per iteration and a closing marker; between
     two markers the first activity is the flush (checked by name) and the rest is the call.
     Host<->device copies are left out.
     """
-    events = sorted(events, key=lambda e: e[1])
-    samples: list[float] = []
-    counts: list[int] = []
+    calls: list[list[tuple[str, int, int]]] = []
     inside: list[tuple[str, int, int]] | None = None
-    for name, start, end in events:
+    for name, start, end in sorted(events, key=lambda e: e[1]):
         if MARKER_NAME in name:
             if inside is not None:
                 if not inside or FLUSH_KERNEL not in inside[0][0]:
                     raise _NoCupti("the profile does not show the L2 flush after a call marker")
-                call = inside[1:]
-                span = max(e for _, _, e in call) - min(s for _, s, _ in call) if call else 0
-                samples.append(span / 1e6)
-                counts.append(len(call))
+                calls.append(inside[1:])
             inside = []
         elif inside is not None and not name.startswith(_HOST_COPIES):
             inside.append((name, start, end))
-    if len(samples) != iters:
-        raise _NoCupti(f"could not split the profile into {iters} calls (got {len(samples)})")
-    return samples, counts
+    return calls
+
+
+def split_calls(events: list[tuple[str, int, int]], iters: int) -> tuple[list[float], list[int]]:
+    """Per call: (last end - first start) in ms of its activities, and how many there were."""
+    calls = call_activities(events)
+    if len(calls) != iters:
+        raise _NoCupti(f"could not split the profile into {iters} calls (got {len(calls)})")
+    samples = [(max(e for _, _, e in c) - min(s for _, s, _ in c)) / 1e6 if c else 0.0 for c in calls]
+    return samples, [len(c) for c in calls]
 
 
 def _cupti_trial(

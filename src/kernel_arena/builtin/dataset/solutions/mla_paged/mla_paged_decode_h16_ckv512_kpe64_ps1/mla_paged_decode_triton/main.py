@@ -1,6 +1,6 @@
 """Absorbed MLA paged decode: launch wrapper of the split-KV Triton kernels in kernel.py.
 
-The chunk size comes from tensor shapes only (len(kv_indices)), never from kv_indptr's values:
+The chunk size comes from tensor shapes only (batch size, len(kv_indices)), never from kv_indptr values:
 no host<->device copy or synchronization, so the call can be captured in a CUDA graph. See
 plan_chunks for the policy. One launch: chunk programs, then merge programs (see kernel.py).
 
