@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, copy_bandwidth_gbs, environment_line, md_table  # noqa: E402
-from attention_decode import DEFS, bytes_moved, sweep_inputs  # noqa: E402
+from attention_decode import DEFS, bytes_moved, flashinfer_run_only, sweep_inputs  # noqa: E402
 
 from kernel_arena.bench.build import build_solution  # noqa: E402
 from kernel_arena.bench.inputs import materialize_inputs  # noqa: E402
@@ -39,6 +39,13 @@ SPACES = {
         "gqa": {"block_n": [64, 128], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, *CHUNKS[2:]]},
         "mla": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3], "chunk": [64, *CHUNKS[2:6]]},
     },
+    # Sequences per round of the GQA kernel (tile rows = seqs x 4 query heads), on the shapes it
+    # is meant for: skewed and short batches, plus long ones to check that it costs nothing there.
+    "seqs": {
+        "gqa": {"block_n": [64, 128], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, 128, 256, 512, 1024],
+                "seqs": [4, 8, 16]},
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3], "chunk": [64, 128, 256, 512]},
+    },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
         "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
@@ -49,11 +56,13 @@ SHAPES = {
     "main": [(1, 4096), (1, 32768), (16, 512), (64, 2048), (256, 128), (256, 512)],
     "small": [(1, 128), (16, 16), (16, 256), (4, 512), (64, 64)],
     "mixed": [],
+    "seqs": [(1, 4096), (1, 8192), (1, 32768), (16, 16), (16, 128), (64, 128), (64, 2048)],
 }
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
     "mixed": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
     "small": (),
+    "seqs": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
 }
 
 
@@ -62,6 +71,7 @@ def main() -> None:
     ap.add_argument("--results", default="benchmarks/results/tune_attention.md")
     ap.add_argument("--json", help="also write every timed configuration here")
     ap.add_argument("--shapes", choices=sorted(SHAPES), default="main", help="shape set and search space")
+    ap.add_argument("--kinds", default="gqa,mla", help="comma-separated ops to sweep (gqa, mla)")
     args = ap.parse_args()
     everything: dict[str, dict[str, object]] = {}
     copy_bw = copy_bandwidth_gbs()
@@ -77,7 +87,7 @@ def main() -> None:
         f"Copy bandwidth {copy_bw:.0f} GB/s. Kernel time: CUPTI, cold L2, median of 15 calls.",
         "",
     ]
-    for kind in ("gqa", "mla"):
+    for kind in args.kinds.split(","):
         def_name, sols = DEFS[kind]
         definition = ds.definitions[def_name]
         module = sys.modules[build_solution(ds.solution(sols[0])).fn.__module__]
@@ -102,30 +112,43 @@ def main() -> None:
                 for s in definition.outputs.values()
             ]
             default = time_call(lambda: module.run(*inputs.values(), *outs), torch.device("cuda"), settings)
+            try:  # flashinfer's kernels alone, same process, same inputs: the bar to beat
+                fi = flashinfer_run_only(kind, inputs)
+                fi_ms = time_call(lambda: fi(*inputs.values(), *outs), torch.device("cuda"), settings).latency_ms
+            except Exception as exc:  # noqa: BLE001 - flashinfer not installed or unsupported here
+                print("flashinfer run() unavailable:", str(exc)[:200], flush=True)
+                fi_ms = None
             results = []
             space = SPACES[args.shapes][kind]
-            for bn, nw, ns, chunk in itertools.product(*space.values()):
+            names = "/".join(n if n != "block_n" else "BLOCK_N" for n in space)
+            for values in itertools.product(*space.values()):
+                config = dict(zip(space, values))
+                chunk = config.pop("chunk")
                 if chunk > max(16, 2 * total):
                     continue
                 try:
                     t = time_call(
-                        lambda: module.decode(
-                            *inputs.values(), *outs, chunk, block_n=bn, num_warps=nw, num_stages=ns
-                        ),
+                        lambda: module.decode(*inputs.values(), *outs, chunk, **config),
                         torch.device("cuda"),
                         settings,
                     )
                 except Exception as exc:  # noqa: BLE001 - a config that does not compile
-                    print(kind, shape, bn, nw, ns, chunk, "failed", str(exc)[:200], flush=True)
+                    print(kind, shape, values, "failed", str(exc)[:200], flush=True)
                     continue
-                results.append((t.latency_ms, bn, nw, ns, chunk))
+                results.append((t.latency_ms, *values))
             results.sort()
-            everything.setdefault(kind, {})[shape] = {"default_ms": default.latency_ms, "results": results}
+            everything.setdefault(kind, {})[shape] = {
+                "default_ms": default.latency_ms,
+                "flashinfer_run_ms": fi_ms,
+                "space": list(space),
+                "results": results,
+            }
             best = results[0]
             print(
                 kind,
                 shape,
-                json.dumps({"default_us": default.latency_ms * 1e3, "best": best, "top5": results[:5]}),
+                json.dumps({"default_us": default.latency_ms * 1e3, "flashinfer_us": fi_ms and fi_ms * 1e3,
+                            "best": best, "top5": results[:5]}),
                 flush=True,
             )
             rows.append(
@@ -137,8 +160,9 @@ def main() -> None:
                     f"{nbytes / default.latency_ms / 1e6 / copy_bw * 100:.0f}",
                     f"{best[0] * 1e3:.1f}",
                     f"{nbytes / best[0] / 1e6 / copy_bw * 100:.0f}",
-                    f"BLOCK_N={best[1]} warps={best[2]} stages={best[3]} chunk={best[4]}",
-                    "; ".join(f"{r[0] * 1e3:.1f}: {r[1]}/{r[2]}/{r[3]}/{r[4]}" for r in results[1:4]),
+                    "-" if fi_ms is None else f"{fi_ms * 1e3:.1f}",
+                    " ".join(f"{n}={v}" for n, v in zip(space, best[1:])),
+                    "; ".join(f"{r[0] * 1e3:.1f}: " + "/".join(map(str, r[1:])) for r in results[1:4]),
                 ]
             )
         lines += [
@@ -153,8 +177,9 @@ def main() -> None:
                     "default BW%",
                     "best µs",
                     "best BW%",
+                    "flashinfer run() µs",
                     "best config",
-                    "next (µs: BLOCK_N/warps/stages/chunk)",
+                    f"next (µs: {names})",
                 ],
                 rows,
             ),

@@ -50,8 +50,8 @@ def _check(out, lse, ref_out, ref_lse):
     torch.testing.assert_close(lse[finite], ref_lse[finite], atol=1e-3, rtol=1e-3)
 
 
-@pytest.mark.parametrize("chunk", [16, 64, 512])
-def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk):
+@pytest.mark.parametrize(("chunk", "seqs"), [(16, 4), (64, 16), (512, 4), (512, 16)])
+def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk, seqs):
     gen = torch.Generator().manual_seed(chunk)
     indptr, indices = _mixed_table(gen, 37, 700, 40_000)
     q = torch.randn(37, 32, 128, generator=gen).bfloat16().cuda()
@@ -62,7 +62,7 @@ def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk):
     for _ in range(30):
         out = torch.full_like(expected[0], float("nan"))
         lse = torch.full_like(expected[1], float("nan"))
-        compiled["gqa"].decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk)
+        compiled["gqa"].decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk, seqs=seqs)
         _check(out, lse, *expected)
     # Calls after the first went through the cached compiled kernel (the thin launcher).
     assert compiled["gqa"]._DECODE.enabled and compiled["gqa"]._DECODE.compiled

@@ -51,7 +51,7 @@ class FastLaunch:
             return kernel
         try:
             values = [*args, *(constexprs[n] for n in self.names[len(args):])]
-            stream = torch.cuda.current_stream().cuda_stream
+            stream = _raw_stream()
             g = (*grid, 1, 1)
             kernel.run(g[0], g[1], g[2], stream, kernel.function, kernel.packed_metadata, None, None, None,
                        *values)
@@ -59,6 +59,11 @@ class FastLaunch:
             self.enabled = False
             return self.jit_fn[grid](*args, **constexprs, **options)
         return kernel
+
+
+def _raw_stream() -> int:
+    """The current CUDA stream's handle (what Triton's own launcher asks torch for)."""
+    return torch._C._cuda_getCurrentRawStream(torch.cuda.current_device())
 
 
 def _spec(a):
@@ -135,16 +140,34 @@ def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: in
 _DECODE = FastLaunch(gqa_decode_kernel)
 
 
+def seqs_for(chunk: int, total_tokens: int, batch: int, group: int) -> int:
+    """Sequences per round (tile rows = seqs x group): enough for the sequences an average chunk
+    holds, at least the 16 rows of a tensor-core tile, at most 16 sequences."""
+    avg = max(1, -(-total_tokens // max(batch, 1)))
+    want = -(-chunk // avg) + 1
+    seqs = max(1, 16 // group)
+    while seqs < min(want, 16):
+        seqs *= 2
+    return seqs
+
+
+_PLANS = {}
+
+
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
-    chunk, _ = plan_chunks(kv_indices.numel(), q.shape[0], k_cache.shape[2], _sm_count(q.device))
-    block_n, num_warps, num_stages = tile_for(chunk)
-    decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n, num_warps,
-           num_stages)
+    shape = (kv_indices.numel(), q.shape[0], q.shape[1], k_cache.shape[2], q.device)
+    plan = _PLANS.get(shape)
+    if plan is None:  # the plan depends on shapes only: compute it once per shape
+        total, batch, num_qo_heads, num_kv_heads = shape[:4]
+        chunk, _ = plan_chunks(total, batch, num_kv_heads, _sm_count(q.device))
+        plan = _PLANS[shape] = (chunk, *tile_for(chunk), seqs_for(chunk, total, batch, num_qo_heads // num_kv_heads))
+    decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, *plan)
 
 
 def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=64, num_warps=4, num_stages=3):
-    """One launch for a given chunk size and tile config (exposed for tests and tuning)."""
+           block_n=64, num_warps=4, num_stages=3, seqs=4):
+    """One launch for a given chunk size, tile config and sequences per round (exposed for tests
+    and tuning)."""
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
     total = kv_indices.numel()
@@ -152,10 +175,10 @@ def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, ch
     part_o, part_lse, counts = _scratch(q.device, num_chunks + batch, batch, num_qo_heads, num_kv_heads,
                                         head_dim)
     _DECODE(
-        (num_chunks, num_kv_heads),
+        (num_chunks * num_kv_heads,),
         (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
-        dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
-             BLOCK_H=16, BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, UPCAST=UPCAST),
+        dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim, SEQS=seqs,
+             BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, UPCAST=UPCAST),
         num_warps=num_warps, num_stages=num_stages,
     )

@@ -50,7 +50,7 @@ class FastLaunch:
             return kernel
         try:
             values = [*args, *(constexprs[n] for n in self.names[len(args):])]
-            stream = torch.cuda.current_stream().cuda_stream
+            stream = _raw_stream()
             g = (*grid, 1, 1)
             kernel.run(g[0], g[1], g[2], stream, kernel.function, kernel.packed_metadata, None, None, None,
                        *values)
@@ -58,6 +58,11 @@ class FastLaunch:
             self.enabled = False
             return self.jit_fn[grid](*args, **constexprs, **options)
         return kernel
+
+
+def _raw_stream() -> int:
+    """The current CUDA stream's handle (what Triton's own launcher asks torch for)."""
+    return torch._C._cuda_getCurrentRawStream(torch.cuda.current_device())
 
 
 def _spec(a):
@@ -114,8 +119,14 @@ def _scratch(device, slots: int, batch: int, num_heads: int, head_dim: int):
 _DECODE = FastLaunch(mla_decode_kernel)
 
 
+_PLANS = {}
+
+
 def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse):
-    chunk, _ = plan_chunks(kv_indices.numel(), q_nope.shape[0], _sm_count(q_nope.device))
+    shape = (kv_indices.numel(), q_nope.shape[0], q_nope.device)
+    chunk = _PLANS.get(shape)
+    if chunk is None:  # the plan depends on shapes only: compute it once per shape
+        chunk = _PLANS[shape] = plan_chunks(*shape[:2], _sm_count(q_nope.device))[0]
     decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk)
 
 
