@@ -46,6 +46,14 @@ SPACES = {
                 "seqs": [4, 8, 16]},
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3], "chunk": [64, 128, 256, 512]},
     },
+    # L2 prefetch distance (tokens requested ahead of the tile loads; 0 = off) on every embedded
+    # GPU workload, around the default tiles.
+    "prefetch": {
+        "gqa": {"block_n": [64, 128], "num_warps": [4], "num_stages": [3], "chunk": [128, 256, 512, 1024],
+                "prefetch": [0, 128, 256, 512]},
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3], "chunk": [64, 128, 256, 512],
+                "prefetch": [0, 64, 128, 256]},
+    },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
         "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
@@ -57,12 +65,14 @@ SHAPES = {
     "small": [(1, 128), (16, 16), (16, 256), (4, 512), (64, 64)],
     "mixed": [],
     "seqs": [(1, 4096), (1, 8192), (1, 32768), (16, 16), (16, 128), (64, 128), (64, 2048)],
+    "prefetch": [],
 }
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
     "mixed": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
     "small": (),
     "seqs": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
+    "prefetch": ("*",),  # every workload tagged gpu
 }
 
 
@@ -92,9 +102,11 @@ def main() -> None:
         definition = ds.definitions[def_name]
         module = sys.modules[build_solution(ds.solution(sols[0])).fn.__module__]
         shapes = {}
-        for name in EMBEDDED[args.shapes]:
-            w = next(w for w in ds.workloads_for(def_name) if (w.model_extra or {}).get("name") == name)
-            shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
+        for w in ds.workloads_for(def_name):
+            name = (w.model_extra or {}).get("name")
+            wanted = EMBEDDED[args.shapes]
+            if name in wanted or ("*" in wanted and "gpu" in ((w.model_extra or {}).get("tags") or [])):
+                shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
         for b, kv in SHAPES[args.shapes]:
             shapes[f"b{b}_kv{kv}"] = sweep_inputs(kind, b, kv, b + kv)
         rows = []
@@ -143,6 +155,8 @@ def main() -> None:
                 "space": list(space),
                 "results": results,
             }
+            if args.json:  # after every shape, so a run cut short still leaves what it measured
+                Path(args.json).write_text(json.dumps(everything, indent=1))
             best = results[0]
             print(
                 kind,

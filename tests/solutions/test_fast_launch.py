@@ -6,8 +6,6 @@ Triton JIT function drives it here; the GPU tests cover the real thing.
 
 from __future__ import annotations
 
-import types
-
 import pytest
 import torch
 from solutions.test_triton_kernels import GQA, MLA, _load
@@ -48,7 +46,7 @@ class FakeJit:
 @pytest.fixture(params=["gqa", "mla"])
 def fast_launch(request, monkeypatch):
     module = _load(GQA if request.param == "gqa" else MLA)
-    monkeypatch.setattr(torch.cuda, "current_stream", lambda *a: types.SimpleNamespace(cuda_stream=7))
+    monkeypatch.setattr(module, "_raw_stream", lambda: 7)
     return module.FastLaunch
 
 
@@ -71,6 +69,27 @@ def test_first_call_compiles_then_calls_go_straight_to_the_compiled_kernel(fast_
     assert function is compiled.function and metadata is compiled.packed_metadata
     # Hooks and launch metadata are None, then runtime args, then constexprs in signature order.
     assert rest[:3] == [None, None, None] and rest[3] is x and rest[4:] == [5, 1, 2]
+
+
+def test_a_misaligned_tensor_or_another_dtype_is_its_own_specialization(fast_launch):
+    compiled = FakeCompiled()
+    launcher = _launcher(fast_launch, compiled)
+    base = torch.zeros(64)
+    launcher((1,), (base, 5), {"A": 1, "B": 2})
+    launcher((1,), (base[1:], 5), {"A": 1, "B": 2})  # 4 bytes off a 16-byte boundary
+    launcher((1,), (base.double(), 5), {"A": 1, "B": 2})
+    assert len(launcher.jit_fn.slow_launches) == 3 and not compiled.calls
+    launcher((1,), (base[4:], 5), {"A": 1, "B": 2})  # 16 bytes off: aligned like the first
+    assert len(compiled.calls) == 1
+
+
+def test_constexprs_are_keyed_by_name_not_by_the_order_they_were_passed(fast_launch):
+    compiled = FakeCompiled()
+    launcher = _launcher(fast_launch, compiled)
+    x = torch.zeros(4)
+    launcher((1,), (x, 5), {"A": 1, "B": 2})
+    launcher((1,), (x, 5), {"B": 1, "A": 2})  # same values, other names: another kernel
+    assert len(launcher.jit_fn.slow_launches) == 2 and not compiled.calls
 
 
 def test_a_new_specialization_takes_the_slow_path_once(fast_launch):

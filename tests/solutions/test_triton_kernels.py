@@ -68,11 +68,9 @@ def _gqa_inputs(lengths, seed):
 
 
 # chunk 1 makes every token its own chunk (maximal merges); 1000 puts the batch in one chunk.
-# seqs (sequences per round) below the batch size makes a chunk take its sequences in several
-# rounds; 16 puts the whole batch in one round's rows.
-@pytest.mark.parametrize(("chunk", "seqs"), [(1, 1), (3, 2), (16, 4), (40, 16), (1000, 2), (1000, 16)])
+@pytest.mark.parametrize("chunk", [1, 3, 16, 40, 1000])
 @pytest.mark.parametrize("lengths", [[0, 1, 70, 3], [130], [0, 0], [2, 0, 9], [0, 5, 0, 0, 7, 0]])
-def test_gqa_triton_matches_reference(builtin, chunk, seqs, lengths):
+def test_gqa_triton_matches_reference(builtin, chunk, lengths):
     mod = _load(GQA)
     q, k, v, indptr, indices = _gqa_inputs(lengths, sum(lengths) + chunk)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
@@ -80,7 +78,7 @@ def test_gqa_triton_matches_reference(builtin, chunk, seqs, lengths):
     for _ in range(2):  # the second call finds the arrival counters reset by the first
         out = torch.full((len(lengths), 32, 128), float("nan")).bfloat16()
         lse = torch.full((len(lengths), 32), float("nan"))
-        mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk, seqs=seqs)
+        mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk)
         _check(out, lse, *expected)
 
 
@@ -91,7 +89,7 @@ def test_gqa_triton_batch_wider_than_one_indptr_block(builtin):
     q, k, v, indptr, indices = _gqa_inputs(lengths, 11)
     out = torch.full((300, 32, 128), float("nan")).bfloat16()
     lse = torch.full((300, 32), float("nan"))
-    mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, 64, seqs=8)
+    mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, 64)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
     _check(out, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
 

@@ -50,8 +50,8 @@ def _check(out, lse, ref_out, ref_lse):
     torch.testing.assert_close(lse[finite], ref_lse[finite], atol=1e-3, rtol=1e-3)
 
 
-@pytest.mark.parametrize(("chunk", "seqs"), [(16, 4), (64, 16), (512, 4), (512, 16)])
-def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk, seqs):
+@pytest.mark.parametrize(("chunk", "prefetch"), [(16, 0), (64, 128), (512, 0), (512, 256)])
+def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk, prefetch):
     gen = torch.Generator().manual_seed(chunk)
     indptr, indices = _mixed_table(gen, 37, 700, 40_000)
     q = torch.randn(37, 32, 128, generator=gen).bfloat16().cuda()
@@ -62,14 +62,14 @@ def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk, seqs):
     for _ in range(30):
         out = torch.full_like(expected[0], float("nan"))
         lse = torch.full_like(expected[1], float("nan"))
-        compiled["gqa"].decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk, seqs=seqs)
+        compiled["gqa"].decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk, prefetch=prefetch)
         _check(out, lse, *expected)
     # Calls after the first went through the cached compiled kernel (the thin launcher).
     assert compiled["gqa"]._DECODE.enabled and compiled["gqa"]._DECODE.compiled
 
 
-@pytest.mark.parametrize("chunk", [32, 256])
-def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk):
+@pytest.mark.parametrize(("chunk", "prefetch"), [(32, 0), (256, 0), (256, 64)])
+def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk, prefetch):
     gen = torch.Generator().manual_seed(chunk)
     indptr, indices = _mixed_table(gen, 21, 500, 20_000)
     qn = torch.randn(21, 16, 512, generator=gen).bfloat16().cuda()
@@ -82,13 +82,15 @@ def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk):
     for _ in range(10):
         out = torch.full_like(expected[0], float("nan"))
         lse = torch.full_like(expected[1], float("nan"))
-        compiled["mla"].decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk)
+        compiled["mla"].decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk, prefetch=prefetch)
         _check(out, lse, *expected)
     # A smaller batch next: the counters it finds must all have been reset to zero.
     sub = indptr[:6]
     expected = ref(qn[:5], qp[:5], ckv, kpe, sub, indices[: int(sub[-1])], scale)
     out, lse = torch.full_like(expected[0], float("nan")), torch.full_like(expected[1], float("nan"))
-    compiled["mla"].decode(qn[:5], qp[:5], ckv, kpe, sub, indices[: int(sub[-1])], scale, out, lse, chunk)
+    compiled["mla"].decode(
+        qn[:5], qp[:5], ckv, kpe, sub, indices[: int(sub[-1])], scale, out, lse, chunk, prefetch=prefetch
+    )
     _check(out, lse, *expected)
 
 

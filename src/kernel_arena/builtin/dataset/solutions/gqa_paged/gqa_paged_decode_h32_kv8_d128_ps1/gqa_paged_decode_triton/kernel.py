@@ -1,29 +1,30 @@
 """Paged GQA decode in one Triton launch: flat token chunks, base-2 online softmax.
 
 Work split. The batch's T = len(kv_indices) tokens, laid end to end in kv_indices order, are cut
-into chunks of `chunk` tokens; program (g, c) takes chunk c for kv head g (the head varies
-fastest in launch order, so the 8 programs reading the same token rows run side by side). A
-chunk may hold the tail of one sequence, several short ones and the head of the next, so a
-skewed batch (one long sequence among short ones) still spreads evenly over the GPU; the host
-needs only T, never kv_indptr's values.
+into chunks of `chunk` tokens; program (c, g) takes chunk c for kv head g and serves the GROUP
+query heads of that kv head (padded to 16 rows so q.k and p.v run on tensor cores). A chunk may
+hold the tail of one sequence, several short ones and the head of the next, so a skewed batch
+(one long sequence among short ones) still spreads evenly over the GPU; the host needs only
+T, never kv_indptr's values.
 
-Rows. The program takes its sequences SEQS at a time (a round). The tensor-core tile has
-SEQS x GROUP rows, one per (sequence, query head of kv head g), so one round serves SEQS short
-sequences with the same K/V tiles, and the rows a lone sequence would leave as padding (GROUP = 4
-of the 16 an MMA needs) carry its neighbours instead. A token only scores against the rows of its
-own sequence: x[row, t] = -inf unless start(row) <= t < end(row).
-
-Per (sequence b, chunk c) segment each row keeps the running max m (log2 units), sum l and
-accumulator acc = sum_t 2^(x_t - m) v_t, with x_t = sm_scale * log2(e) * q.k_t. Sequence b spans
-n_b = (end_b - 1) // chunk - start_b // chunk + 1 chunks. If n_b = 1 the program writes output and
-lse directly. Otherwise it writes acc / l and lse = m + log2 l to partial slot c + b (slots of
-different sequences never collide); only a chunk's first and last sequence can be split. After
-its rounds the program bumps the arrival counter of each split (b, g); the program that arrives
-last merges the n_b slots,
+Per (sequence b, chunk c) segment the program computes the running max m (log2 units), sum l
+and accumulator acc = sum_t 2^(x_t - m) v_t, with x_t = sm_scale * log2(e) * q.k_t. Sequence b
+spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 chunks. If n_b = 1 the program writes
+output and lse directly. Otherwise it writes acc / l and lse = m + log2 l to partial slot c + b
+(slots of different sequences never collide), then bumps the arrival counter of (b, g); the
+program that arrives last merges the n_b slots,
     M = max lse_s,  w_s = 2^(lse_s - M),  out = sum w_s o_s / sum w_s,  lse = M + log2 sum w_s,
 and resets the counter to 0 for the next call. Empty sequences (n_b = 0) are written as out 0,
 lse -inf by the chunk that owns their start position (the last chunk for trailing ones).
 Page indices become 64-bit row offsets, so pools larger than 2^31 elements are safe.
+
+L2 prefetch (PREFETCH > 0 tokens). One program per SM cannot keep enough gathered 256-byte rows
+in flight to stream at full bandwidth, and a short chunk is all dependent round trips (indptr,
+then indices, then K/V). So the program first asks for the K/V rows of its first PREFETCH tokens
+to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no waiting), before
+it even reads indptr, and each K/V tile then requests the rows PREFETCH tokens further on. The
+tile loads that follow mostly hit L2. Prefetching changes no result; it needs a GPU (inline PTX),
+so the CPU interpreter runs with PREFETCH = 0.
 """
 
 import triton
@@ -36,16 +37,17 @@ LOG2E = 1.4426950408889634
 def gqa_decode_kernel(
     q_ptr, k_ptr, v_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr,
     qk_scale, batch, total, chunk, num_chunks,
-    NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr, SEQS: tl.constexpr,
-    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_S: tl.constexpr, UPCAST: tl.constexpr,
+    NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
+    BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_S: tl.constexpr,
+    PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
 ):
-    pid = tl.program_id(0)
-    g = pid % NUM_KV_HEADS
-    c = pid // NUM_KV_HEADS
-    num_qo_heads: tl.constexpr = NUM_KV_HEADS * GROUP
-    BLOCK_M: tl.constexpr = SEQS * GROUP
+    c = tl.program_id(0)
+    g = tl.program_id(1)
+    num_qo_heads = NUM_KV_HEADS * GROUP
     tok_lo = c.to(tl.int64) * chunk
     tok_hi = tl.minimum(tok_lo + chunk, total)
+    if PREFETCH > 0:  # the chunk's first rows, while indptr is still on its way
+        _prefetch_kv(k_ptr, v_ptr, indices_ptr, tok_lo + tl.arange(0, PREFETCH), tok_hi, g, NUM_KV_HEADS, HEAD_DIM)
 
     # Sequences this chunk handles: from the first one ending after tok_lo (or starting at or
     # after it: empty ones) up to the last one starting before tok_hi (all of them for the
@@ -62,26 +64,27 @@ def gqa_decode_kernel(
     if c == num_chunks - 1:
         stop = batch
 
-    offs_m = tl.arange(0, BLOCK_M)
+    offs_h = tl.arange(0, BLOCK_H)
     offs_d = tl.arange(0, HEAD_DIM)
-    head_m = g * GROUP + offs_m % GROUP  # query head of each row
-    for r0 in range(first, stop, SEQS):
-        b_m = r0 + offs_m // GROUP  # sequence of each row
-        live = b_m < stop
-        st_m = tl.load(indptr_ptr + b_m, mask=live, other=0).to(tl.int64)
-        en_m = tl.load(indptr_ptr + b_m + 1, mask=live, other=0).to(tl.int64)
-        lo = tl.maximum(tl.min(tl.where(live, st_m, total), axis=0), tok_lo)
-        hi = tl.minimum(tl.max(tl.where(live, en_m, 0), axis=0), tok_hi)
-        rows = b_m.to(tl.int64) * num_qo_heads + head_m
-        q = tl.load(q_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :], mask=live[:, None], other=0.0)
+    head_mask = offs_h < GROUP
+    for b in range(first, stop):
+        b64 = tl.cast(b, tl.int64)
+        start = tl.load(indptr_ptr + b).to(tl.int64)
+        end = tl.load(indptr_ptr + b + 1).to(tl.int64)
+        seg_lo = tl.maximum(start, tok_lo)
+        seg_hi = tl.minimum(end, tok_hi)
+        rows = b64 * num_qo_heads + g * GROUP + offs_h  # q heads g*GROUP .. +GROUP-1
+        q = tl.load(q_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :], mask=head_mask[:, None], other=0.0)
         if UPCAST:  # the CPU interpreter has no bf16 dot; GPUs keep bf16 tensor-core operands
             q = q.to(tl.float32)
-        m = tl.full((BLOCK_M,), float("-inf"), dtype=tl.float32)
-        l = tl.zeros((BLOCK_M,), dtype=tl.float32)
-        acc = tl.zeros((BLOCK_M, HEAD_DIM), dtype=tl.float32)
-        for pos in range(lo, hi, BLOCK_N):
+        m = tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32)
+        l = tl.zeros((BLOCK_H,), dtype=tl.float32)
+        acc = tl.zeros((BLOCK_H, HEAD_DIM), dtype=tl.float32)
+        for pos in range(seg_lo, seg_hi, BLOCK_N):
             offs_n = pos + tl.arange(0, BLOCK_N)
-            tok_mask = offs_n < hi
+            if PREFETCH > 0:  # keep PREFETCH tokens of this chunk requested ahead of the loads
+                _prefetch_kv(k_ptr, v_ptr, indices_ptr, offs_n + PREFETCH, tok_hi, g, NUM_KV_HEADS, HEAD_DIM)
+            tok_mask = offs_n < seg_hi
             page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
             # NHD cache, page_size 1: row of (page, kv head g) starts at (page * H_kv + g) * D.
             kv_off = ((page * NUM_KV_HEADS + g) * HEAD_DIM)[:, None] + offs_d[None, :]
@@ -90,13 +93,11 @@ def gqa_decode_kernel(
             if UPCAST:
                 k = k.to(tl.float32)
                 v = v.to(tl.float32)
-            x = tl.dot(q, tl.trans(k)) * qk_scale  # [BLOCK_M, BLOCK_N], log2 units
-            own = (offs_n[None, :] >= st_m[:, None]) & (offs_n[None, :] < en_m[:, None]) & tok_mask[None, :]
-            x = tl.where(own, x, float("-inf"))
+            x = tl.dot(q, tl.trans(k)) * qk_scale  # [BLOCK_H, BLOCK_N], log2 units
+            x = tl.where(tok_mask[None, :], x, float("-inf"))
             m_new = tl.maximum(m, tl.max(x, axis=1))
-            shift = tl.where(m_new > float("-inf"), m_new, 0.0)  # rows with no token yet stay at 0
-            alpha = tl.exp2(m - shift)
-            p = tl.exp2(x - shift[:, None])
+            alpha = tl.exp2(m - m_new)
+            p = tl.exp2(x - m_new[:, None])
             l = l * alpha + tl.sum(p, axis=1)
             acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
             m = m_new
@@ -104,41 +105,34 @@ def gqa_decode_kernel(
         nonempty = l > 0
         o = tl.where(nonempty[:, None], acc / tl.where(nonempty, l, 1.0)[:, None], 0.0)
         lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
-        n_slots = tl.where(en_m > st_m, (en_m - 1) // chunk - st_m // chunk + 1, 0)
-        direct = live & (n_slots <= 1)
-        tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :], o.to(out_ptr.dtype.element_ty),
-                 mask=direct[:, None])
-        tl.store(lse_ptr + rows, lse, mask=direct)
-        split = live & (n_slots > 1)
-        part_rows = (c + b_m.to(tl.int64)) * num_qo_heads + head_m
-        tl.store(part_o_ptr + part_rows[:, None] * HEAD_DIM + offs_d[None, :], o, mask=split[:, None])
-        tl.store(part_lse_ptr + part_rows, lse, mask=split)
-
-    # Only the chunk's first and last sequences can continue in other chunks.
-    if first < stop:
-        tl.debug_barrier()  # every thread's partial stores precede the releases below
-        _arrive(first, c, g, indptr_ptr, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, chunk,
-                NUM_KV_HEADS, GROUP, HEAD_DIM, MERGE_S)
-        if stop - 1 > first:
-            _arrive(stop - 1, c, g, indptr_ptr, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, chunk,
-                    NUM_KV_HEADS, GROUP, HEAD_DIM, MERGE_S)
+        n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
+        if n_slots <= 1:
+            tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
+                     o.to(out_ptr.dtype.element_ty), mask=head_mask[:, None])
+            tl.store(lse_ptr + rows, lse, mask=head_mask)
+        else:
+            part_rows = (c + b64) * num_qo_heads + g * GROUP + offs_h
+            tl.store(part_o_ptr + part_rows[:, None] * HEAD_DIM + offs_d[None, :], o, mask=head_mask[:, None])
+            tl.store(part_lse_ptr + part_rows, lse, mask=head_mask)
+            tl.debug_barrier()  # every thread's partial stores precede the release below
+            arrived = tl.atomic_add(count_ptr + b * NUM_KV_HEADS + g, 1, sem="acq_rel", scope="gpu")
+            if arrived == n_slots - 1:
+                _merge_slots(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, start // chunk + b, n_slots,
+                             g * GROUP, b64 * num_qo_heads + g * GROUP, num_qo_heads,
+                             GROUP, HEAD_DIM, MERGE_S)
+                tl.atomic_xchg(count_ptr + b * NUM_KV_HEADS + g, 0, sem="relaxed", scope="gpu")
 
 
 @triton.jit
-def _arrive(b, c, g, indptr_ptr, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, chunk,
-            NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr, MERGE_S: tl.constexpr):
-    """If sequence b is split, count this chunk's partial in; the last arrival merges and resets."""
-    start = tl.load(indptr_ptr + b).to(tl.int64)
-    end = tl.load(indptr_ptr + b + 1).to(tl.int64)
-    n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
-    if n_slots > 1:
-        arrived = tl.atomic_add(count_ptr + b * NUM_KV_HEADS + g, 1, sem="acq_rel", scope="gpu")
-        if arrived == n_slots - 1:
-            num_qo_heads: tl.constexpr = NUM_KV_HEADS * GROUP
-            _merge_slots(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, start // chunk + b, n_slots,
-                         g * GROUP, b.to(tl.int64) * num_qo_heads + g * GROUP, num_qo_heads,
-                         GROUP, HEAD_DIM, MERGE_S)
-            tl.atomic_xchg(count_ptr + b * NUM_KV_HEADS + g, 0, sem="relaxed", scope="gpu")
+def _prefetch_kv(k_ptr, v_ptr, indices_ptr, offs_t, limit, g, NUM_KV_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr):
+    """Ask for the 128-byte lines of kv head g's K and V rows of tokens offs_t (< limit) in L2."""
+    page = tl.load(indices_ptr + offs_t, mask=offs_t < limit, other=0).to(tl.int64)  # page 0 past the end
+    lines = tl.arange(0, HEAD_DIM // 64) * 64  # 64 bf16 elements = one 128-byte line
+    off = ((page * NUM_KV_HEADS + g) * HEAD_DIM)[:, None] + lines[None, :]
+    tl.inline_asm_elementwise(
+        "prefetch.global.L2 [$1]; prefetch.global.L2 [$2]; mov.u32 $0, 0;", "=r,l,l",
+        [k_ptr + off, v_ptr + off], dtype=tl.int32, is_pure=False, pack=1,
+    )
 
 
 @triton.jit

@@ -22,15 +22,18 @@ _SM_COUNT = {}
 _SCRATCH = {}
 
 
+_TENSOR = torch.Tensor
+
+
 class FastLaunch:
     """Launch a Triton kernel through its compiled handle, skipping the per-call argument binder.
 
-    Triton's `kernel[grid](...)` re-derives the specialization of every argument on each call
-    (~15-25 us of host time on an H100 box, which shows up as call latency and as idle GPU time
-    between two launches). The compiled kernel returned by the first launch is kept per
-    specialization key (tensor dtype and 16-byte alignment, int == 1 / % 16 / 32-bit range, the
-    constexprs) and later calls go straight to its launcher. Any failure, or the CPU interpreter,
-    falls back to the normal launch for good.
+    Triton's `kernel[grid](...)` re-derives the specialization of every argument on each call,
+    which costs host time on every call (benchmarks/results/host_path.md). The compiled kernel
+    returned by the first launch is kept per specialization key (tensor dtype and 16-byte
+    alignment; int == 1, % 16 == 0 and 32-bit range; the constexprs in signature order; the
+    launch options) and later calls go straight to its launcher. Every constexpr of the kernel
+    must be passed. Any failure, or the CPU interpreter, falls back to the normal launch for good.
     """
 
     def __init__(self, jit_fn):
@@ -42,7 +45,17 @@ class FastLaunch:
     def __call__(self, grid, args, constexprs, **options):
         if not self.enabled:
             return self.jit_fn[grid](*args, **constexprs, **options)
-        key = (grid.__len__(), *map(_spec, args), *constexprs.items(), *options.items())
+        consts = tuple([constexprs[n] for n in self.names[len(args):]])
+        key = [len(grid), consts, *options.items()]
+        for a in args:  # inline and by exact class first: isinstance on torch.Tensor is slow
+            cls = a.__class__
+            if cls is _TENSOR or (cls is not int and cls is not float and isinstance(a, _TENSOR)):
+                key += (a.dtype, not a.data_ptr() & 15)
+            elif cls is int or cls is bool:
+                key += (cls, a == 1, not a & 15, -2147483648 <= a < 2147483648)
+            else:
+                key.append(cls)
+        key = tuple(key)
         kernel = self.compiled.get(key)
         if kernel is None:
             kernel = self.jit_fn[grid](*args, **constexprs, **options)
@@ -50,11 +63,9 @@ class FastLaunch:
                 self.compiled[key] = kernel
             return kernel
         try:
-            values = [*args, *(constexprs[n] for n in self.names[len(args):])]
-            stream = _raw_stream()
             g = (*grid, 1, 1)
-            kernel.run(g[0], g[1], g[2], stream, kernel.function, kernel.packed_metadata, None, None, None,
-                       *values)
+            kernel.run(g[0], g[1], g[2], _raw_stream(), kernel.function, kernel.packed_metadata, None, None, None,
+                       *args, *consts)
         except Exception:  # noqa: BLE001 - an API this Triton does not have: use the slow path
             self.enabled = False
             return self.jit_fn[grid](*args, **constexprs, **options)
@@ -62,19 +73,9 @@ class FastLaunch:
 
 
 def _raw_stream() -> int:
-    """The current CUDA stream's handle (what Triton's own launcher asks torch for)."""
+    """The current CUDA stream's handle (what Triton's own launcher asks torch for; 8x cheaper
+    than torch.cuda.current_stream().cuda_stream, benchmarks/results/host_path.md)."""
     return torch._C._cuda_getCurrentRawStream(torch.cuda.current_device())
-
-
-def _spec(a):
-    """What Triton specializes an argument on."""
-    if isinstance(a, torch.Tensor):
-        return (a.dtype, a.data_ptr() % 16 == 0)
-    if isinstance(a, bool):
-        return ("b", a)
-    if isinstance(a, int):
-        return ("i", a == 1, a % 16 == 0, -(2**31) <= a < 2**31)
-    return (type(a).__name__,)
 
 
 def _sm_count(device) -> int:
@@ -124,7 +125,7 @@ def tile_for(chunk: int) -> tuple[int, int, int]:
 
 def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: int, head_dim: int):
     """Partials (slots x heads) and zeroed arrival counters, grown on demand and reused."""
-    key = str(device)
+    key = (device.type, device.index)
     have = _SCRATCH.get(key)
     if have is None or have[0].shape[0] < slots * num_qo_heads * head_dim:
         part_o = torch.empty(slots * num_qo_heads * head_dim, dtype=torch.float32, device=device)
@@ -140,34 +141,22 @@ def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: in
 _DECODE = FastLaunch(gqa_decode_kernel)
 
 
-def seqs_for(chunk: int, total_tokens: int, batch: int, group: int) -> int:
-    """Sequences per round (tile rows = seqs x group): enough for the sequences an average chunk
-    holds, at least the 16 rows of a tensor-core tile, at most 16 sequences."""
-    avg = max(1, -(-total_tokens // max(batch, 1)))
-    want = -(-chunk // avg) + 1
-    seqs = max(1, 16 // group)
-    while seqs < min(want, 16):
-        seqs *= 2
-    return seqs
-
-
 _PLANS = {}
 
 
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
-    shape = (kv_indices.numel(), q.shape[0], q.shape[1], k_cache.shape[2], q.device)
+    shape = (kv_indices.numel(), q.shape[0], k_cache.shape[2], q.device)
     plan = _PLANS.get(shape)
     if plan is None:  # the plan depends on shapes only: compute it once per shape
-        total, batch, num_qo_heads, num_kv_heads = shape[:4]
-        chunk, _ = plan_chunks(total, batch, num_kv_heads, _sm_count(q.device))
-        plan = _PLANS[shape] = (chunk, *tile_for(chunk), seqs_for(chunk, total, batch, num_qo_heads // num_kv_heads))
+        chunk, _ = plan_chunks(*shape[:3], _sm_count(q.device))
+        plan = _PLANS[shape] = (chunk, *tile_for(chunk))
     decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, *plan)
 
 
 def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=64, num_warps=4, num_stages=3, seqs=4):
-    """One launch for a given chunk size, tile config and sequences per round (exposed for tests
-    and tuning)."""
+           block_n=64, num_warps=4, num_stages=3, prefetch=0):
+    """One launch for a given chunk size, tile config and L2 prefetch distance in tokens (a power
+    of two, or 0 for none; the CPU interpreter never prefetches). Exposed for tests and tuning."""
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
     total = kv_indices.numel()
@@ -175,10 +164,11 @@ def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, ch
     part_o, part_lse, counts = _scratch(q.device, num_chunks + batch, batch, num_qo_heads, num_kv_heads,
                                         head_dim)
     _DECODE(
-        (num_chunks * num_kv_heads,),
+        (num_chunks, num_kv_heads),
         (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
-        dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim, SEQS=seqs,
-             BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, UPCAST=UPCAST),
+        dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
+             BLOCK_H=16, BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, PREFETCH=0 if UPCAST else prefetch,
+             UPCAST=UPCAST),
         num_warps=num_warps, num_stages=num_stages,
     )

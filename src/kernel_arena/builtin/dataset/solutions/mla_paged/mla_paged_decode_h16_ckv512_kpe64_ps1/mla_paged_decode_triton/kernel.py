@@ -21,6 +21,12 @@ and the last of b's merge programs resets both of b's counters for the next call
 deadlock as long as blocks are dispatched in index order (every chunk program is then running or
 done before any merge program waits) - the forward-progress assumption of single-pass GPU scans.
 Empty sequences (n_b = 0) are written as out 0, lse -inf by the chunk owning their start position.
+
+L2 prefetch (PREFETCH > 0 tokens). A chunk program first asks for the ckv/kpe rows of its first
+PREFETCH tokens to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no
+waiting), before it reads indptr, and each tile then requests the rows PREFETCH tokens further on,
+so more bytes are in flight than the program's own pipelined loads hold. No result changes; it
+needs a GPU (inline PTX), so the CPU interpreter runs with PREFETCH = 0.
 """
 
 import triton
@@ -35,13 +41,13 @@ def mla_decode_kernel(
     out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
-    CHUNK_S: tl.constexpr, UPCAST: tl.constexpr,
+    CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
 ):
     pid = tl.program_id(0)
     if pid < num_chunks:
         _chunk_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
                        count_ptr, out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks, pid,
-                       NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, UPCAST)
+                       NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST)
     else:
         _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
                        pid - num_chunks, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S)
@@ -52,10 +58,12 @@ def _chunk_program(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
     out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks, c,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
-    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, UPCAST: tl.constexpr,
+    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
 ):
     tok_lo = c.to(tl.int64) * chunk
     tok_hi = tl.minimum(tok_lo + chunk, total)
+    if PREFETCH > 0:  # the chunk's first rows, while indptr is still on its way
+        _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, tok_lo + tl.arange(0, PREFETCH), tok_hi, D_CKV, D_KPE)
     # Sequences of this chunk: from the first ending after tok_lo (or starting at or after it:
     # empty ones) to the last starting before tok_hi (all of them for the last chunk).
     first = 0
@@ -90,6 +98,8 @@ def _chunk_program(
         acc = tl.zeros((NUM_HEADS, D_CKV), dtype=tl.float32)
         for pos in range(seg_lo, seg_hi, BLOCK_N):
             offs_n = pos + tl.arange(0, BLOCK_N)
+            if PREFETCH > 0:  # keep PREFETCH tokens of this chunk requested ahead of the loads
+                _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, tok_hi, D_CKV, D_KPE)
             tok_mask = offs_n < seg_hi
             page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
             ckv = tl.load(ckv_ptr + page[:, None] * D_CKV + offs_c[None, :], mask=tok_mask[:, None], other=0.0)
@@ -119,6 +129,21 @@ def _chunk_program(
             tl.store(part_lse_ptr + part, lse)
             tl.debug_barrier()  # every thread's partial stores precede the release below
             tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
+
+
+@triton.jit
+def _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_t, limit, D_CKV: tl.constexpr, D_KPE: tl.constexpr):
+    """Ask for the 128-byte lines of the ckv and kpe rows of tokens offs_t (< limit) in L2."""
+    page = tl.load(indices_ptr + offs_t, mask=offs_t < limit, other=0).to(tl.int64)  # page 0 past the end
+    lines = tl.arange(0, D_CKV // 64) * 64  # 64 bf16 elements = one 128-byte line
+    tl.inline_asm_elementwise(
+        "prefetch.global.L2 [$1]; mov.u32 $0, 0;", "=r,l",
+        [ckv_ptr + (page * D_CKV)[:, None] + lines[None, :]], dtype=tl.int32, is_pure=False, pack=1,
+    )
+    tl.inline_asm_elementwise(
+        "prefetch.global.L2 [$1]; mov.u32 $0, 0;", "=r,l",
+        [kpe_ptr + page * D_KPE], dtype=tl.int32, is_pure=False, pack=1,
+    )
 
 
 @triton.jit

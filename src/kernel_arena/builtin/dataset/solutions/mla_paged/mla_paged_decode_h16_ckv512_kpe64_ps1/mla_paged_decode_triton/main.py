@@ -21,15 +21,18 @@ _SM_COUNT = {}
 _BUFFERS = {}
 
 
+_TENSOR = torch.Tensor
+
+
 class FastLaunch:
     """Launch a Triton kernel through its compiled handle, skipping the per-call argument binder.
 
-    Triton's `kernel[grid](...)` re-derives the specialization of every argument on each call
-    (~15-25 us of host time on an H100 box, which shows up as call latency and as idle GPU time
-    between two launches). The compiled kernel returned by the first launch is kept per
-    specialization key (tensor dtype and 16-byte alignment, int == 1 / % 16 / 32-bit range, the
-    constexprs) and later calls go straight to its launcher. Any failure, or the CPU interpreter,
-    falls back to the normal launch for good.
+    Triton's `kernel[grid](...)` re-derives the specialization of every argument on each call,
+    which costs host time on every call (benchmarks/results/host_path.md). The compiled kernel
+    returned by the first launch is kept per specialization key (tensor dtype and 16-byte
+    alignment; int == 1, % 16 == 0 and 32-bit range; the constexprs in signature order; the
+    launch options) and later calls go straight to its launcher. Every constexpr of the kernel
+    must be passed. Any failure, or the CPU interpreter, falls back to the normal launch for good.
     """
 
     def __init__(self, jit_fn):
@@ -41,7 +44,17 @@ class FastLaunch:
     def __call__(self, grid, args, constexprs, **options):
         if not self.enabled:
             return self.jit_fn[grid](*args, **constexprs, **options)
-        key = (grid.__len__(), *map(_spec, args), *constexprs.items(), *options.items())
+        consts = tuple([constexprs[n] for n in self.names[len(args):]])
+        key = [len(grid), consts, *options.items()]
+        for a in args:  # inline and by exact class first: isinstance on torch.Tensor is slow
+            cls = a.__class__
+            if cls is _TENSOR or (cls is not int and cls is not float and isinstance(a, _TENSOR)):
+                key += (a.dtype, not a.data_ptr() & 15)
+            elif cls is int or cls is bool:
+                key += (cls, a == 1, not a & 15, -2147483648 <= a < 2147483648)
+            else:
+                key.append(cls)
+        key = tuple(key)
         kernel = self.compiled.get(key)
         if kernel is None:
             kernel = self.jit_fn[grid](*args, **constexprs, **options)
@@ -49,11 +62,9 @@ class FastLaunch:
                 self.compiled[key] = kernel
             return kernel
         try:
-            values = [*args, *(constexprs[n] for n in self.names[len(args):])]
-            stream = _raw_stream()
             g = (*grid, 1, 1)
-            kernel.run(g[0], g[1], g[2], stream, kernel.function, kernel.packed_metadata, None, None, None,
-                       *values)
+            kernel.run(g[0], g[1], g[2], _raw_stream(), kernel.function, kernel.packed_metadata, None, None, None,
+                       *args, *consts)
         except Exception:  # noqa: BLE001 - an API this Triton does not have: use the slow path
             self.enabled = False
             return self.jit_fn[grid](*args, **constexprs, **options)
@@ -61,19 +72,9 @@ class FastLaunch:
 
 
 def _raw_stream() -> int:
-    """The current CUDA stream's handle (what Triton's own launcher asks torch for)."""
+    """The current CUDA stream's handle (what Triton's own launcher asks torch for; 8x cheaper
+    than torch.cuda.current_stream().cuda_stream, benchmarks/results/host_path.md)."""
     return torch._C._cuda_getCurrentRawStream(torch.cuda.current_device())
-
-
-def _spec(a):
-    """What Triton specializes an argument on."""
-    if isinstance(a, torch.Tensor):
-        return (a.dtype, a.data_ptr() % 16 == 0)
-    if isinstance(a, bool):
-        return ("b", a)
-    if isinstance(a, int):
-        return ("i", a == 1, a % 16 == 0, -(2**31) <= a < 2**31)
-    return (type(a).__name__,)
 
 
 def _sm_count(device) -> int:
@@ -104,7 +105,7 @@ def plan_chunks(total_tokens: int, batch: int, sm_count: int, programs_per_sm: i
 
 def _scratch(device, slots: int, batch: int, num_heads: int, head_dim: int):
     """Partials (slots x heads) and zeroed counters (2 per sequence), grown on demand and reused."""
-    key = str(device)
+    key = (device.type, device.index)
     have = _BUFFERS.get(key)
     if have is None or have[1].numel() < slots * num_heads:
         counts = have[2] if have is not None else torch.zeros(0, dtype=torch.int32, device=device)
@@ -131,8 +132,9 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
 
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=32, num_warps=4, num_stages=3):
-    """The launch for a given chunk size and tile config (exposed for tests and tuning)."""
+           block_n=32, num_warps=4, num_stages=3, prefetch=0):
+    """The launch for a given chunk size, tile config and L2 prefetch distance in tokens (a power of
+    two, or 0 for none; the CPU interpreter never prefetches). Exposed for tests and tuning."""
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
     total = kv_indices.numel()
@@ -148,6 +150,7 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
-             MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4, UPCAST=UPCAST),
+             MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
+             PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST),
         num_warps=num_warps, num_stages=num_stages,
     )
