@@ -106,6 +106,7 @@ def test_gqa_chunk_plan_uses_shapes_only():
     assert mod.plan_chunks(0, 4, 8, 132)[1] == 1  # one chunk still writes the empty sequences
     assert mod.plan_chunks(6040, 32, 8, 132) == (256, 24)  # a skewed batch of short sequences
     assert mod.tile_for(2048) == (128, 4, 2) and mod.tile_for(128) == (64, 4, 3)
+    assert mod.prefetch_for(256) == 128 and mod.prefetch_for(1024) == 0
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 32, 1000])

@@ -123,6 +123,13 @@ def tile_for(chunk: int) -> tuple[int, int, int]:
     return (128, 4, 2) if chunk >= 256 else (64, 4, 3)
 
 
+def prefetch_for(chunk: int) -> int:
+    """L2 prefetch distance in tokens: 128 for chunks up to 512 (one wave of short programs, where
+    it saved 0.4-2 us a call), none for longer chunks (neutral to 2% slower there). Evidence:
+    benchmarks/results/tune_attention_prefetch.md."""
+    return 128 if chunk <= 512 else 0
+
+
 def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: int, head_dim: int):
     """Partials (slots x heads) and zeroed arrival counters, grown on demand and reused."""
     key = (device.type, device.index)
@@ -149,7 +156,7 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     plan = _PLANS.get(shape)
     if plan is None:  # the plan depends on shapes only: compute it once per shape
         chunk, _ = plan_chunks(*shape[:3], _sm_count(q.device))
-        plan = _PLANS[shape] = (chunk, *tile_for(chunk))
+        plan = _PLANS[shape] = (chunk, *tile_for(chunk), prefetch_for(chunk))
     decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, *plan)
 
 
