@@ -62,6 +62,13 @@ SPACES = {
         "mla": {"block_n": [16, 32], "num_warps": [4], "num_stages": [1, 2, 3], "chunk": [64, 128],
                 "prefetch": [0]},
     },
+    # 32-token tiles on every embedded GPU workload (they won on the skewed batches in "shallow").
+    "tile32": {
+        "gqa": {"block_n": [32], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, 128, 256, 512, 1024],
+                "prefetch": [0, 128]},
+        "mla": {"block_n": [16], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, 128, 256],
+                "prefetch": [0]},
+    },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
         "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
@@ -75,6 +82,7 @@ SHAPES = {
     "seqs": [(1, 4096), (1, 8192), (1, 32768), (16, 16), (16, 128), (64, 128), (64, 2048)],
     "prefetch": [],
     "shallow": [(16, 16), (16, 128)],
+    "tile32": [],
 }
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
@@ -83,6 +91,7 @@ EMBEDDED = {
     "seqs": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
     "prefetch": ("*",),  # every workload tagged gpu
     "shallow": ("gpu_b16_mixed", "gpu_b32_mixed", "gpu_b64_mixed_edge", "gpu_b2_big_pool", "gpu_b16_short"),
+    "tile32": ("*",),
 }
 
 
