@@ -109,6 +109,16 @@ def test_gqa_chunk_plan_uses_shapes_only():
     assert mod.prefetch_for(256) == 128 and mod.prefetch_for(1024) == 0
 
 
+def test_gqa_call_plan_takes_small_tiles_for_moderate_batches_of_short_sequences():
+    mod = _load(GQA)
+    assert mod.plan_call(6040, 32, 8, 132) == (128, 32, 4, 3, 0)  # skewed, average 189 tokens
+    assert mod.plan_call(9152, 16, 8, 132) == (256, 32, 4, 3, 0)  # skewed, average 572 tokens
+    # Long sequences, big batches and tiny ones keep the chunk plan and the default tiles.
+    assert mod.plan_call(4096, 1, 8, 132) == (256, 128, 4, 2, 128)
+    assert mod.plan_call(65536, 128, 8, 132) == (2048, 128, 4, 2, 0)
+    assert mod.plan_call(256, 16, 8, 132) == (16, 64, 4, 3, 128)
+
+
 @pytest.mark.parametrize("chunk", [1, 5, 32, 1000])
 @pytest.mark.parametrize("lengths", [[0, 1, 40], [75], [0, 0]])
 def test_mla_triton_matches_reference(builtin, chunk, lengths):

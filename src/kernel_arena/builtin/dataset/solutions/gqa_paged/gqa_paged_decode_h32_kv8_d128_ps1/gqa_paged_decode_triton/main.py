@@ -148,6 +148,24 @@ def _scratch(device, slots: int, batch: int, num_qo_heads: int, num_kv_heads: in
 _DECODE = FastLaunch(gqa_decode_kernel)
 
 
+def plan_call(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -> tuple[int, int, int, int, int]:
+    """(chunk, BLOCK_N, num_warps, num_stages, prefetch) for a call, from shapes only.
+
+    Batches of up to 64 sequences averaging 64 to 1023 tokens (where real decode batches are
+    skewed: a few long sequences among many short ones, so chunks are mostly short segments)
+    take 32-token tiles with three stages (four programs per SM, little of a tile masked off)
+    and 128-token chunks, 256 from an average of 512. That beat the default tiles by 4-21% on
+    the embedded skewed batches (benchmarks/results/tune_attention_tile32.md); on long uniform
+    sequences and big batches 32-token tiles were 5-15% slower, so everything else keeps
+    plan_chunks, tile_for and prefetch_for.
+    """
+    avg = total_tokens / max(batch, 1)
+    if batch <= 64 and 64 <= avg < 1024:
+        return (128 if avg < 512 else 256), 32, 4, 3, 0
+    chunk, _ = plan_chunks(total_tokens, batch, num_kv_heads, sm_count)
+    return (chunk, *tile_for(chunk), prefetch_for(chunk))
+
+
 _PLANS = {}
 
 
@@ -155,8 +173,7 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     shape = (kv_indices.numel(), q.shape[0], k_cache.shape[2], q.device)
     plan = _PLANS.get(shape)
     if plan is None:  # the plan depends on shapes only: compute it once per shape
-        chunk, _ = plan_chunks(*shape[:3], _sm_count(q.device))
-        plan = _PLANS[shape] = (chunk, *tile_for(chunk), prefetch_for(chunk))
+        plan = _PLANS[shape] = plan_call(*shape[:3], _sm_count(q.device))
     decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, *plan)
 
 
