@@ -69,6 +69,12 @@ SPACES = {
         "mla": {"block_n": [16], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, 128, 256],
                 "prefetch": [0]},
     },
+    # MLA merge layout: heads per merge program (1: 64 programs a sequence, 16: 4 a sequence).
+    "merge": {
+        "gqa": {},
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3], "chunk": [64, 128, 256, 512],
+                "merge_heads": [1, 4, 16]},
+    },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
         "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
@@ -83,6 +89,7 @@ SHAPES = {
     "prefetch": [],
     "shallow": [(16, 16), (16, 128)],
     "tile32": [],
+    "merge": [],
 }
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
@@ -92,6 +99,7 @@ EMBEDDED = {
     "prefetch": ("*",),  # every workload tagged gpu
     "shallow": ("gpu_b16_mixed", "gpu_b32_mixed", "gpu_b64_mixed_edge", "gpu_b2_big_pool", "gpu_b16_short"),
     "tile32": ("*",),
+    "merge": ("*",),
 }
 
 

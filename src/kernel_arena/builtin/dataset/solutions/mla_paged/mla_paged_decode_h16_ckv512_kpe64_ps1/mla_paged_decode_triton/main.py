@@ -132,7 +132,7 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
 
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=32, num_warps=4, num_stages=3, prefetch=0):
+           block_n=32, num_warps=4, num_stages=3, prefetch=0, merge_heads=None):
     """The launch for a given chunk size, tile config and L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches). Exposed for tests and tuning."""
     batch, num_heads, d_ckv = q_nope.shape
@@ -144,7 +144,8 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     # slots per sequence (up to num_chunks), so their merge is spread over 64 programs each; large
     # batches have few slots per sequence and get 4 programs each (fewer idle programs to launch).
     block_d = 128
-    merge_heads = 1 if batch <= 32 else num_heads
+    if merge_heads is None:
+        merge_heads = 1 if batch <= 32 else num_heads
     _DECODE(
         (num_chunks + batch * (num_heads // merge_heads) * (d_ckv // block_d),),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
