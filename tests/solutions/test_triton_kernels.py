@@ -140,8 +140,9 @@ def test_mla_triton_matches_reference(builtin, chunk, lengths):
         _check(out, lse, *expected)
 
 
-def test_mla_triton_large_batch_merges_whole_sequences(builtin):
-    """Above 32 sequences each merge program takes all 16 heads of a sequence (the other layout)."""
+@pytest.mark.parametrize("merge_heads", [4, 16])
+def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads):
+    """Merge programs taking 4 or all 16 heads of a sequence (the default takes 1 head)."""
     lengths = [(i * 5) % 4 for i in range(40)]
     mod = _load(MLA)
     gen = torch.Generator().manual_seed(17)
@@ -154,9 +155,17 @@ def test_mla_triton_large_batch_merges_whole_sequences(builtin):
     out = torch.full((40, 16, 512), float("nan")).bfloat16()
     lse = torch.full((40, 16), float("nan"))
     scale = 1 / math.sqrt(192)
-    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2)
+    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2, merge_heads=merge_heads)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
+
+
+def test_mla_merge_layout_follows_batch_and_average_length():
+    mod = _load(MLA)
+    assert mod.merge_heads_for(9152, 16, 16) == 1  # few sequences: spread each merge widely
+    assert mod.merge_heads_for(6040, 32, 16) == 4  # moderate batch of short sequences
+    assert mod.merge_heads_for(131072, 64, 16) == 16  # long sequences
+    assert mod.merge_heads_for(65536, 128, 16) == 16  # big batch
 
 
 def test_mla_chunk_plan_uses_shapes_only():
@@ -166,3 +175,17 @@ def test_mla_chunk_plan_uses_shapes_only():
     assert mod.plan_chunks(32768, 256, 132) == (256, 128)
     assert mod.plan_chunks(256, 16, 132) == (16, 16)
     assert mod.plan_chunks(0, 0, 132)[1] == 1
+
+
+def test_gqa_plan_cache_stays_bounded_as_the_token_count_changes(builtin):
+    """Serving changes len(kv_indices) every step: the per-shape plan cache must not grow forever."""
+    mod = _load(GQA)
+    mod._MAX_PLANS = 2
+    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+    for n in (3, 4, 5):
+        q, k, v, indptr, indices = _gqa_inputs([n], n)
+        out = torch.full((1, 32, 128), float("nan")).bfloat16()
+        lse = torch.full((1, 32), float("nan"))
+        mod.run(q, k, v, indptr, indices, 128**-0.5, out, lse)
+        _check(out, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
+        assert len(mod._PLANS) <= 2

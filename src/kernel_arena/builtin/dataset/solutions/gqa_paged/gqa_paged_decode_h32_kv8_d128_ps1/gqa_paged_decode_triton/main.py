@@ -166,13 +166,17 @@ def plan_call(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -
     return (chunk, *tile_for(chunk), prefetch_for(chunk))
 
 
+# Plans by shape. In serving, len(kv_indices) changes every step, so the cache is bounded.
 _PLANS = {}
+_MAX_PLANS = 4096
 
 
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     shape = (kv_indices.numel(), q.shape[0], k_cache.shape[2], q.device)
     plan = _PLANS.get(shape)
     if plan is None:  # the plan depends on shapes only: compute it once per shape
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
         plan = _PLANS[shape] = plan_call(*shape[:3], _sm_count(q.device))
     decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, *plan)
 

@@ -120,15 +120,35 @@ def _scratch(device, slots: int, batch: int, num_heads: int, head_dim: int):
 _DECODE = FastLaunch(mla_decode_kernel)
 
 
+def merge_heads_for(total_tokens: int, batch: int, num_heads: int) -> int:
+    """Heads per merge program. Up to 16 sequences: 1 (64 merge programs a sequence, for the many
+    slots of a few long sequences). Up to 64 sequences averaging under 1024 tokens: 4 (16 a
+    sequence; on the embedded skewed batches 10-25% faster than 1 or 16, since fewer programs
+    wait on the counters). Otherwise all heads (4 a sequence). Evidence:
+    benchmarks/results/tune_attention_merge.md."""
+    if batch <= 16:
+        return 1
+    if batch <= 64 and total_tokens < 1024 * batch:
+        return min(4, num_heads)
+    return num_heads
+
+
+# Plans by shape. In serving, len(kv_indices) changes every step, so the cache is bounded.
 _PLANS = {}
+_MAX_PLANS = 4096
 
 
 def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse):
-    shape = (kv_indices.numel(), q_nope.shape[0], q_nope.device)
-    chunk = _PLANS.get(shape)
-    if chunk is None:  # the plan depends on shapes only: compute it once per shape
-        chunk = _PLANS[shape] = plan_chunks(*shape[:2], _sm_count(q_nope.device))[0]
-    decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk)
+    shape = (kv_indices.numel(), q_nope.shape[0], q_nope.shape[1], q_nope.device)
+    plan = _PLANS.get(shape)
+    if plan is None:  # the plan depends on shapes only: compute it once per shape
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        total, batch, num_heads = shape[:3]
+        plan = _PLANS[shape] = (plan_chunks(total, batch, _sm_count(q_nope.device))[0],
+                                merge_heads_for(total, batch, num_heads))
+    decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, plan[0],
+           merge_heads=plan[1])
 
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
@@ -140,12 +160,10 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     total = kv_indices.numel()
     num_chunks = max(1, -(-total // chunk))
     part_o, part_lse, counts = _scratch(q_nope.device, num_chunks + batch, batch, num_heads, d_ckv)
-    # Merge programs per sequence: (16 / merge_heads) x (512 / block_d). Small batches can have many
-    # slots per sequence (up to num_chunks), so their merge is spread over 64 programs each; large
-    # batches have few slots per sequence and get 4 programs each (fewer idle programs to launch).
+    # Merge programs per sequence: (16 / merge_heads) x (512 / block_d); see merge_heads_for.
     block_d = 128
     if merge_heads is None:
-        merge_heads = 1 if batch <= 32 else num_heads
+        merge_heads = merge_heads_for(total, batch, num_heads)
     _DECODE(
         (num_chunks + batch * (num_heads // merge_heads) * (d_ckv // block_d),),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
