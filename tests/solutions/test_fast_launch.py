@@ -113,3 +113,65 @@ def test_an_incompatible_triton_falls_back_to_the_normal_launch_for_good(fast_la
         launcher((1,), (x, 5), {"A": 1, "B": 2})
     assert not launcher.enabled
     assert len(launcher.jit_fn.slow_launches) == 3  # every call launched exactly once
+
+
+class KernelShapedJit(FakeJit):
+    """A stand-in with the real GQA kernel's signature."""
+
+    def __init__(self, compiled: FakeCompiled, arg_names: list[str]) -> None:
+        super().__init__(compiled)
+        self.arg_names = arg_names
+
+
+@pytest.fixture
+def gqa_with_fake_kernel(monkeypatch):
+    module = _load(GQA)
+    monkeypatch.setattr(module, "_raw_stream", lambda: 7)
+    compiled = FakeCompiled()
+    launcher = module.FastLaunch(KernelShapedJit(compiled, list(module.gqa_decode_kernel.arg_names)))
+    launcher.enabled = True
+    monkeypatch.setattr(module, "_DECODE", launcher)
+    return module, launcher, compiled
+
+
+def _gqa_call_args(batch=3, tokens=40):
+    q = torch.zeros(batch, 32, 128, dtype=torch.bfloat16)
+    k = torch.zeros(64, 1, 8, 128, dtype=torch.bfloat16)
+    v = torch.zeros_like(k)
+    indptr = torch.tensor([0, 10, 25, tokens], dtype=torch.int32)
+    indices = torch.arange(tokens, dtype=torch.int32)
+    out = torch.empty(batch, 32, 128, dtype=torch.bfloat16)
+    lse = torch.empty(batch, 32)
+    return [q, k, v, indptr, indices, 0.125, out, lse]
+
+
+def test_gqa_bound_call_passes_what_the_full_launch_passed(gqa_with_fake_kernel):
+    """run() prepares a shape's launch once; later calls must hand the compiled kernel exactly the
+    arguments the full path would (constexprs in signature order, the per-call scale)."""
+    module, launcher, compiled = gqa_with_fake_kernel
+    args = _gqa_call_args()
+    module.run(*args)  # full path: Triton's launch
+    (grid, slow_args, slow_kwargs), = launcher.jit_fn.slow_launches
+    args[5] = 0.25  # another scale: it is a per-call argument, not part of the prepared launch
+    module.run(*args)  # the prepared launch
+    assert len(launcher.jit_fn.slow_launches) == 1 and len(compiled.calls) == 1
+    g0, g1, g2, stream, function, metadata, h1, h2, h3, *passed = compiled.calls[0]
+    assert (g0, g1, g2, stream, h1, h2, h3) == (*grid, 1, 7, None, None, None)
+    names = launcher.jit_fn.arg_names
+    expected = [*slow_args, *(slow_kwargs[n] for n in names[len(slow_args) :])]
+    expected[10] = 0.25 * module.LOG2E
+    assert len(passed) == len(expected)
+    assert all(a is b or a == b for a, b in zip(passed, expected))
+
+
+def test_gqa_bound_call_is_skipped_for_misaligned_or_other_dtype_tensors(gqa_with_fake_kernel):
+    module, launcher, compiled = gqa_with_fake_kernel
+    args = _gqa_call_args()
+    module.run(*args)
+    wide = torch.empty(3 * 32 * 128 + 1, dtype=torch.bfloat16)
+    args[6] = wide[1:].view(3, 32, 128)  # 2 bytes off a 16-byte boundary
+    module.run(*args)
+    args[6] = torch.empty(3, 32, 128, dtype=torch.float16)
+    module.run(*args)
+    # Neither went through the prepared launch: each is its own specialization in the full path.
+    assert len(launcher.jit_fn.slow_launches) == 3 and not compiled.calls

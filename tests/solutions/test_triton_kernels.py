@@ -112,7 +112,8 @@ def test_gqa_chunk_plan_uses_shapes_only():
 def test_gqa_call_plan_takes_small_tiles_for_moderate_batches_of_short_sequences():
     mod = _load(GQA)
     assert mod.plan_call(6040, 32, 8, 132) == (128, 32, 4, 3, 0)  # skewed, average 189 tokens
-    assert mod.plan_call(9152, 16, 8, 132) == (256, 32, 4, 3, 0)  # skewed, average 572 tokens
+    assert mod.plan_call(13644, 64, 8, 132) == (128, 32, 4, 3, 0)  # skewed, average 213 tokens
+    assert mod.plan_call(32768, 64, 8, 132)[1] == 128  # average 512: the default tiles
     # Long sequences, big batches and tiny ones keep the chunk plan and the default tiles.
     assert mod.plan_call(4096, 1, 8, 132) == (256, 128, 4, 2, 128)
     assert mod.plan_call(65536, 128, 8, 132) == (2048, 128, 4, 2, 0)

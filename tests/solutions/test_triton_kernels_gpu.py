@@ -134,3 +134,25 @@ def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
     mgraph.replay()
     torch.cuda.synchronize()
     _check(mout, mlse, *mref(*margs[:7]))
+
+
+def test_gqa_run_repeated_calls_take_the_prepared_launch_and_stay_correct(builtin, compiled):
+    gen = torch.Generator().manual_seed(9)
+    indptr, indices = _mixed_table(gen, 24, 300, 20_000)
+    q = torch.randn(24, 32, 128, generator=gen).bfloat16().cuda()
+    k = torch.randn(20_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    v = torch.randn(20_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+    mod = compiled["gqa"]
+    for scale in (128**-0.5, 0.05, 128**-0.5):
+        expected = ref(q, k, v, indptr, indices, scale)
+        out = torch.full_like(expected[0], float("nan"))
+        lse = torch.full_like(expected[1], float("nan"))
+        mod.run(q, k, v, indptr, indices, scale, out, lse)
+        _check(out, lse, *expected)
+    assert any(b.kernels for b in mod._BOUND.values())  # calls after the first were prepared launches
+    # A misaligned output takes the full path and is still right.
+    wide = torch.empty(out.numel() + 1, dtype=out.dtype, device="cuda")
+    odd = wide[1:].view_as(out).fill_(float("nan"))
+    mod.run(q, k, v, indptr, indices, 128**-0.5, odd, lse)
+    _check(odd, lse, *ref(q, k, v, indptr, indices, 128**-0.5))

@@ -151,52 +151,104 @@ _DECODE = FastLaunch(gqa_decode_kernel)
 def plan_call(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -> tuple[int, int, int, int, int]:
     """(chunk, BLOCK_N, num_warps, num_stages, prefetch) for a call, from shapes only.
 
-    Batches of up to 64 sequences averaging 64 to 1023 tokens (where real decode batches are
-    skewed: a few long sequences among many short ones, so chunks are mostly short segments)
-    take 32-token tiles with three stages (four programs per SM, little of a tile masked off)
-    and 128-token chunks, 256 from an average of 512. That beat the default tiles by 4-21% on
-    the embedded skewed batches (benchmarks/results/tune_attention_tile32.md); on long uniform
-    sequences and big batches 32-token tiles were 5-15% slower, so everything else keeps
-    plan_chunks, tile_for and prefetch_for.
+    Batches of up to 64 sequences averaging 64 to 511 tokens (where real decode batches are
+    skewed: a few long sequences among many short ones, so most segments are shorter than a
+    128-token tile) take 32-token tiles with three stages (four programs per SM, little of a tile
+    masked off) and 128-token chunks: 11-24% faster on the embedded skewed batches
+    (benchmarks/results/tune_attention_tile32.md, attention_decode.md). The price, on uniform
+    batches of 128-token sequences, was 2-10%. From an average of 512 tokens 32-token tiles lost
+    up to 22% (16 or 64 sequences of 512), so everything else keeps plan_chunks, tile_for and
+    prefetch_for.
     """
     avg = total_tokens / max(batch, 1)
-    if batch <= 64 and 64 <= avg < 1024:
-        return (128 if avg < 512 else 256), 32, 4, 3, 0
+    if batch <= 64 and 64 <= avg < 512:
+        return 128, 32, 4, 3, 0
     chunk, _ = plan_chunks(total_tokens, batch, num_kv_heads, sm_count)
     return (chunk, *tile_for(chunk), prefetch_for(chunk))
 
 
-# Plans by shape. In serving, len(kv_indices) changes every step, so the cache is bounded.
+# Plans by shape. In serving, len(kv_indices) changes every step, so the caches are bounded.
 _PLANS = {}
+_BOUND = {}
 _MAX_PLANS = 4096
+
+
+class _Bound:
+    """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
+    (batch, total, chunk, num_chunks), constexprs, and the compiled kernel per dtypes of the seven
+    caller tensors. Only taken when all seven are 16-byte aligned (what that kernel was compiled
+    for); anything else goes through decode and the thin launcher's full specialization key."""
+
+    __slots__ = ("grid", "scratch", "ints", "consts", "kernels")
+
+    def __init__(self, grid, scratch, ints, consts):
+        self.grid = grid
+        self.scratch = scratch
+        self.ints = ints
+        self.consts = consts
+        self.kernels = {}
 
 
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     shape = (kv_indices.numel(), q.shape[0], k_cache.shape[2], q.device)
+    bound = _BOUND.get(shape)
+    if bound is not None and not (q.data_ptr() | k_cache.data_ptr() | v_cache.data_ptr() | kv_indptr.data_ptr()
+                                  | kv_indices.data_ptr() | output.data_ptr() | lse.data_ptr()) & 15:
+        kernel = bound.kernels.get((q.dtype, k_cache.dtype, v_cache.dtype, kv_indptr.dtype, kv_indices.dtype,
+                                    output.dtype, lse.dtype))
+        if kernel is not None and _DECODE.enabled:
+            g = bound.grid
+            try:
+                kernel.run(g[0], g[1], 1, _raw_stream(), kernel.function, kernel.packed_metadata, None, None, None,
+                           q, k_cache, v_cache, kv_indptr, kv_indices, *bound.scratch, output, lse,
+                           float(sm_scale) * LOG2E, *bound.ints, *bound.consts)
+                return
+            except Exception:  # noqa: BLE001 - an API this Triton does not have: the slow path for good
+                _DECODE.enabled = False
     plan = _PLANS.get(shape)
     if plan is None:  # the plan depends on shapes only: compute it once per shape
         if len(_PLANS) >= _MAX_PLANS:
             _PLANS.clear()
         plan = _PLANS[shape] = plan_call(*shape[:3], _sm_count(q.device))
-    decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, *plan)
+    grid, args, constexprs, options = _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output,
+                                                   lse, *plan)
+    kernel = _DECODE(grid, args, constexprs, **options)
+    aligned = not (q.data_ptr() | k_cache.data_ptr() | v_cache.data_ptr() | kv_indptr.data_ptr()
+                   | kv_indices.data_ptr() | output.data_ptr() | lse.data_ptr()) & 15
+    if _DECODE.enabled and aligned and hasattr(kernel, "run") and hasattr(kernel, "function"):
+        if bound is None:
+            if len(_BOUND) >= _MAX_PLANS:
+                _BOUND.clear()
+            consts = tuple([constexprs[n] for n in _DECODE.names[len(args):]])
+            bound = _BOUND[shape] = _Bound(grid, args[5:8], args[11:], consts)
+        bound.kernels[(q.dtype, k_cache.dtype, v_cache.dtype, kv_indptr.dtype, kv_indices.dtype, output.dtype,
+                       lse.dtype)] = kernel
 
 
 def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=64, num_warps=4, num_stages=3, prefetch=0):
     """One launch for a given chunk size, tile config and L2 prefetch distance in tokens (a power
     of two, or 0 for none; the CPU interpreter never prefetches). Exposed for tests and tuning."""
+    grid, args, constexprs, options = _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output,
+                                                   lse, chunk, block_n, num_warps, num_stages, prefetch)
+    return _DECODE(grid, args, constexprs, **options)
+
+
+def _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n, num_warps,
+                 num_stages, prefetch):
+    """(grid, runtime args, constexprs, launch options) of one launch."""
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
     total = kv_indices.numel()
     num_chunks = max(1, -(-total // chunk))
     part_o, part_lse, counts = _scratch(q.device, num_chunks + batch, batch, num_qo_heads, num_kv_heads,
                                         head_dim)
-    _DECODE(
+    return (
         (num_chunks, num_kv_heads),
         (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
         dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
              BLOCK_H=16, BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, PREFETCH=0 if UPCAST else prefetch,
              UPCAST=UPCAST),
-        num_warps=num_warps, num_stages=num_stages,
+        dict(num_warps=num_warps, num_stages=num_stages),
     )
