@@ -63,6 +63,19 @@ def md_table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(out)
 
 
+def empty_outputs(definition: Any, batch: int, device: Any = "cuda") -> list[torch.Tensor]:
+    """Uninitialized output tensors of a paged-attention definition for a batch (bf16 or fp32)."""
+    axes = {"batch_size": batch, **definition.const_axes}
+    return [
+        torch.empty(
+            definition.shape_of(s, axes),
+            device=device,
+            dtype=torch.bfloat16 if s.dtype == "bfloat16" else torch.float32,
+        )
+        for s in definition.outputs.values()
+    ]
+
+
 def build_fn(solution_name: str):
     """Build an embedded solution through the engine's own build step; returns its callable."""
     from kernel_arena.bench.build import build_solution

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import build_fn, command_line, environment_line, md_table, write_results  # noqa: E402
+from _common import build_fn, command_line, empty_outputs, environment_line, md_table, write_results  # noqa: E402
 from attention_decode import DEFS, flashinfer_run_only  # noqa: E402
 
 from kernel_arena.bench.inputs import materialize_inputs  # noqa: E402
@@ -101,15 +101,7 @@ def main() -> None:
             w = next(w for w in ds.workloads_for(def_name) if (w.model_extra or {}).get("name") == name)
             inputs = materialize_inputs(definition, w, "cuda", 5, ds.root)
             batch = inputs["kv_indptr"].numel() - 1
-            axes = {"batch_size": batch, **definition.const_axes}
-            outs = [
-                torch.empty(
-                    definition.shape_of(s, axes),
-                    device=dev,
-                    dtype=torch.bfloat16 if s.dtype == "bfloat16" else torch.float32,
-                )
-                for s in definition.outputs.values()
-            ]
+            outs = empty_outputs(definition, batch, dev)
             vals = list(inputs.values())
             ours(*vals, *outs)  # compile, allocate scratch, cache the plan (and prepare the launch)
             plan = list(getattr(module, "_PLANS", {}).values())[-1]  # this workload's, the newest

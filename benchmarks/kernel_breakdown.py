@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import empty_outputs  # noqa: E402
 from attention_decode import DEFS, sweep_inputs  # noqa: E402
 
 from kernel_arena.bench.build import build_solution  # noqa: E402
@@ -65,15 +66,7 @@ def main() -> None:
         definition = ds.definitions[def_name]
         built = build_solution(ds.solution(sols[0]))
         inputs = sweep_inputs(kind, int(batch), int(kv), int(batch) + int(kv))
-        axes = {"batch_size": int(batch), **definition.const_axes}
-        outs = [
-            torch.empty(
-                definition.shape_of(s, axes),
-                device=device,
-                dtype=torch.bfloat16 if s.dtype == "bfloat16" else torch.float32,
-            )
-            for s in definition.outputs.values()
-        ]
+        outs = empty_outputs(definition, int(batch), device)
         rows = breakdown(lambda: built.fn(*inputs.values(), *outs), device)
         end = max(o + d for _, o, d in rows)
         module = sys.modules[built.fn.__module__]

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, copy_bandwidth_gbs, environment_line, md_table  # noqa: E402
+from _common import command_line, copy_bandwidth_gbs, empty_outputs, environment_line, md_table  # noqa: E402
 from attention_decode import DEFS, bytes_moved, flashinfer_run_only, sweep_inputs  # noqa: E402
 
 from kernel_arena.bench.build import build_solution  # noqa: E402
@@ -141,15 +141,7 @@ def main() -> None:
             batch = inputs["kv_indptr"].numel() - 1
             total = inputs["kv_indices"].numel()
             nbytes = bytes_moved(kind, inputs)
-            axes = {"batch_size": batch, **definition.const_axes}
-            outs = [
-                torch.empty(
-                    definition.shape_of(s, axes),
-                    device="cuda",
-                    dtype=torch.bfloat16 if s.dtype == "bfloat16" else torch.float32,
-                )
-                for s in definition.outputs.values()
-            ]
+            outs = empty_outputs(definition, batch, "cuda")
             default = time_call(lambda: module.run(*inputs.values(), *outs), torch.device("cuda"), settings)
             try:  # flashinfer's kernels alone, same process, same inputs: the bar to beat
                 fi = flashinfer_run_only(kind, inputs)
