@@ -39,13 +39,6 @@ SPACES = {
         "gqa": {"block_n": [64, 128], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, *CHUNKS[2:]]},
         "mla": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3], "chunk": [64, *CHUNKS[2:6]]},
     },
-    # Sequences per round of the GQA kernel (tile rows = seqs x 4 query heads), on the shapes it
-    # is meant for: skewed and short batches, plus long ones to check that it costs nothing there.
-    "seqs": {
-        "gqa": {"block_n": [64, 128], "num_warps": [4], "num_stages": [2, 3], "chunk": [64, 128, 256, 512, 1024],
-                "seqs": [4, 8, 16]},
-        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3], "chunk": [64, 128, 256, 512]},
-    },
     # L2 prefetch distance (tokens requested ahead of the tile loads; 0 = off) on every embedded
     # GPU workload, around the default tiles.
     "prefetch": {
@@ -71,7 +64,6 @@ SPACES = {
     },
     # MLA merge layout: heads per merge program (1: 64 programs a sequence, 16: 4 a sequence).
     "merge": {
-        "gqa": {},
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3], "chunk": [64, 128, 256, 512],
                 "merge_heads": [1, 4, 16]},
     },
@@ -85,7 +77,6 @@ SHAPES = {
     "main": [(1, 4096), (1, 32768), (16, 512), (64, 2048), (256, 128), (256, 512)],
     "small": [(1, 128), (16, 16), (16, 256), (4, 512), (64, 64)],
     "mixed": [],
-    "seqs": [(1, 4096), (1, 8192), (1, 32768), (16, 16), (16, 128), (64, 128), (64, 2048)],
     "prefetch": [],
     "shallow": [(16, 16), (16, 128)],
     "tile32": [],
@@ -95,7 +86,6 @@ EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
     "mixed": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
     "small": (),
-    "seqs": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
     "prefetch": ("*",),  # every workload tagged gpu
     "shallow": ("gpu_b16_mixed", "gpu_b32_mixed", "gpu_b64_mixed_edge", "gpu_b2_big_pool", "gpu_b16_short"),
     "tile32": ("*",),
@@ -125,6 +115,8 @@ def main() -> None:
         "",
     ]
     for kind in args.kinds.split(","):
+        if kind not in SPACES[args.shapes]:  # a shape set that sweeps only the other op
+            continue
         def_name, sols = DEFS[kind]
         definition = ds.definitions[def_name]
         module = sys.modules[build_solution(ds.solution(sols[0])).fn.__module__]

@@ -43,6 +43,15 @@ def _mixed_table(gen, batch, max_len, pool):
     return indptr.cuda(), indices.cuda()
 
 
+def _gqa_inputs(gen, batch, max_len, pool):
+    """A mixed page table, then q, K and V, drawn in that order from gen (on the GPU)."""
+    indptr, indices = _mixed_table(gen, batch, max_len, pool)
+    q = torch.randn(batch, 32, 128, generator=gen).bfloat16().cuda()
+    k = torch.randn(pool, 1, 8, 128, generator=gen).bfloat16().cuda()
+    v = torch.randn(pool, 1, 8, 128, generator=gen).bfloat16().cuda()
+    return q, k, v, indptr, indices
+
+
 def _check(out, lse, ref_out, ref_lse):
     torch.testing.assert_close(out.float(), ref_out.float(), atol=1e-2, rtol=1e-2)
     assert torch.equal(torch.isneginf(lse), torch.isneginf(ref_lse))
@@ -53,10 +62,7 @@ def _check(out, lse, ref_out, ref_lse):
 @pytest.mark.parametrize(("chunk", "prefetch"), [(16, 0), (64, 128), (512, 0), (512, 256)])
 def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk, prefetch):
     gen = torch.Generator().manual_seed(chunk)
-    indptr, indices = _mixed_table(gen, 37, 700, 40_000)
-    q = torch.randn(37, 32, 128, generator=gen).bfloat16().cuda()
-    k = torch.randn(40_000, 1, 8, 128, generator=gen).bfloat16().cuda()
-    v = torch.randn(40_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    q, k, v, indptr, indices = _gqa_inputs(gen, 37, 700, 40_000)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
     expected = ref(q, k, v, indptr, indices, 128**-0.5)
     for _ in range(30):
@@ -96,10 +102,7 @@ def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk, prefetch
 
 def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
     gen = torch.Generator().manual_seed(5)
-    indptr, indices = _mixed_table(gen, 16, 900, 30_000)
-    q = torch.randn(16, 32, 128, generator=gen).bfloat16().cuda()
-    k = torch.randn(30_000, 1, 8, 128, generator=gen).bfloat16().cuda()
-    v = torch.randn(30_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    q, k, v, indptr, indices = _gqa_inputs(gen, 16, 900, 30_000)
     out = torch.empty(16, 32, 128, dtype=torch.bfloat16, device="cuda")
     lse = torch.empty(16, 32, device="cuda")
     args = (q, k, v, indptr, indices, 128**-0.5, out, lse)
@@ -138,10 +141,7 @@ def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
 
 def test_gqa_run_repeated_calls_take_the_prepared_launch_and_stay_correct(builtin, compiled):
     gen = torch.Generator().manual_seed(9)
-    indptr, indices = _mixed_table(gen, 24, 300, 20_000)
-    q = torch.randn(24, 32, 128, generator=gen).bfloat16().cuda()
-    k = torch.randn(20_000, 1, 8, 128, generator=gen).bfloat16().cuda()
-    v = torch.randn(20_000, 1, 8, 128, generator=gen).bfloat16().cuda()
+    q, k, v, indptr, indices = _gqa_inputs(gen, 24, 300, 20_000)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
     mod = compiled["gqa"]
     for scale in (128**-0.5, 0.05, 128**-0.5):

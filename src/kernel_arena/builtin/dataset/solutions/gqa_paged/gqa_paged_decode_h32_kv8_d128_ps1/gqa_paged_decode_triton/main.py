@@ -62,14 +62,22 @@ class FastLaunch:
             if hasattr(kernel, "run") and hasattr(kernel, "function"):
                 self.compiled[key] = kernel
             return kernel
+        if not self.launch_compiled(kernel, grid, args, consts):
+            return self.jit_fn[grid](*args, **constexprs, **options)
+        return kernel
+
+    def launch_compiled(self, kernel, grid, args, consts) -> bool:
+        """Launch a kernel compiled by an earlier call through its own launcher (runtime args, then
+        constexprs in signature order). False, and the fast path off for good, if this Triton's
+        launcher takes something else."""
+        g = (*grid, 1, 1)
         try:
-            g = (*grid, 1, 1)
             kernel.run(g[0], g[1], g[2], _raw_stream(), kernel.function, kernel.packed_metadata, None, None, None,
                        *args, *consts)
         except Exception:  # noqa: BLE001 - an API this Triton does not have: use the slow path
             self.enabled = False
-            return self.jit_fn[grid](*args, **constexprs, **options)
-        return kernel
+            return False
+        return True
 
 
 def _raw_stream() -> int:
@@ -191,20 +199,16 @@ class _Bound:
 
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     shape = (kv_indices.numel(), q.shape[0], k_cache.shape[2], q.device)
+    aligned = not (q.data_ptr() | k_cache.data_ptr() | v_cache.data_ptr() | kv_indptr.data_ptr()
+                   | kv_indices.data_ptr() | output.data_ptr() | lse.data_ptr()) & 15
+    dtypes = (q.dtype, k_cache.dtype, v_cache.dtype, kv_indptr.dtype, kv_indices.dtype, output.dtype, lse.dtype)
     bound = _BOUND.get(shape)
-    if bound is not None and not (q.data_ptr() | k_cache.data_ptr() | v_cache.data_ptr() | kv_indptr.data_ptr()
-                                  | kv_indices.data_ptr() | output.data_ptr() | lse.data_ptr()) & 15:
-        kernel = bound.kernels.get((q.dtype, k_cache.dtype, v_cache.dtype, kv_indptr.dtype, kv_indices.dtype,
-                                    output.dtype, lse.dtype))
-        if kernel is not None and _DECODE.enabled:
-            g = bound.grid
-            try:
-                kernel.run(g[0], g[1], 1, _raw_stream(), kernel.function, kernel.packed_metadata, None, None, None,
-                           q, k_cache, v_cache, kv_indptr, kv_indices, *bound.scratch, output, lse,
-                           float(sm_scale) * LOG2E, *bound.ints, *bound.consts)
-                return
-            except Exception:  # noqa: BLE001 - an API this Triton does not have: the slow path for good
-                _DECODE.enabled = False
+    kernel = bound.kernels.get(dtypes) if bound is not None and aligned and _DECODE.enabled else None
+    if kernel is not None:  # the prepared launch
+        args = (q, k_cache, v_cache, kv_indptr, kv_indices, *bound.scratch, output, lse, float(sm_scale) * LOG2E,
+                *bound.ints)
+        if _DECODE.launch_compiled(kernel, bound.grid, args, bound.consts):
+            return
     plan = _PLANS.get(shape)
     if plan is None:  # the plan depends on shapes only: compute it once per shape
         if len(_PLANS) >= _MAX_PLANS:
@@ -213,16 +217,13 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     grid, args, constexprs, options = _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output,
                                                    lse, *plan)
     kernel = _DECODE(grid, args, constexprs, **options)
-    aligned = not (q.data_ptr() | k_cache.data_ptr() | v_cache.data_ptr() | kv_indptr.data_ptr()
-                   | kv_indices.data_ptr() | output.data_ptr() | lse.data_ptr()) & 15
     if _DECODE.enabled and aligned and hasattr(kernel, "run") and hasattr(kernel, "function"):
         if bound is None:
             if len(_BOUND) >= _MAX_PLANS:
                 _BOUND.clear()
             consts = tuple([constexprs[n] for n in _DECODE.names[len(args):]])
             bound = _BOUND[shape] = _Bound(grid, args[5:8], args[11:], consts)
-        bound.kernels[(q.dtype, k_cache.dtype, v_cache.dtype, kv_indptr.dtype, kv_indices.dtype, output.dtype,
-                       lse.dtype)] = kernel
+        bound.kernels[dtypes] = kernel
 
 
 def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,

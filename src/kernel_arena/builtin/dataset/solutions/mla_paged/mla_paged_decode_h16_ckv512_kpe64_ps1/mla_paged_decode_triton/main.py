@@ -61,14 +61,22 @@ class FastLaunch:
             if hasattr(kernel, "run") and hasattr(kernel, "function"):
                 self.compiled[key] = kernel
             return kernel
+        if not self.launch_compiled(kernel, grid, args, consts):
+            return self.jit_fn[grid](*args, **constexprs, **options)
+        return kernel
+
+    def launch_compiled(self, kernel, grid, args, consts) -> bool:
+        """Launch a kernel compiled by an earlier call through its own launcher (runtime args, then
+        constexprs in signature order). False, and the fast path off for good, if this Triton's
+        launcher takes something else."""
+        g = (*grid, 1, 1)
         try:
-            g = (*grid, 1, 1)
             kernel.run(g[0], g[1], g[2], _raw_stream(), kernel.function, kernel.packed_metadata, None, None, None,
                        *args, *consts)
         except Exception:  # noqa: BLE001 - an API this Triton does not have: use the slow path
             self.enabled = False
-            return self.jit_fn[grid](*args, **constexprs, **options)
-        return kernel
+            return False
+        return True
 
 
 def _raw_stream() -> int:
