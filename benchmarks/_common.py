@@ -14,7 +14,7 @@ import torch
 
 def environment_line() -> str:
     """GPU, driver, CUDA, torch, triton, python versions, as one markdown line."""
-    from kernel_arena.bench.environment import nvidia_driver_version
+    from kernel_arena.measure.environment import nvidia_driver_version
 
     parts = []
     if torch.cuda.is_available():
@@ -78,8 +78,8 @@ def empty_outputs(definition: Any, batch: int, device: Any = "cuda") -> list[tor
 
 def build_fn(solution_name: str):
     """Build an embedded solution through the engine's own build step; returns its callable."""
-    from kernel_arena.bench.build import build_solution
     from kernel_arena.dataset import load_dataset
+    from kernel_arena.engine.sandbox.build import build_solution
 
     return build_solution(load_dataset().solution(solution_name)).fn
 

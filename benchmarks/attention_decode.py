@@ -24,11 +24,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import build_fn, command_line, copy_bandwidth_gbs, environment_line, geomean, md_table  # noqa: E402
 
-from kernel_arena.bench.compare import Tolerance, compare_output  # noqa: E402
-from kernel_arena.bench.inputs import materialize_inputs, synthesize_page_table  # noqa: E402
-from kernel_arena.bench.reference import load_reference  # noqa: E402
-from kernel_arena.bench.timing import TimingSettings, time_call  # noqa: E402
 from kernel_arena.dataset import load_dataset  # noqa: E402
+from kernel_arena.measure.compare import Tolerance, compare_output  # noqa: E402
+from kernel_arena.measure.inputs import materialize_inputs, synthesize_page_table  # noqa: E402
+from kernel_arena.measure.reference import load_reference  # noqa: E402
+from kernel_arena.measure.timing import TimingSettings, time_call  # noqa: E402
 from kernel_arena.schema import EvaluationStatus  # noqa: E402
 
 DEFS = {

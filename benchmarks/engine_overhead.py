@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, environment_line, md_table, write_results  # noqa: E402
 
 import kernel_arena  # noqa: E402
-from kernel_arena.bench.config import RunConfig  # noqa: E402
-from kernel_arena.bench.runner import RunListener  # noqa: E402
-from kernel_arena.bench.timing import TimingSettings  # noqa: E402
+from kernel_arena.engine.config import RunConfig  # noqa: E402
+from kernel_arena.engine.run import RunListener  # noqa: E402
+from kernel_arena.measure.timing import TimingSettings  # noqa: E402
 
 TIMING_LOOPS = ("warmup", "call_latency_loop", "profiled_loop", "event_loop")
 

@@ -23,9 +23,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import build_fn, command_line, copy_bandwidth_gbs, environment_line, md_table, write_results  # noqa: E402
 
-from kernel_arena.bench.reference import load_reference  # noqa: E402
-from kernel_arena.bench.timing import TimingSettings, time_call  # noqa: E402
 from kernel_arena.dataset import load_dataset  # noqa: E402
+from kernel_arena.measure.reference import load_reference  # noqa: E402
+from kernel_arena.measure.timing import TimingSettings, time_call  # noqa: E402
 
 DEF = "gdn_decode_qk4_v8_d128_k_last"
 SOLS = ["gdn_decode_triton", "gdn_decode_fla", "gdn_decode_torch"]

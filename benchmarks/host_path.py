@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import build_fn, command_line, empty_outputs, environment_line, md_table, write_results  # noqa: E402
 from attention_decode import DEFS, flashinfer_run_only  # noqa: E402
 
-from kernel_arena.bench.inputs import materialize_inputs  # noqa: E402
-from kernel_arena.bench.timing import flush_bytes, make_flush  # noqa: E402
 from kernel_arena.dataset import load_dataset  # noqa: E402
+from kernel_arena.measure.inputs import materialize_inputs  # noqa: E402
+from kernel_arena.measure.timing import flush_bytes, make_flush  # noqa: E402
 
 WORKLOADS = ("gpu_b1_kv4096", "gpu_b64_kv2048")
 

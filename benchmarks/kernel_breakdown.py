@@ -3,7 +3,7 @@
     python benchmarks/kernel_breakdown.py --cases gqa:1:4096,mla:1:4096,mla:16:256
 
 For each case (op kind : batch : KV tokens per sequence) the embedded Triton Solution is called
-20 times between marker kernels with a cold L2, as ``kernel_arena.bench.timing`` does; per
+20 times between marker kernels with a cold L2, as ``kernel_arena.measure.timing`` does; per
 kernel position in the call the median start offset (from the call's first kernel) and median
 duration are printed, so a gap between two launches (host launch cost showing on the GPU) or
 a slow merge stands out. Evidence for the limits named in ``attention_decode.md``.
@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import empty_outputs  # noqa: E402
 from attention_decode import DEFS, sweep_inputs  # noqa: E402
 
-from kernel_arena.bench.build import build_solution  # noqa: E402
-from kernel_arena.bench.timing import _gpu_events, _marker, call_activities, make_flush  # noqa: E402
 from kernel_arena.dataset import load_dataset  # noqa: E402
+from kernel_arena.engine.sandbox.build import build_solution  # noqa: E402
+from kernel_arena.measure.timing import _gpu_events, _marker, call_activities, make_flush  # noqa: E402
 
 
 def breakdown(fn, device: torch.device, calls: int = 20) -> list[tuple[str, float, float]]:

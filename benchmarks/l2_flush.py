@@ -5,7 +5,7 @@
 For working sets that fit in the L2 (where a missing flush shows most), time a read kernel with
 flush buffers of 0, 1/2, 1, 2 and 4 times the L2 and the former fixed 256 MiB, each read and
 written (``bitwise_not_``, the default) or written only (``fill_``), all
-through ``kernel_arena.bench.timing.time_call`` (CUPTI kernel time). The flush is big enough
+through ``kernel_arena.measure.timing.time_call`` (CUPTI kernel time). The flush is big enough
 when the kernel time stops changing; the cost per flush is its own CUPTI kernel time.
 """
 
@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, environment_line, md_table, write_results  # noqa: E402
 
-from kernel_arena.bench.timing import TimingSettings, make_flush, time_call  # noqa: E402
+from kernel_arena.measure.timing import TimingSettings, make_flush, time_call  # noqa: E402
 
 MiB = 1024 * 1024
 

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, environment_line, fmt_us, fmt_x, geomean, md_table, write_results  # noqa: E402
 
 import kernel_arena  # noqa: E402
-from kernel_arena.bench.runner import RunListener  # noqa: E402
+from kernel_arena.engine.run import RunListener  # noqa: E402
 from kernel_arena.schema import EvaluationStatus, Trace  # noqa: E402
 
 

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import command_line, copy_bandwidth_gbs, empty_outputs, environment_line, md_table  # noqa: E402
 from attention_decode import DEFS, bytes_moved, flashinfer_run_only, sweep_inputs  # noqa: E402
 
-from kernel_arena.bench.build import build_solution  # noqa: E402
-from kernel_arena.bench.inputs import materialize_inputs  # noqa: E402
-from kernel_arena.bench.timing import TimingSettings, time_call  # noqa: E402
 from kernel_arena.dataset import load_dataset  # noqa: E402
+from kernel_arena.engine.sandbox.build import build_solution  # noqa: E402
+from kernel_arena.measure.inputs import materialize_inputs  # noqa: E402
+from kernel_arena.measure.timing import TimingSettings, time_call  # noqa: E402
 
 CHUNKS = [32, 64, 128, 256, 512, 1024, 2048]
 SPACES = {

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from kernel_arena.bench.runner import RunResult
     from kernel_arena.dataset import Dataset
+    from kernel_arena.engine.run import RunResult
 
 
 def load_dataset(path: Any = None) -> Dataset:
@@ -26,8 +26,8 @@ def load_dataset(path: Any = None) -> Dataset:
 
 
 def run(*args: Any, **kwargs: Any) -> RunResult:
-    """Evaluate solutions and write traces. See ``kernel_arena.bench.runner.run``."""
-    from kernel_arena.bench.runner import run as _run
+    """Evaluate solutions and write traces. See ``kernel_arena.engine.run.run``."""
+    from kernel_arena.engine.run import run as _run
 
     return _run(*args, **kwargs)
 

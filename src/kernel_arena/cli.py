@@ -310,10 +310,10 @@ def run_cmd(
     Traces are appended to OUT/traces/<op_type>/<definition>.jsonl as they are produced; an
     interrupted run resumes where it stopped. Exit code 1 when any evaluation failed.
     """
-    from kernel_arena.bench.config import ConfigError, RunConfig, load_config
-    from kernel_arena.bench.runner import run, summarize
-    from kernel_arena.bench.timing import TimingSettings
     from kernel_arena.dataset import DatasetError
+    from kernel_arena.engine.config import ConfigError, RunConfig, load_config
+    from kernel_arena.engine.run import run, summarize
+    from kernel_arena.measure.timing import TimingSettings
     from kernel_arena.schema import EvaluationStatus
 
     cfg = RunConfig(
@@ -325,7 +325,7 @@ def run_cmd(
         except ConfigError as exc:
             _fail(str(exc))
     if any(v is not None for v in (warmup, iters, trials)):
-        from kernel_arena.bench.environment import expand_devices
+        from kernel_arena.measure.environment import expand_devices
 
         base = cfg.timing_for(expand_devices(device)[0])
         cfg.timing = TimingSettings(

@@ -11,9 +11,9 @@ import kernel_arena
 from kernel_arena.authoring.check import check_solution_json
 from kernel_arena.authoring.pack import pack_solution, unpack_solution
 from kernel_arena.authoring.scaffold import TEMPLATES, new_solution, signature
-from kernel_arena.bench.config import RunConfig
-from kernel_arena.bench.timing import TimingSettings
 from kernel_arena.dataset import load_dataset
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus
 
 FAST = RunConfig(draws=1, timing=TimingSettings(0, 1, 1))

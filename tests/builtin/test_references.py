@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from kernel_arena.bench.reference import load_reference
+from kernel_arena.measure.reference import load_reference
 
 
 def _page_table(lengths: list[int], pool: int, gen: torch.Generator):

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from kernel_arena.bench.build import build_solution
-from kernel_arena.bench.config import RunConfig
-from kernel_arena.bench.evaluate import EvalContext, evaluate_workload
-from kernel_arena.bench.reference import ReferenceCache
-from kernel_arena.bench.timing import TimingSettings
 from kernel_arena.diagnose.registry import registered_detectors
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.evaluate import EvalContext, evaluate_workload
+from kernel_arena.engine.sandbox.build import build_solution
+from kernel_arena.measure.reference import ReferenceCache
+from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus, Solution
 
 GQA = "gqa_paged_decode_h32_kv8_d128_ps1"

@@ -148,7 +148,7 @@ def test_truncated_and_mistyped_blobs_are_named(tmp_path):
     import torch
     from safetensors.torch import save_file
 
-    from kernel_arena.bench.inputs import InputError, materialize_inputs
+    from kernel_arena.measure.inputs import InputError, materialize_inputs
 
     root = make_tiny_dataset(tmp_path)
     blob = root / "blob.safetensors"

@@ -8,8 +8,8 @@ import pytest
 from helpers import GOOD_DPS, make_tiny_dataset, solution_json
 
 import kernel_arena
-from kernel_arena.bench.config import RunConfig
-from kernel_arena.bench.timing import TimingSettings
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus as S
 
 HANG = """

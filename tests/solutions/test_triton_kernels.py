@@ -11,8 +11,8 @@ import sys
 import pytest
 import torch
 
-from kernel_arena.bench.reference import load_reference
 from kernel_arena.dataset import builtin_dataset_path
+from kernel_arena.measure.reference import load_reference
 
 os.environ.setdefault("TRITON_INTERPRET", "1")
 pytest.importorskip("triton")

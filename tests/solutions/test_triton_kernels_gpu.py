@@ -14,7 +14,7 @@ import os
 import pytest
 import torch
 
-from kernel_arena.bench.reference import load_reference
+from kernel_arena.measure.reference import load_reference
 
 pytestmark = [
     pytest.mark.gpu,

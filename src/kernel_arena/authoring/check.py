@@ -136,7 +136,7 @@ def _check_language(solution: Solution) -> list[Finding]:
 
 
 def _check_dependencies(solution: Solution) -> list[Finding]:
-    from kernel_arena.bench.build import _dist_version, parse_dependency
+    from kernel_arena.engine.sandbox.build import _dist_version, parse_dependency
 
     out = []
     for dep in solution.spec.dependencies:
@@ -175,7 +175,7 @@ def _check_dependencies(solution: Solution) -> list[Finding]:
 
 
 def _check_targets(solution: Solution) -> list[Finding]:
-    from kernel_arena.bench.environment import default_device, hardware_name, targets_device
+    from kernel_arena.measure.environment import default_device, hardware_name, targets_device
 
     device = default_device()
     hw = hardware_name(device) if device != "cpu" else None
@@ -362,7 +362,7 @@ def _final_view(value: ast.expr) -> bool:
 
 
 def _check_imports(solution: Solution, path: str, tree: ast.Module) -> list[Finding]:
-    from kernel_arena.bench.build import parse_dependency
+    from kernel_arena.engine.sandbox.build import parse_dependency
 
     out = []
     local = set()

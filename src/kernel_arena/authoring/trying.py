@@ -13,11 +13,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from kernel_arena.bench.config import RunConfig
-from kernel_arena.bench.environment import expand_devices
-from kernel_arena.bench.runner import load_solution_arg, run, select_workloads
-from kernel_arena.bench.timing import TimingSettings
 from kernel_arena.dataset import Dataset, DatasetError
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.run import load_solution_arg, run, select_workloads
+from kernel_arena.measure.environment import expand_devices
+from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus
 
 

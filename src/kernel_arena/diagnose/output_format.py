@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from kernel_arena.bench.dtypes import dtype_name
 from kernel_arena.diagnose.registry import FailureEvidence, detector
+from kernel_arena.measure.dtypes import dtype_name
 
 
 @detector("P12", "Output dtype or contiguity")

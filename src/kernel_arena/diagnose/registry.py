@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from kernel_arena.bench.compare import Tolerance, compare_output
-from kernel_arena.bench.reference import as_output_tuple
+from kernel_arena.measure.compare import Tolerance, compare_output
+from kernel_arena.measure.reference import as_output_tuple
 from kernel_arena.schema import Definition, EvaluationStatus, Solution, Workload
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from kernel_arena.bench.compare import poison_mask
 from kernel_arena.diagnose.registry import FailureEvidence, detector
+from kernel_arena.measure.compare import poison_mask
 
 
 @detector("P01", "Destination-passing style mismatch")

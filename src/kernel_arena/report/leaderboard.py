@@ -148,7 +148,7 @@ _SIZE_CACHE: dict[tuple[int, str, tuple[tuple[str, int], ...]], int] = {}
 
 
 def _size_bytes(definition: Definition, axes: dict[str, int]) -> int:
-    from kernel_arena.bench.dtypes import torch_dtype
+    from kernel_arena.measure.dtypes import torch_dtype
 
     values = definition.axis_values(axes)
     total = 0

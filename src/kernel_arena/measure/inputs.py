@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from kernel_arena.bench.dtypes import dtype_name, torch_dtype
+from kernel_arena.measure.dtypes import dtype_name, torch_dtype
 from kernel_arena.schema import (
     FLOAT_DTYPES,
     Definition,

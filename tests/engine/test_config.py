@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kernel_arena.bench.config import ConfigError, RunConfig, load_config
+from kernel_arena.engine.config import ConfigError, RunConfig, load_config
 
 
 def test_precedence(tmp_path, builtin):

@@ -17,9 +17,9 @@ from helpers import (
 )
 
 import kernel_arena
-from kernel_arena.bench.config import RunConfig
-from kernel_arena.bench.timing import TimingSettings
 from kernel_arena.dataset import load_dataset, validate_dataset
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus as S
 
 FAST = RunConfig(timing=TimingSettings(1, 2, 1), timeout_s=60, draws=2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel_arena.bench.phases import PhaseClock
+from kernel_arena.measure.phases import PhaseClock
 
 
 def test_phase_clock_accumulates_repeated_phases():

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from kernel_arena.bench.dtypes import dtype_name
+from kernel_arena.measure.dtypes import dtype_name
 from kernel_arena.schema import EvaluationStatus
 
 INT_POISON = -0x5A5A5A5A

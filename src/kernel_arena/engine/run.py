@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from kernel_arena.authoring.pack import is_solution_folder, pack_solution
-from kernel_arena.bench.config import RunConfig
-from kernel_arena.bench.environment import expand_devices, targets_device
-from kernel_arena.bench.worker import WorkerDied, WorkerHandle, WorkerTimeout
 from kernel_arena.dataset import Dataset, DatasetError, load_dataset, write_run_manifest
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.sandbox.process import WorkerDied, WorkerHandle, WorkerTimeout
+from kernel_arena.measure.environment import expand_devices, targets_device
 from kernel_arena.schema import (
     Definition,
     Environment,
@@ -150,7 +150,7 @@ def plan_run(
     jobs, skips = [], []
     hardware = None
     if device != "cpu":
-        from kernel_arena.bench.environment import hardware_name
+        from kernel_arena.measure.environment import hardware_name
 
         hardware = hardware_name(device)
     for sol in candidates:

@@ -23,11 +23,11 @@ def handle_request(message: dict[str, Any], state: dict[str, Any]) -> dict[str, 
 def _build(message: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
     import torch
 
-    from kernel_arena.bench.build import BuildError, build_solution
-    from kernel_arena.bench.config import RunConfig
-    from kernel_arena.bench.environment import hardware_name, library_versions
-    from kernel_arena.bench.evaluate import EvalContext
-    from kernel_arena.bench.reference import ReferenceCache
+    from kernel_arena.engine.config import RunConfig
+    from kernel_arena.engine.evaluate import EvalContext
+    from kernel_arena.engine.sandbox.build import BuildError, build_solution
+    from kernel_arena.measure.environment import hardware_name, library_versions
+    from kernel_arena.measure.reference import ReferenceCache
     from kernel_arena.schema import Definition, Solution
 
     device_name = message["device"]
@@ -56,7 +56,7 @@ def _build(message: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _eval(message: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    from kernel_arena.bench.evaluate import evaluate_workload
+    from kernel_arena.engine.evaluate import evaluate_workload
     from kernel_arena.schema import Workload
 
     ctx = state.get("ctx")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernel_arena.bench.phases import PhaseClock
-from kernel_arena.bench.timing import MARKER_NAME, TimingSettings, _NoCupti, split_calls, time_call
+from kernel_arena.measure.phases import PhaseClock
+from kernel_arena.measure.timing import MARKER_NAME, TimingSettings, _NoCupti, split_calls, time_call
 
 
 def test_split_calls_spans_the_call_after_each_flush():

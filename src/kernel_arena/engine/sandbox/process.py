@@ -1,6 +1,6 @@
 """Worker processes: untrusted solution code runs only here.
 
-A worker is a fresh ``python -m kernel_arena.bench.worker`` in its own session (process
+A worker is a fresh ``python -m kernel_arena.engine.sandbox.process`` in its own session (process
 group), owning one device (``CUDA_VISIBLE_DEVICES``). Its stdout/stderr go to a log file the
 parent reads per request; the protocol runs over private pipe fds, so a solution's prints can
 neither corrupt it nor block it. The parent can time a request out, kill the whole process
@@ -74,7 +74,7 @@ class WorkerHandle:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kernel_arena.bench.worker"],
+                [sys.executable, "-m", "kernel_arena.engine.sandbox.process"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -218,7 +218,7 @@ class WorkerHandle:
 
 # ================================================================ the worker process itself
 def _serve(recv: Connection, send: Connection) -> None:
-    from kernel_arena.bench.worker_main import handle_request
+    from kernel_arena.engine.sandbox.serve import handle_request
 
     state: dict[str, Any] = {}
     while True:
@@ -235,7 +235,7 @@ def _serve(recv: Connection, send: Connection) -> None:
 
 
 def main() -> None:
-    """Entry of ``python -m kernel_arena.bench.worker``: rewire fds, then serve requests."""
+    """Entry of ``python -m kernel_arena.engine.sandbox.process``: rewire fds, then serve requests."""
     proto_in = os.dup(0)
     proto_out = os.dup(1)
     devnull = os.open(os.devnull, os.O_RDONLY)

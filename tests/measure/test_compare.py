@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from kernel_arena.bench.compare import Tolerance, compare_output, poison_
+from kernel_arena.measure.compare import Tolerance, compare_output, poison_
 from kernel_arena.schema import EvaluationStatus as S
 
 

@@ -16,14 +16,14 @@ from typing import Any
 
 import torch
 
-from kernel_arena.bench.build import BuiltSolution
-from kernel_arena.bench.compare import Comparison, compare_outputs, poison_
-from kernel_arena.bench.config import RunConfig
-from kernel_arena.bench.dtypes import torch_dtype
-from kernel_arena.bench.inputs import BlobCache, InputError, clone_inputs, materialize_inputs
-from kernel_arena.bench.phases import PhaseClock
-from kernel_arena.bench.reference import ReferenceCache, as_output_tuple, load_reference
-from kernel_arena.bench.timing import Timing, time_call
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.sandbox.build import BuiltSolution
+from kernel_arena.measure.compare import Comparison, compare_outputs, poison_
+from kernel_arena.measure.dtypes import torch_dtype
+from kernel_arena.measure.inputs import BlobCache, InputError, clone_inputs, materialize_inputs
+from kernel_arena.measure.phases import PhaseClock
+from kernel_arena.measure.reference import ReferenceCache, as_output_tuple, load_reference
+from kernel_arena.measure.timing import Timing, time_call
 from kernel_arena.schema import Definition, EvaluationStatus, Workload
 
 TIMING_DRAW = 1_000_000

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from kernel_arena.bench.evaluate import mutated_inputs
+from kernel_arena.engine.evaluate import mutated_inputs
 
 
 def test_mutation_check_is_bitwise_and_names_the_changed_input():

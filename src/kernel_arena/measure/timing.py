@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from kernel_arena.bench.phases import PhaseClock
+from kernel_arena.measure.phases import PhaseClock
 
 MIN_FLUSH_BYTES = 64 * 1024 * 1024
 MARKER_NAME = "kernel_arena_call_marker"
@@ -237,7 +237,7 @@ def _marker(device: torch.device) -> Callable[[], None]:
     global _MARKER
     if _MARKER is None:
         try:
-            from kernel_arena.bench.marker import kernel_arena_call_marker
+            from kernel_arena.measure.marker import kernel_arena_call_marker
         except ImportError as exc:
             raise _NoCupti("triton is needed for the call-marker kernel") from exc
         _MARKER = kernel_arena_call_marker

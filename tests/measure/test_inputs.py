@@ -6,12 +6,12 @@ import pytest
 import torch
 from helpers import make_tiny_dataset
 
-from kernel_arena.bench.inputs import (
+from kernel_arena.dataset import load_dataset
+from kernel_arena.measure.inputs import (
     InputError,
     materialize_inputs,
     synthesize_page_table,
 )
-from kernel_arena.dataset import load_dataset
 
 GQA = "gqa_paged_decode_h32_kv8_d128_ps1"
 

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kernel_arena.bench.compare import Tolerance
-from kernel_arena.bench.timing import TimingSettings
+from kernel_arena.measure.compare import Tolerance
+from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import Definition
 
 

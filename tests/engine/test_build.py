@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import solution_json
 
-from kernel_arena.bench.build import BuildError, build_solution, parse_dependency
+from kernel_arena.engine.sandbox.build import BuildError, build_solution, parse_dependency
 from kernel_arena.schema import Solution
 
 
