@@ -312,8 +312,9 @@ def run_cmd(
     """
     from kernel_arena.dataset import DatasetError
     from kernel_arena.engine.config import ConfigError, RunConfig, load_config
-    from kernel_arena.engine.run import run, summarize
+    from kernel_arena.engine.run import run
     from kernel_arena.measure.timing import TimingSettings
+    from kernel_arena.report.summary import summarize
     from kernel_arena.schema import EvaluationStatus
 
     cfg = RunConfig(

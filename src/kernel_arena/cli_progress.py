@@ -8,7 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kernel_arena.engine.run import Job, RunListener
+from kernel_arena.engine.plan import Job
+from kernel_arena.engine.run import RunListener
 from kernel_arena.schema import EvaluationStatus, Trace, Workload
 
 

@@ -182,7 +182,7 @@ def new_solution(
     if from_solution is None and template in SEED_TEMPLATES.get(definition.op_type, {}):
         from_solution = SEED_TEMPLATES[definition.op_type][template]
     if from_solution is not None:
-        from kernel_arena.engine.run import load_solution_arg
+        from kernel_arena.engine.plan import load_solution_arg
 
         base = load_solution_arg(from_solution) or ds.solution(from_solution)
         if base.definition != definition.name:

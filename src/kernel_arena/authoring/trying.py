@@ -15,7 +15,8 @@ from rich.markup import escape
 
 from kernel_arena.dataset import Dataset, DatasetError
 from kernel_arena.engine.config import RunConfig
-from kernel_arena.engine.run import load_solution_arg, run, select_workloads
+from kernel_arena.engine.plan import load_solution_arg, select_workloads
+from kernel_arena.engine.run import run
 from kernel_arena.measure.environment import expand_devices
 from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import shutil
-import statistics
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -20,13 +19,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kernel_arena.authoring.pack import is_solution_folder, pack_solution
-from kernel_arena.dataset import Dataset, DatasetError, load_dataset, write_run_manifest
+from kernel_arena.dataset import Dataset, load_dataset, write_run_manifest
 from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.plan import Job, Skip, load_solution_arg, plan_run
 from kernel_arena.engine.sandbox.process import WorkerDied, WorkerHandle, WorkerTimeout
-from kernel_arena.measure.environment import expand_devices, targets_device
+from kernel_arena.measure.environment import expand_devices
 from kernel_arena.schema import (
-    Definition,
     Environment,
     Evaluation,
     EvaluationStatus,
@@ -37,24 +35,6 @@ from kernel_arena.schema import (
 from kernel_arena.traces import TraceStore
 
 DEFAULT_OUT = Path("runs")
-
-
-@dataclass
-class Skip:
-    """A solution not run, and why."""
-
-    definition: str
-    solution: str
-    reason: str
-
-
-@dataclass
-class Job:
-    """One solution on a list of workloads."""
-
-    definition: Definition
-    solution: Solution
-    workloads: list[Workload]
 
 
 @dataclass
@@ -92,88 +72,6 @@ class RunListener:
 
     def finished(self, trace: Trace) -> None:
         """An evaluation produced a trace."""
-
-
-def load_solution_arg(arg: str) -> Solution | None:
-    """A solution given as a path: an authoring folder or an inline JSON file; else None."""
-    path = Path(arg)
-    if is_solution_folder(path):
-        return pack_solution(path)
-    if path.is_file() and path.suffix == ".json":
-        return Solution.model_validate_json(path.read_text(encoding="utf-8"))
-    return None
-
-
-def select_workloads(
-    definition: Definition,
-    workloads: list[Workload],
-    device: str,
-    wanted: Sequence[str] | None,
-    tags: Sequence[str] | None,
-) -> list[Workload]:
-    """Workloads to run: by uuid/name when given, else by tag (``cpu`` on CPU, ``gpu`` on GPU)."""
-    if wanted:
-        chosen = [
-            w for w in workloads if any(w.uuid == x or w.uuid.startswith(x) or _name(w) == x for x in wanted)
-        ]
-        return chosen
-    if tags is None:
-        tags = ["cpu"] if device == "cpu" else ["gpu"]
-    if "all" in tags:
-        return list(workloads)
-    return [w for w in workloads if not w.tags or set(w.tags) & set(tags)]
-
-
-def _name(w: Workload) -> str | None:
-    return (w.model_extra or {}).get("name")
-
-
-def plan_run(
-    ds: Dataset,
-    definitions: Sequence[str] | None,
-    solutions: Sequence[str] | None,
-    extra_solutions: Sequence[Solution],
-    device: str,
-    workloads: Sequence[str] | None,
-    tags: Sequence[str] | None,
-) -> tuple[list[Job], list[Skip]]:
-    """Jobs for the selection, and the solutions skipped for this device."""
-    for name in definitions or []:
-        ds.definition(name)  # DatasetError naming the known definitions
-    candidates: list[Solution] = []
-    if solutions:
-        for name in solutions:
-            candidates.append(ds.solution(name))
-    elif not extra_solutions:
-        candidates = sorted(ds.solutions.values(), key=lambda s: (s.definition, s.name))
-    candidates += list(extra_solutions)
-    jobs, skips = [], []
-    hardware = None
-    if device != "cpu":
-        from kernel_arena.measure.environment import hardware_name
-
-        hardware = hardware_name(device)
-    for sol in candidates:
-        if definitions and sol.definition not in definitions:
-            continue
-        if sol.definition not in ds.definitions:
-            raise DatasetError(
-                f"solution {sol.name!r} implements {sol.definition!r}, which is not in the dataset"
-            )
-        definition = ds.definitions[sol.definition]
-        if not targets_device(sol.spec.target_hardware, device, hardware):
-            skips.append(
-                Skip(
-                    sol.definition,
-                    sol.name,
-                    f"targets {', '.join(sol.spec.target_hardware)}; this run uses {device}",
-                )
-            )
-            continue
-        chosen = select_workloads(definition, ds.workloads_for(definition.name), device, workloads, tags)
-        if chosen:
-            jobs.append(Job(definition, sol, chosen))
-    return jobs, skips
 
 
 def run(
@@ -391,79 +289,3 @@ def _run_job(
             )
     finally:
         handle.stop()
-
-
-# ============================================================================ summary
-@dataclass
-class SummaryRow:
-    """Per definition × solution."""
-
-    definition: str
-    solution: str
-    passed: int
-    total: int
-    geomean_speedup: float | None
-    worst_abs_error: float | None
-    first_failure: str | None
-    median_latency_ms: float | None
-
-
-def summarize(traces: list[Trace]) -> list[SummaryRow]:
-    """Summary rows over traces (latest per key)."""
-    from kernel_arena.report.leaderboard import geomean, latest_traces
-
-    groups: dict[tuple[str, str], list[Trace]] = {}
-    for t in latest_traces(traces):
-        groups.setdefault((t.definition, t.solution or ""), []).append(t)
-    rows = []
-    for (definition, solution), ts in sorted(groups.items()):
-        passed = [t for t in ts if t.evaluation and t.evaluation.status == EvaluationStatus.PASSED]
-        speedups = [
-            t.evaluation.performance.speedup_factor
-            for t in passed  # type: ignore[union-attr]
-            if t.evaluation.performance and t.evaluation.performance.speedup_factor > 0
-        ]  # type: ignore[union-attr]
-        lat = [
-            t.evaluation.performance.latency_ms
-            for t in passed  # type: ignore[union-attr]
-            if t.evaluation.performance
-        ]  # type: ignore[union-attr]
-        errs = [
-            t.evaluation.correctness.max_absolute_error
-            for t in ts  # type: ignore[union-attr]
-            if t.evaluation and t.evaluation.correctness
-        ]
-        failures = [t for t in ts if t.evaluation and t.evaluation.status != EvaluationStatus.PASSED]
-        first = None
-        if failures:
-            ev = failures[0].evaluation
-            assert ev is not None
-            first = f"{ev.status.value}: {first_line(ev.log)}"
-        rows.append(
-            SummaryRow(
-                definition,
-                solution,
-                len(passed),
-                len(ts),
-                geomean(speedups),
-                max(errs) if errs else None,
-                first,
-                statistics.median(lat) if lat else None,
-            )
-        )
-    return rows
-
-
-def first_line(log: str) -> str:
-    """The most informative line of a log: a diagnosis if any, else the first line."""
-    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
-    for ln in lines:
-        if ln.startswith("diagnosis:"):
-            return ln
-    for ln in reversed(lines):
-        if (
-            ln.startswith(("Error", "RuntimeError", "ValueError", "TypeError", "AssertionError"))
-            or "Error:" in ln
-        ):
-            return ln
-    return lines[0] if lines else ""

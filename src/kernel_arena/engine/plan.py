@@ -1,0 +1,116 @@
+"""The plan of a run: which Solutions on which Workloads, and the Solutions skipped for a device.
+
+A Job is one Solution on a list of Workloads of its Definition; it is plain data, so a backend
+can ship it to a judge on another process or machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kernel_arena.authoring.pack import is_solution_folder, pack_solution
+from kernel_arena.dataset import Dataset, DatasetError
+from kernel_arena.measure.environment import targets_device
+from kernel_arena.schema import Definition, Solution, Workload
+
+
+@dataclass
+class Skip:
+    """A solution not run, and why."""
+
+    definition: str
+    solution: str
+    reason: str
+
+
+@dataclass
+class Job:
+    """One solution on a list of workloads."""
+
+    definition: Definition
+    solution: Solution
+    workloads: list[Workload]
+
+
+def load_solution_arg(arg: str) -> Solution | None:
+    """A solution given as a path: an authoring folder or an inline JSON file; else None."""
+    path = Path(arg)
+    if is_solution_folder(path):
+        return pack_solution(path)
+    if path.is_file() and path.suffix == ".json":
+        return Solution.model_validate_json(path.read_text(encoding="utf-8"))
+    return None
+
+
+def select_workloads(
+    definition: Definition,
+    workloads: list[Workload],
+    device: str,
+    wanted: Sequence[str] | None,
+    tags: Sequence[str] | None,
+) -> list[Workload]:
+    """Workloads to run: by uuid/name when given, else by tag (``cpu`` on CPU, ``gpu`` on GPU)."""
+    if wanted:
+        chosen = [
+            w for w in workloads if any(w.uuid == x or w.uuid.startswith(x) or _name(w) == x for x in wanted)
+        ]
+        return chosen
+    if tags is None:
+        tags = ["cpu"] if device == "cpu" else ["gpu"]
+    if "all" in tags:
+        return list(workloads)
+    return [w for w in workloads if not w.tags or set(w.tags) & set(tags)]
+
+
+def _name(w: Workload) -> str | None:
+    return (w.model_extra or {}).get("name")
+
+
+def plan_run(
+    ds: Dataset,
+    definitions: Sequence[str] | None,
+    solutions: Sequence[str] | None,
+    extra_solutions: Sequence[Solution],
+    device: str,
+    workloads: Sequence[str] | None,
+    tags: Sequence[str] | None,
+) -> tuple[list[Job], list[Skip]]:
+    """Jobs for the selection, and the solutions skipped for this device."""
+    for name in definitions or []:
+        ds.definition(name)  # DatasetError naming the known definitions
+    candidates: list[Solution] = []
+    if solutions:
+        for name in solutions:
+            candidates.append(ds.solution(name))
+    elif not extra_solutions:
+        candidates = sorted(ds.solutions.values(), key=lambda s: (s.definition, s.name))
+    candidates += list(extra_solutions)
+    jobs, skips = [], []
+    hardware = None
+    if device != "cpu":
+        from kernel_arena.measure.environment import hardware_name
+
+        hardware = hardware_name(device)
+    for sol in candidates:
+        if definitions and sol.definition not in definitions:
+            continue
+        if sol.definition not in ds.definitions:
+            raise DatasetError(
+                f"solution {sol.name!r} implements {sol.definition!r}, which is not in the dataset"
+            )
+        definition = ds.definitions[sol.definition]
+        if not targets_device(sol.spec.target_hardware, device, hardware):
+            skips.append(
+                Skip(
+                    sol.definition,
+                    sol.name,
+                    f"targets {', '.join(sol.spec.target_hardware)}; this run uses {device}",
+                )
+            )
+            continue
+        chosen = select_workloads(definition, ds.workloads_for(definition.name), device, workloads, tags)
+        if chosen:
+            jobs.append(Job(definition, sol, chosen))
+    return jobs, skips
