@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from kernel_arena.files import atomic_write_bytes, atomic_write_json
+from kernel_arena.files import atomic_write_bytes
 from kernel_arena.measure.provenance import definition_hash
 from kernel_arena.schema import Definition
 
@@ -116,14 +116,24 @@ class ReferenceCache:
     def get_timing(
         self, definition: Definition, workload_key: str, device_name: str, settings: str
     ) -> dict[str, Any] | None:
-        """Cached reference timing for this device and timing settings, or None."""
+        """Cached reference timing for this device and timing settings, or None.
+
+        An entry changed since this process wrote or read it is a miss (recorded in ``tampered``)."""
         path = self._timing_path(definition, workload_key, device_name, settings)
         if path is None or not path.is_file():
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            data = path.read_bytes()
+            obj = json.loads(data)
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             return None
+        digest = hashlib.sha256(data).hexdigest()
+        known = self._digests.get(path)
+        if known is not None and known != digest:
+            self.tampered.append(path.name)
+            return None
+        self._digests[path] = digest
+        return obj if isinstance(obj, dict) else None
 
     def put_timing(
         self,
@@ -136,7 +146,9 @@ class ReferenceCache:
         """Store a reference timing."""
         path = self._timing_path(definition, workload_key, device_name, settings)
         if path is not None:
-            atomic_write_json(path, timing)
+            data = json.dumps(timing, sort_keys=True).encode("utf-8")
+            atomic_write_bytes(path, data)
+            self._digests[path] = hashlib.sha256(data).hexdigest()
 
     def _timing_path(
         self, definition: Definition, workload_key: str, device_name: str, settings: str

@@ -22,9 +22,6 @@ from typing import Any
 
 from kernel_arena.engine.sandbox.protocol import Integrity
 
-THREAD_GRACE_S = 0.05
-"""How long a thread started during a call may take to finish after the call returned."""
-
 _TIME_NAMES = (
     "perf_counter",
     "perf_counter_ns",
@@ -93,11 +90,11 @@ class IntegrityWatch:
         return {t.ident for t in self._enumerate() if t.ident is not None}
 
     def check(self, before: set[int]) -> Integrity:
-        """Replaced functions, and threads started since ``before`` still running after a grace."""
+        """Replaced functions, and threads started since ``before`` still running right now.
+
+        No grace: a thread that is still working when the call returns is work the timer missed."""
         late = [t for t in self._enumerate() if t.ident not in before and t.is_alive()]
-        for t in late:
-            t.join(THREAD_GRACE_S)
-        left = [f"{t.name} (daemon={t.daemon})"[:200] for t in late if t.is_alive()]
+        left = [f"{t.name} (daemon={t.daemon})"[:200] for t in late]
         return Integrity(replaced=self.replaced()[:64], threads_left=left[:64])
 
     def synchronize(self, device: Any) -> None:
