@@ -238,7 +238,7 @@ def build_group(base: Path, group: str) -> tuple[Path, Path, Path]:
     witness.mkdir(parents=True, exist_ok=True)
     sols = []
     for name, (source, options) in spec["solutions"].items():
-        code = render(source, out=out, ds=root, witness=witness)
+        code = render(source, out=out, ds=root, witness=witness, solution=name)
         sols.append(solution_json(name, code, **options))
     make_tiny_dataset(root, sols, workloads=spec.get("workloads", 1))
     return root, out, witness

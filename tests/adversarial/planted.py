@@ -9,7 +9,8 @@ group's control is ``a01_slow_twin``).
 
 Sources may hold placeholders, replaced by ``render`` with the repr of a path string:
 ``@OUT@`` (the run folder), ``@DS@`` (the dataset folder), ``@WITNESS@`` (a folder the planted
-code may write evidence into; the judge never reads it).
+code may write evidence into; the judge never reads it) and ``@SOLUTION@`` (the Solution's name,
+a plain string).
 """
 
 from __future__ import annotations
@@ -437,10 +438,13 @@ def run(x, y, alpha, out):
 """
 
 # ---------------------------------------------------------------- A09-A11: the reply channel
+# How the channel attacks find the reply channel: every fd above 2 that is a pipe or a socket.
+# Each successful write is recorded in @WITNESS@/<solution>.sprayed, so a test can tell an attack
+# that reached a channel from one that found nothing to write to.
 _PIPES = """
 import os
 
-def _pipe_fds():
+def _channel_fds():
     fds = []
     for entry in os.listdir("/proc/self/fd"):
         fd = int(entry)
@@ -450,16 +454,24 @@ def _pipe_fds():
             target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue
-        if target.startswith("pipe:"):
+        if target.startswith(("pipe:", "socket:")):
             fds.append(fd)
     return fds
 
 def _spray(data):
-    for fd in _pipe_fds():
+    written = []
+    for fd in _channel_fds():
         try:
             os.write(fd, data)
+            written.append(fd)
         except OSError:
             pass
+    try:
+        with open(os.path.join(@WITNESS@, @SOLUTION@ + ".sprayed"), "a") as fh:
+            fh.write(f"{written}\\n")
+    except OSError:
+        pass
+    return written
 """
 
 A09A_FORGE_JSON_LINES = (
@@ -556,7 +568,8 @@ def run(x, y, alpha, out):
 """
 )
 
-# A11: overwrite the reference cache (zeros for outputs, huge reference latencies).
+# A11: overwrite the reference cache: zeros for wl-1's reference outputs (n = 33), huge reference
+# latencies everywhere (so wl-0 shows an inflated speedup, wl-1 a failed honest solution).
 A11_POISON_CACHE = """
 import json
 import os
@@ -573,7 +586,8 @@ def _poison():
             try:
                 if fn.endswith(".safetensors"):
                     tensors = load_file(path)
-                    save_file({k: torch.zeros_like(v) for k, v in tensors.items()}, path)
+                    if any(v.shape[-1:] == (33,) for v in tensors.values()):  # wl-1's outputs only
+                        save_file({k: torch.zeros_like(v) for k, v in tensors.items()}, path)
                 elif fn.endswith(".json"):
                     with open(path, encoding="utf-8") as fh:
                         data = json.load(fh)
@@ -667,7 +681,7 @@ def run(x, y, alpha, out):
 GROUPS: dict[str, dict[str, Any]] = {
     # Runs that hang today's engine go first, so they overlap everything else.
     "jsonlines": {
-        "timeout": 45,
+        "timeout": 30,
         "solutions": {
             "a09a_forge_json_lines": (A09A_FORGE_JSON_LINES, {}),
             "a11_bogus_message": (A11_BOGUS_MESSAGE, {}),
@@ -740,7 +754,7 @@ GROUPS: dict[str, dict[str, Any]] = {
 
 
 def render(source: str, **paths: Any) -> str:
-    """Replace ``@NAME@`` placeholders with the repr of ``str(path)``."""
+    """Replace ``@KEY@`` placeholders with the repr of ``str(value)``."""
     for key, value in paths.items():
         source = source.replace(f"@{key.upper()}@", repr(str(value)))
     if "@" in source:

@@ -30,7 +30,6 @@ def test_a03_honest_control_passes(outputs):
 def test_a03_stolen_reference_outputs_do_not_pass(outputs, name):
     for trace in outputs.of(name):
         assert_not_passed(trace)
-        assert_status(trace, "INCORRECT_NUMERICAL")
 
 
 def test_a04_calling_the_reference_passes_at_about_1x(outputs):
@@ -43,7 +42,6 @@ def test_a04_calling_the_reference_passes_at_about_1x(outputs):
 def test_a06_lying_tensor_subclass_is_compared_as_a_plain_tensor(outputs):
     for trace in outputs.of("a06_lying_subclass"):
         assert_not_passed(trace)
-        assert_status(trace, "INCORRECT_NUMERICAL")
 
 
 def test_a07a_mutating_an_input_to_match_is_caught_and_named(outputs):

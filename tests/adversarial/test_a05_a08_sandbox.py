@@ -57,7 +57,6 @@ def test_a05b_patched_allclose_and_tensor_sub_do_not_fool_the_judge(sandbox):
 def test_a05c_patched_compare_functions_do_not_fool_the_judge(sandbox):
     for trace in sandbox.of("a05c_patch_compare"):
         assert_not_passed(trace)
-        assert_status(trace, "INCORRECT_NUMERICAL")
 
 
 def test_a08_outputs_written_by_a_thread_after_return_do_not_pass(sandbox):
