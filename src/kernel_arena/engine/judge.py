@@ -455,17 +455,13 @@ class Judge:
             planned_calls = settings.warmup + loops * settings.trials * settings.iters
             count = max(1, min(planned_calls, VARIANT_BUDGET_BYTES // per_set))
             variants = {
-                n: [
-                    random_input(definition, workload, n, secret_draw + 1 + k, self.device)
-                    for k in range(count)
-                ]
-                for n in varied
+                n: random_input(definition, workload, n, secret_draw + 1, self.device, count) for n in varied
             }
         arena = SharedArena(self.device)
         try:
             with clock.phase("timing_lend"):
                 _, wire = self._lend_inputs(arena, base)
-                wire_variants = {n: [arena.lend(v)[1] for v in vs] for n, vs in variants.items()}
+                wire_variants = {n: arena.lend(stack)[1] for n, stack in variants.items()}
                 sets = [self._output_buffers(arena, definition, workload) for _ in range(settings.trials)]
             request = TimeRequest(
                 "",
@@ -522,7 +518,7 @@ class Judge:
         self,
         job: Job,
         base: dict[str, Any],
-        variants: dict[str, list[torch.Tensor]],
+        variants: dict[str, torch.Tensor],
         sets: list[tuple[list[torch.Tensor], list[TensorRef]]],
         reply: Timed,
         settings: Any,

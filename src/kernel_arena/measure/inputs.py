@@ -116,13 +116,21 @@ def _random_tensor(spec: TensorSpec, shape: tuple[int, ...], device: torch.devic
 
 
 def random_input(
-    definition: Definition, workload: Workload, name: str, draw: int, device: torch.device | str
+    definition: Definition,
+    workload: Workload,
+    name: str,
+    draw: int,
+    device: torch.device | str,
+    count: int | None = None,
 ) -> torch.Tensor:
-    """One ``random`` tensor input of ``draw`` (the timing variants use secret draw numbers)."""
+    """One ``random`` tensor input of ``draw``; with ``count``, that many fresh values of it stacked
+    along a new leading axis (the timing variants, drawn with secret draw numbers)."""
     spec = definition.inputs[name]
     shape = definition.shape_of(spec, definition.axis_values(workload.axes))
     assert shape is not None
-    return _random_tensor(spec, shape, torch.device(device), seed_for(workload.uuid, draw, name))
+    if count is not None:
+        shape = (count, *shape)
+    return _random_tensor(spec, tuple(shape), torch.device(device), seed_for(workload.uuid, draw, name))
 
 
 def page_table_inputs(definition: Definition) -> set[str]:

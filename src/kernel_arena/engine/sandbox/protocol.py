@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -55,13 +55,14 @@ class CallRequest:
 
 @dataclass
 class TimeRequest:
-    """The timing loops. Call ``n`` uses ``variants[name][n % len]`` for each varied input and
-    writes into output set ``trial_of(n)``; see ``engine/schedule.py``."""
+    """The timing loops. Call ``n`` (warm-up included) passes ``variants[name][n % count]`` for
+    each varied input (a stack of fresh values along a leading axis) and writes into output set
+    ``((n - warmup) % (trials * iters)) // iters`` (set 0 during warm-up)."""
 
     nonce: str
     inputs: list[Any]
     input_names: list[str]
-    variants: dict[str, list[TensorRef]]
+    variants: dict[str, TensorRef]
     outputs: list[list[TensorRef]]
     output_names: list[str]
     warmup: int
@@ -211,32 +212,3 @@ def encode_reply(message: _Message) -> bytes:
 def _preview(line: bytes, limit: int = 120) -> str:
     text = line[:limit].decode("utf-8", errors="replace")
     return repr(text) + ("..." if len(line) > limit else "")
-
-
-@dataclass
-class Schedule:
-    """Which variant and output set each timed call uses (shared by sandbox and judge)."""
-
-    warmup: int
-    iters: int
-    trials: int
-    loops: int
-    """How many trials x iters loops follow the warm-up (CPU: 1; CUDA: call latency + kernel time)."""
-    variants: int
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def calls(self) -> int:
-        return self.warmup + self.loops * self.trials * self.iters
-
-    def variant_of(self, n: int) -> int:
-        return n % max(self.variants, 1)
-
-    def trial_of(self, n: int) -> int:
-        if n < self.warmup:
-            return 0
-        return ((n - self.warmup) % (self.trials * self.iters)) // self.iters
-
-    def last_call_of_trial(self, trial: int) -> int:
-        """Index of the last call of ``trial`` in the last loop (its outputs stay in set ``trial``)."""
-        return self.warmup + (self.loops - 1) * self.trials * self.iters + (trial + 1) * self.iters - 1

@@ -142,8 +142,8 @@ class Sandbox:
         fn, dps = self.fn, self.dps
         base = [open_value(v) for v in req.inputs]
         index = {name: i for i, name in enumerate(req.input_names)}
-        variants = [(index[name], [open_value(r) for r in refs]) for name, refs in req.variants.items()]
-        n_variants = min((len(v) for _, v in variants), default=1)
+        variants = [(index[name], open_value(ref)) for name, ref in req.variants.items()]
+        n_variants = min((int(stack.shape[0]) for _, stack in variants), default=1)
         out_sets = [tuple(open_value(r) for r in trial) for trial in req.outputs]
         per_variant: list[tuple[Any, ...]] = []
         for k in range(n_variants):
