@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import command_line, environment_line, geomean, md_table, write_results  # noqa: E402
+from _common import command_line, geomean, md_table, write_results  # noqa: E402
 
 
 def load(run: Path) -> dict[tuple[str, str], dict]:
@@ -30,6 +30,16 @@ def load(run: Path) -> dict[tuple[str, str], dict]:
             wl = t.get("workload") or {}
             found[(t.get("solution") or "", wl.get("name") or wl.get("uuid"))] = t
     return found
+
+
+def trace_environment(traces: dict[tuple[str, str], dict]) -> str:
+    """Hardware and library versions as the traces recorded them (the machine that ran them)."""
+    for t in traces.values():
+        env = (t.get("evaluation") or {}).get("environment") or {}
+        libs = env.get("libs") or {}
+        keys = ("driver", "cuda", "torch", "triton", "python")
+        return f"{env.get('hardware')}, " + ", ".join(f"{k} {libs[k]}" for k in keys if k in libs)
+    return "unknown"
 
 
 def kernel_ms(t: dict) -> float | None:
@@ -64,7 +74,7 @@ def main() -> None:
         "",
         f"Command: `{command_line()}`",
         "",
-        f"Environment: {environment_line()}",
+        f"Environment (from the traces): {trace_environment(after)}",
         "",
         f"Kernel time after / before (CUPTI span, cold L2): geo-mean **{overall:.3f}** over {len(everything)} "
         "(solution, workload) pairs passed in both runs.",
