@@ -407,21 +407,6 @@ def new(
     console.print(f"next: kernel-arena check {folder} && kernel-arena try {folder}")
 
 
-def _read_solution_arg(arg: str) -> tuple[dict[str, Any], str]:
-    from kernel_arena.authoring.pack import SolutionFolderError, is_solution_folder, read_solution_folder_json
-
-    path = Path(arg)
-    try:
-        if is_solution_folder(path):
-            return read_solution_folder_json(path), str(path / "solution.json")
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8")), str(path)
-    except (SolutionFolderError, json.JSONDecodeError, OSError) as exc:
-        _fail(str(exc))
-    _fail(f"{arg}: not an authoring folder (with solution.json) or a Solution JSON file")
-    raise AssertionError
-
-
 @app.command()
 def check(
     solution: Annotated[str, typer.Argument(help="Authoring folder or Solution JSON file.")],
@@ -430,8 +415,12 @@ def check(
 ) -> None:
     """Static checks before anything runs; each finding has a pitfall id, file:line and a fix."""
     from kernel_arena.authoring.check import check_solution_json
+    from kernel_arena.authoring.pack import PackError, read_solution_arg
 
-    data, where = _read_solution_arg(solution)
+    try:
+        data, where = read_solution_arg(solution)
+    except PackError as exc:
+        _fail(str(exc))
     ds = _load(dataset)
     findings = check_solution_json(data, ds.definition, where)
     errors = [f for f in findings if f.severity == "error"]
@@ -452,17 +441,13 @@ def pack(
     out: Annotated[Optional[Path], typer.Option(help="Output JSON file (default: stdout).")] = None,
 ) -> None:
     """Authoring folder -> inline Solution JSON (the public schema's form)."""
-    from pydantic import ValidationError
-
-    from kernel_arena.authoring.pack import SolutionFolderError, pack_solution
+    from kernel_arena.authoring.pack import PackError, pack_folder_json
 
     try:
-        solution = pack_solution(folder)
-    except (SolutionFolderError, OSError) as exc:
+        text = pack_folder_json(folder)
+    except PackError as exc:
         _fail(str(exc))
-    except ValidationError as exc:
-        _fail(f"{folder / 'solution.json'}: {exc.errors(include_url=False)[0]['msg']}")
-    _emit(solution.to_json(indent=2) + "\n", out)
+    _emit(text, out)
 
 
 @app.command()
@@ -472,18 +457,12 @@ def unpack(
     force: Annotated[bool, typer.Option(help="Overwrite a non-empty folder.")] = False,
 ) -> None:
     """Inline Solution JSON -> authoring folder (sources as real files, byte-identical)."""
-    from pydantic import ValidationError
-
-    from kernel_arena.authoring.pack import SolutionFolderError, unpack_solution
-    from kernel_arena.schema import Solution
+    from kernel_arena.authoring.pack import PackError, unpack_json_file
 
     try:
-        sol = Solution.model_validate_json(solution.read_text(encoding="utf-8"))
-        unpack_solution(sol, folder, overwrite=force)
-    except (SolutionFolderError, OSError) as exc:
+        sol = unpack_json_file(solution, folder, force)
+    except PackError as exc:
         _fail(str(exc))
-    except ValidationError as exc:
-        _fail(f"{solution}: {exc.errors(include_url=False)[0]['msg']}")
     console.print(f"unpacked {sol.name} into {folder}")
 
 
