@@ -1,4 +1,5 @@
-"""Rich progress bar for ``kernel-arena run`` (shown only on a terminal)."""
+"""The progress of ``kernel-arena run``: a rich bar over all evaluations, shown only on a terminal,
+and one line per failure as it happens."""
 
 from __future__ import annotations
 
