@@ -66,19 +66,10 @@ class Dataset:
         """Workloads of a definition, in file order."""
         return list(self.workloads.get(definition, []))
 
-    def traces_for(self, definition: str) -> list[Trace]:
-        """Evaluation traces of a definition."""
-        return [t for t in self.traces if t.definition == definition]
-
     def blob_path(self, spec: SafetensorsInput) -> Path:
         """Absolute path of a safetensors input (paths are relative to the dataset root)."""
         rel = spec.path[2:] if spec.path.startswith("./") else spec.path
         return self.root / rel
-
-    @property
-    def errors(self) -> list[Problem]:
-        """Problems of severity ``error``."""
-        return [p for p in self.problems if p.severity == "error"]
 
     # ----------------------------------------------------------------------- saving
     def save_definition(self, definition: Definition, root: Path | None = None) -> Path:
@@ -86,14 +77,6 @@ class Dataset:
         path = (root or self.root) / "definitions" / definition.op_type / f"{definition.name}.json"
         atomic_write_json(path, definition.to_json_dict())
         self.definitions[definition.name] = definition
-        return path
-
-    def save_solution(self, solution: Solution, root: Path | None = None) -> Path:
-        """Write an inline solution to ``solutions/<op_type>/<definition>/<name>.json``."""
-        op_type = self.definition(solution.definition).op_type
-        path = (root or self.root) / "solutions" / op_type / solution.definition / f"{solution.name}.json"
-        atomic_write_json(path, solution.to_json_dict())
-        self.solutions[solution.name] = solution
         return path
 
     def save_workloads(self, definition: str, workloads: list[Workload], root: Path | None = None) -> Path:

@@ -5,7 +5,6 @@ Pure data and static validation. Imports nothing heavy (no torch).
 
 from kernel_arena.schema.definition import (
     FLOAT_DTYPES,
-    INT_DTYPES,
     AxisConst,
     AxisVar,
     Definition,
@@ -31,7 +30,6 @@ from kernel_arena.schema.workload import (
 
 __all__ = [
     "FLOAT_DTYPES",
-    "INT_DTYPES",
     "AxisConst",
     "AxisVar",
     "BuildSpec",

@@ -31,7 +31,6 @@ DType = Literal[
 FLOAT_DTYPES: frozenset[str] = frozenset(
     {"float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2", "float4_e2m1"}
 )
-INT_DTYPES: frozenset[str] = frozenset({"int64", "int32", "int16", "int8"})
 
 
 class AxisConst(TraceModel):
