@@ -58,7 +58,7 @@ def check_cmd(
     findings = check_solution_json(data, ds.definition, where)
     errors = [f for f in findings if f.severity == "error"]
     if as_json:
-        print(json.dumps({"ok": not errors, "findings": [f.to_json() for f in findings]}, indent=2))
+        print(json.dumps({"ok": not errors, "findings": [f.to_json_dict() for f in findings]}, indent=2))
     else:
         for f in findings:
             color = "red" if f.severity == "error" else "yellow"

@@ -26,7 +26,7 @@ def validate_cmd(
         fail(str(exc))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
-        print(json.dumps({"ok": not errors, "problems": [p.to_json() for p in problems]}, indent=2))
+        print(json.dumps({"ok": not errors, "problems": [p.to_json_dict() for p in problems]}, indent=2))
     else:
         for p in problems:
             color = "red" if p.severity == "error" else "yellow"
