@@ -29,7 +29,7 @@ def compare_cmd(
     changes = compare_runs(a.traces, b.traces)
     shown = [c for c in changes if show_all or c.kind != "unchanged"]
     if as_json:
-        print(json.dumps([dict(c.__dict__, change=c.change) for c in shown], indent=2))
+        print(json.dumps([c.to_json_dict() for c in shown], indent=2))
     else:
         table = Table(title=f"{run_a} -> {run_b}", show_header=True, header_style="bold")
         for col in (

@@ -4,6 +4,7 @@ exceeds the run-to-run spread measured in the traces; new failures first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kernel_arena.report.leaderboard import latest_traces
 from kernel_arena.schema import EvaluationStatus, Trace
@@ -30,6 +31,10 @@ class Change:
         if self.latency_a_ms and self.latency_b_ms:
             return self.latency_b_ms / self.latency_a_ms - 1.0
         return None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON object of the change, with the relative ``change`` included."""
+        return dict(self.__dict__, change=self.change)
 
 
 def _spread(t: Trace) -> float:

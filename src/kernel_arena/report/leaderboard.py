@@ -39,7 +39,8 @@ class LeaderboardRow:
     def pass_rate(self) -> float:
         return self.passed / self.total if self.total else 0.0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON object of the row (fast_p keys as strings, pass_rate included)."""
         d = dict(self.__dict__)
         d["fast_p"] = {str(k): v for k, v in self.fast_p.items()}
         d["pass_rate"] = self.pass_rate

@@ -95,7 +95,7 @@ def leaderboard_view(ds: Dataset, name: str) -> dict[str, Any]:
     ]
     p_max = max(2.0, min(max(speedups, default=2.0) * 1.1, 1e3))
     return {
-        "rows": [r.to_json() for r in rows],
+        "rows": [r.to_json_dict() for r in rows],
         "charts": {
             "fast_p": line_chart(
                 fast_p_series(ds.traces, name, sols, p_max),
