@@ -55,7 +55,7 @@ def test_seed_op_templates_pass(builtin, tmp_path, template):
     result = kernel_arena.run(
         solutions=[str(folder)], workloads=["cpu_b1"], out=tmp_path / "out", config=FAST, device="cpu"
     )
-    assert result.traces[0].evaluation.status == EvaluationStatus.PASSED, result.traces[0].evaluation.log
+    assert result.traces[0].passed, result.traces[0].evaluation.log
 
 
 def test_signature_and_from_copy(builtin, tmp_path):

@@ -51,7 +51,7 @@ def _evaluate(builtin, tmp_path, definition, code, workload="cpu_b4_edge", dps=T
         config=RunConfig(draws=2, timing=TimingSettings(0, 1, 1)),
         cache=ReferenceCache(None),
     )
-    wl = next(w for w in builtin.workloads_for(definition) if (w.model_extra or {}).get("name") == workload)
+    wl = next(w for w in builtin.workloads_for(definition) if w.name == workload)
     return evaluate_workload(ctx, wl)
 
 

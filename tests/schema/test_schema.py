@@ -166,6 +166,21 @@ def test_trace_round_trip_with_infinite_errors_and_extras():
     assert Trace.model_validate(again).to_json_dict() == t
 
 
+def test_workload_name_is_the_optional_name_extra():
+    wl = tiny_workload("u")["workload"]
+    assert Workload.model_validate(wl).name is None
+    named = Workload.model_validate({**wl, "name": "cpu_b1"})
+    assert named.name == "cpu_b1"
+    assert named.to_json_dict()["name"] == "cpu_b1"
+
+
+@pytest.mark.parametrize(("status", "c", "p"), [("PASSED", True, True), ("INCORRECT_NUMERICAL", True, False)])
+def test_trace_passed_only_for_a_passed_evaluation(status, c, p):
+    t = {"definition": "d", "workload": tiny_workload("u")["workload"], "solution": "s"}
+    assert Trace.model_validate({**t, "evaluation": _evaluation(status, c, p)}).passed == (status == "PASSED")
+    assert not Trace.model_validate(tiny_workload("u")).passed
+
+
 def test_workload_trace_line_needs_both_null():
     t = tiny_workload("u")
     Trace.model_validate(t)

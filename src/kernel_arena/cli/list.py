@@ -55,7 +55,7 @@ def list_cmd(
                         {
                             "definition": def_name,
                             "uuid": w.uuid,
-                            "name": (w.model_extra or {}).get("name", ""),
+                            "name": w.name or "",
                             "tags": w.tags,
                             "axes": w.axes,
                         }

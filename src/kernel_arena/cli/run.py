@@ -67,7 +67,6 @@ def run_cmd(
     from kernel_arena.engine.run import run
     from kernel_arena.measure.timing import TimingSettings
     from kernel_arena.report.summary import summarize
-    from kernel_arena.schema import EvaluationStatus
 
     cfg = RunConfig(
         atol=atol, rtol=rtol, draws=draws, timeout_s=timeout, synthesize_missing=synthesize_missing
@@ -108,7 +107,7 @@ def run_cmd(
     except (DatasetError, ValueError) as exc:
         fail(str(exc))
     rows = summarize(result.all_traces())
-    failed = any(t.evaluation and t.evaluation.status != EvaluationStatus.PASSED for t in result.traces)
+    failed = any(t.evaluation is not None and not t.passed for t in result.traces)
     if as_json:
         print(
             json.dumps(

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernel_arena.schema import Definition, EvaluationStatus, Trace
+from kernel_arena.schema import Definition, Trace
 
 FAST_P = (0.0, 0.5, 1.0, 1.5, 2.0)
 
@@ -56,10 +56,6 @@ def latest_traces(traces: list[Trace]) -> list[Trace]:
     return list(latest.values())
 
 
-def _passed(t: Trace) -> bool:
-    return t.evaluation is not None and t.evaluation.status == EvaluationStatus.PASSED
-
-
 def geomean(values: list[float]) -> float | None:
     """Geometric mean of the positive values (None when there are none)."""
     vals = [v for v in values if v > 0]
@@ -77,10 +73,10 @@ def leaderboard(
     workloads = {t.workload.uuid for t in ts}
     common = set(workloads)
     for sol_traces in by_sol.values():
-        common &= {t.workload.uuid for t in sol_traces if _passed(t)}
+        common &= {t.workload.uuid for t in sol_traces if t.passed}
     rows = []
     for sol, sts in by_sol.items():
-        passed = [t for t in sts if _passed(t)]
+        passed = [t for t in sts if t.passed]
         perf = [t.evaluation.performance for t in passed if t.evaluation and t.evaluation.performance]
         speedups = [
             t.evaluation.performance.speedup_factor
@@ -108,10 +104,10 @@ def leaderboard(
             if t.evaluation and t.evaluation.correctness
         ]
         finite_errs = [e for e in errs if not math.isnan(e)]
-        failures = Counter(t.evaluation.status.value for t in sts if t.evaluation and not _passed(t))
+        failures = Counter(t.evaluation.status.value for t in sts if t.evaluation and not t.passed)
         diagnoses = []
         for t in sts:
-            if t.evaluation and not _passed(t):
+            if t.evaluation and not t.passed:
                 for line in t.evaluation.log.splitlines():
                     if line.startswith("diagnosis:") and line not in diagnoses:
                         diagnoses.append(line)

@@ -52,8 +52,7 @@ def definition(ds: Dataset, name: str) -> dict[str, Any]:
         raise NotFound(f"no definition {name!r}")
     d = ds.definitions[name]
     wls = [
-        {"uuid": w.uuid, "name": (w.model_extra or {}).get("name", ""), "tags": w.tags, "axes": w.axes}
-        for w in ds.workloads_for(name)
+        {"uuid": w.uuid, "name": w.name or "", "tags": w.tags, "axes": w.axes} for w in ds.workloads_for(name)
     ]
     return {
         "definition": d.to_json_dict(),
@@ -135,7 +134,7 @@ def trace_list(
                 "definition": t.definition,
                 "solution": t.solution,
                 "workload": t.workload.uuid,
-                "workload_name": (t.workload.model_extra or {}).get("name", ""),
+                "workload_name": t.workload.name or "",
                 "status": ev.status.value,
                 "latency_ms": perf.latency_ms if perf else None,
                 "speedup": perf.speedup_factor if perf else None,
