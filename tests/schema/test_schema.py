@@ -196,3 +196,14 @@ def test_schema_does_not_import_torch():
     code = "import sys, kernel_arena.schema, kernel_arena.dataset; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_dtype_bytes_cover_every_dtype_and_match_torch():
+    from typing import get_args
+
+    from kernel_arena.measure.dtypes import TORCH_DTYPES
+    from kernel_arena.schema import DTYPE_BYTES, DType
+
+    assert set(DTYPE_BYTES) == set(get_args(DType))
+    for name, dtype in TORCH_DTYPES.items():
+        assert DTYPE_BYTES[name] == dtype.itemsize, name

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernel_arena.schema import Definition, Trace
+from kernel_arena.schema import DTYPE_BYTES, Definition, Trace
 
 FAST_P = (0.0, 0.5, 1.0, 1.5, 2.0)
 
@@ -145,8 +145,6 @@ _SIZE_CACHE: dict[tuple[int, str, tuple[tuple[str, int], ...]], int] = {}
 
 
 def _size_bytes(definition: Definition, axes: dict[str, int]) -> int:
-    from kernel_arena.measure.dtypes import torch_dtype
-
     values = definition.axis_values(axes)
     total = 0
     for spec in list(definition.inputs.values()) + list(definition.outputs.values()):
@@ -154,7 +152,7 @@ def _size_bytes(definition: Definition, axes: dict[str, int]) -> int:
             continue
         try:
             n = math.prod(values[a] for a in spec.shape)
-            total += n * torch_dtype(spec.dtype).itemsize
-        except (KeyError, ValueError):
+            total += n * DTYPE_BYTES[spec.dtype]
+        except KeyError:
             continue
     return total

@@ -4,6 +4,7 @@ Pure data and static validation. Imports nothing heavy (no torch).
 """
 
 from kernel_arena.schema.definition import (
+    DTYPE_BYTES,
     FLOAT_DTYPES,
     AxisConst,
     AxisVar,
@@ -29,6 +30,7 @@ from kernel_arena.schema.workload import (
 )
 
 __all__ = [
+    "DTYPE_BYTES",
     "FLOAT_DTYPES",
     "AxisConst",
     "AxisVar",
