@@ -9,8 +9,9 @@
    call-latency loop, profiled loop; each iteration there is an L2 flush, synchronizations and the
    call, as the timing method requires), and (b) stricter, only the calls in them
    ((warmup + 2 x iters x trials) x call latency), which charges every flush and sync to the
-   harness. The worker's own phase clock (``performance.timing.harness_ms``) breaks it down.
-2. Stability: the same solution is run 5 times (fresh worker process each time, --force); per
+   harness. The judge's phase clock (``performance.timing.harness_ms``) and the sandbox's
+   (``sandbox_ms``, the timing loops) break it down.
+2. Stability: the same solution is run 5 times (fresh sandbox process each time, --force); per
    workload the spread of the 5 medians, (max - min) / median.
 """
 
@@ -31,6 +32,18 @@ from kernel_arena.engine.run import RunListener  # noqa: E402
 from kernel_arena.measure.timing import TimingSettings  # noqa: E402
 
 TIMING_LOOPS = ("warmup", "call_latency_loop", "profiled_loop", "event_loop")
+
+
+def judge_and_sandbox_phases(timing: dict) -> dict[str, float]:
+    """The judge's phases with its timing round trip split into the sandbox's own phases and the
+    hand-off (lending buffers, the request, validating the reply); older traces have no sandbox."""
+    phases = dict(timing.get("harness_ms", {}))
+    sandbox = timing.get("sandbox_ms") or {}
+    if sandbox:
+        roundtrip = phases.pop("timing_roundtrip", 0.0)
+        phases.update({f"sandbox {k}": v for k, v in sandbox.items()})
+        phases["timing hand-off (round trip - sandbox phases)"] = roundtrip - sum(sandbox.values())
+    return phases
 
 
 class Clock(RunListener):
@@ -72,10 +85,10 @@ def main() -> None:
                     continue
                 timed = calls * perf.model_extra["call_latency_ms"] / 1e3
                 wall = clock.wall[t.workload.uuid]
-                phases = dict(perf.model_extra["timing"].get("harness_ms", {}))
-                phases["outside the worker's evaluation"] = wall * 1e3 - sum(phases.values())
+                phases = judge_and_sandbox_phases(perf.model_extra["timing"])
+                phases["outside the judge's evaluation"] = wall * 1e3 - sum(phases.values())
                 phase_rows.append(phases)
-                loops = sum(phases.get(k, 0.0) for k in TIMING_LOOPS) / 1e3
+                loops = sum(phases.get(k, 0.0) + phases.get(f"sandbox {k}", 0.0) for k in TIMING_LOOPS) / 1e3
                 overhead_rows.append(
                     [
                         (t.workload.model_extra or {}).get("name"),
@@ -138,7 +151,7 @@ def main() -> None:
             f"(b) {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms (target ≤ 50 ms). "
             "The max is the first workload, which compiles the Triton kernel and starts CUPTI.",
             "",
-            "### Where the wall time goes (worker phase clock, ms per workload)",
+            "### Where the wall time goes (judge and sandbox phase clocks, ms per workload)",
             "",
             md_table(["phase", "median ms", "max ms"], breakdown),
             "",

@@ -61,6 +61,14 @@ class TraceStore:
                 result.append(trace)
         return result
 
+    def provenance_of(self, op_type: str, definition: str) -> dict[tuple[str, str, str], dict[str, str]]:
+        """(definition, solution, workload uuid) → content hashes of the latest trace with that key."""
+        found: dict[tuple[str, str, str], dict[str, str]] = {}
+        for t in self.read(op_type, definition):
+            prov = (t.model_extra or {}).get("provenance")
+            found[t.key] = prov if isinstance(prov, dict) else {}
+        return found
+
     def completed_keys(self, op_type: str, definition: str) -> set[tuple[str, str, str]]:
         """(definition, solution, workload uuid) already traced."""
         return {t.key for t in self.read(op_type, definition)}

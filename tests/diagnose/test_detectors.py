@@ -1,18 +1,19 @@
 """Every detector: a planted bug in a small solution is diagnosed with the right pitfall id, and
-a correct solution gets no diagnosis. Runs the evaluation in-process on CPU workloads."""
+a correct solution gets no diagnosis. A judge in this process evaluates each planted solution in
+its own sandbox process on CPU workloads."""
 
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from kernel_arena.diagnose.registry import registered_detectors
 from kernel_arena.engine.config import RunConfig
-from kernel_arena.engine.evaluate import EvalContext, evaluate_workload
-from kernel_arena.engine.sandbox.build import build_solution
-from kernel_arena.measure.reference import ReferenceCache
+from kernel_arena.engine.judge import Judge
+from kernel_arena.engine.plan import Job
 from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus, Solution
 
@@ -42,17 +43,27 @@ def _evaluate(builtin, tmp_path, definition, code, workload="cpu_b4_edge", dps=T
             "sources": [{"path": "main.py", "content": code}],
         }
     )
-    ctx = EvalContext(
-        definition=builtin.definitions[definition],
-        built=build_solution(solution, tmp_path),
-        device=__import__("torch").device("cpu"),
-        hardware="CPU",
-        dataset_root=builtin.root,
-        config=RunConfig(draws=2, timing=TimingSettings(0, 1, 1)),
-        cache=ReferenceCache(None),
+    judge = Judge(
+        "cpu",
+        builtin.root,
+        RunConfig(draws=2, timing=TimingSettings(0, 1, 1), timeout_s=120),
+        secret=1234,
+        cache_dir=None,
+        log_dir=tmp_path / "logs",
+        build_root=tmp_path,
     )
     wl = next(w for w in builtin.workloads_for(definition) if w.name == workload)
-    return evaluate_workload(ctx, wl)
+    (trace,) = judge.evaluate(Job(builtin.definitions[definition], solution, [wl]))
+    assert trace.evaluation is not None
+    return Outcome(trace.evaluation.status, trace.evaluation.log.splitlines())
+
+
+@dataclass
+class Outcome:
+    """The trace's status and log lines."""
+
+    status: EvaluationStatus
+    messages: list[str]
 
 
 def _baseline(definition: str, replacements: list[tuple[str, str]]) -> str:

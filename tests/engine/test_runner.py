@@ -112,9 +112,11 @@ def test_each_solution_gets_its_status(bad_run, solution, status, log_has):
             assert perf.speedup_factor == pytest.approx(perf.reference_latency_ms / perf.latency_ms)
             assert perf.model_extra["timing"]["method"] == "wall_clock_cpu"
             assert "call_latency_ms" in perf.model_extra
-            phases = perf.model_extra["timing"]["harness_ms"]
-            for phase in ("inputs", "reference", "check_call", "compare", "timing_inputs", "timed_calls"):
-                assert phases[phase] >= 0, phase
+            judge = perf.model_extra["timing"]["harness_ms"]
+            for phase in ("inputs", "reference", "lend", "call_roundtrip", "compare", "mutation_check",
+                          "timing_inputs", "timing_roundtrip", "timed_output_check"):
+                assert judge[phase] >= 0, phase
+            assert perf.model_extra["timing"]["sandbox_ms"]["timed_calls"] >= 0
         if status == S.INCORRECT_NUMERICAL:
             assert t.evaluation.correctness is not None
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kernel_arena.dataset import Dataset, DatasetError
 from kernel_arena.dataset.solution_folder import is_solution_folder, pack_solution
+from kernel_arena.engine.run_folder import check_name
 from kernel_arena.measure.environment import targets_device
 from kernel_arena.schema import Definition, Solution, Workload
 
@@ -101,6 +102,9 @@ def plan_run(
                 f"solution {sol.name!r} implements {sol.definition!r}, which is not in the dataset"
             )
         definition = ds.definitions[sol.definition]
+        check_name("op type", definition.op_type, f"definition {definition.name!r}")
+        check_name("definition", definition.name)
+        check_name("solution", sol.name)
         if not targets_device(sol.spec.target_hardware, device, hardware):
             skips.append(
                 Skip(

@@ -1,37 +1,35 @@
-"""Plan and run an evaluation: which solutions × workloads, on which devices, into which folder.
+"""Orchestrate a run: plan, resume, hand Jobs to a backend, write every trace the moment it exists.
 
-The runner never executes solution code itself: each (solution, device) gets a worker process
-that builds the solution once and evaluates workloads one request at a time, each under a
-timeout. A crash or timeout becomes a trace, the worker is replaced and the run goes on.
-Traces are appended as soon as they exist; triples already traced are skipped unless
-``force``. GPU-only solutions on a CPU run are reported as skipped, not failed.
+The orchestrator never executes Solution code: a backend's judges do the evaluation and their
+sandboxes run the Solutions. Here: the run folder is locked, checked and marked as a view of its
+dataset; every Solution that runs is stored in it (so the code behind each trace can be shown);
+triples already traced with the same content hashes are skipped unless ``force``; baseline
+Solutions run first, so that later traces can be flagged against them; GPU-only Solutions on a
+CPU run are reported as skipped, not failed. SIGTERM and SIGHUP stop a run like Ctrl-C does.
 """
 
 from __future__ import annotations
 
-import queue
+import contextlib
+import secrets
 import shutil
+import signal
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kernel_arena.dataset import Dataset, load_dataset, write_run_manifest
+from kernel_arena.dataset import Dataset, DatasetError, load_dataset, write_run_manifest
+from kernel_arena.engine.backends.local import LocalBackend
 from kernel_arena.engine.config import RunConfig
 from kernel_arena.engine.plan import Job, Skip, load_solution_arg, plan_run
-from kernel_arena.engine.sandbox.process import WorkerDied, WorkerHandle, WorkerTimeout
+from kernel_arena.engine.plausibility import baseline_flags
+from kernel_arena.engine.run_folder import RunFolderLock, check_out_folder, save_solution_json
 from kernel_arena.measure.environment import expand_devices
-from kernel_arena.schema import (
-    Environment,
-    Evaluation,
-    EvaluationStatus,
-    Solution,
-    Trace,
-    Workload,
-)
+from kernel_arena.measure.provenance import definition_hash, solution_hash, workload_hash
+from kernel_arena.schema import Solution, Trace, Workload
 from kernel_arena.traces import TraceStore
 
 DEFAULT_OUT = Path("runs")
@@ -89,6 +87,8 @@ def run(
     """Evaluate solutions on workloads and write traces to ``out``; returns the new traces.
 
     ``solutions`` may name dataset solutions or give paths (authoring folders, JSON files).
+    DatasetError for unusable arguments (unknown names, a path Solution that takes another's
+    name, unsafe names, ``out`` inside the dataset, a run folder locked by another run).
     """
     config = config or RunConfig()
     listener = listener or RunListener()
@@ -99,68 +99,133 @@ def run(
     named: list[str] = []
     for arg in solutions or []:
         loaded = load_solution_arg(arg)
-        if loaded is not None:
+        if loaded is None:
+            named.append(arg)
+            continue
+        known = ds.solutions.get(loaded.name)
+        if known is not None and solution_hash(known) != solution_hash(loaded):
+            where = ds.files.get(("solution", loaded.name))
+            raise DatasetError(
+                f"{arg}: solution name {loaded.name!r} already belongs to another Solution of the dataset"
+                f"{f' ({where})' if where else ''} with different content; give yours its own name"
+            )
+        if known is None:
             extra.append(loaded)
         else:
-            named.append(arg)
+            named.append(loaded.name)
     jobs, skips = plan_run(ds, definitions, named or None, extra, devices[0], workloads, workload_tags)
-    write_run_manifest(out, _source_for_manifest(ds, dataset))
-    store = TraceStore(out)
+    check_out_folder(out, ds)
     result = RunResult(out=out, skipped=skips, jobs=list(jobs))
+    with RunFolderLock(out), _signals_as_interrupt():
+        write_run_manifest(out, _source_for_manifest(ds, dataset))
+        store = TraceStore(out)
+        todo = _resume(jobs, store, ds.root, config, force, result)
+        for job in todo:
+            save_solution_json(out, job.definition.op_type, job.solution)
+        result.planned = sum(len(j.workloads) for j in todo)
+        listener.planned(result.planned, todo)
+        baselines = _baseline_traces(todo, store)
+        build_root = Path(tempfile.mkdtemp(prefix="kernel-arena-builds-"))
+        lock = threading.Lock()
 
-    # Resume: drop what is already traced (or, with force, forget it).
+        def on_trace(job: Job, trace: Trace) -> None:
+            key = (trace.definition, trace.workload.uuid)
+            if job.solution.name == _baseline_name(job):
+                baselines[key] = trace
+            flags = baseline_flags(trace, baselines.get(key))
+            if flags and trace.evaluation is not None and trace.evaluation.performance is not None:
+                perf = trace.evaluation.performance
+                perf.flags = [*((perf.model_extra or {}).get("flags") or []), *flags]
+                trace.evaluation.log = "\n".join(
+                    [*(f"flag: {f['message']}" for f in flags), trace.evaluation.log]
+                )
+            store.append(job.definition.op_type, trace)
+            with lock:
+                result.traces.append(trace)
+            listener.finished(trace)
+
+        backend = LocalBackend(
+            devices,
+            ds.root,
+            config,
+            secrets.randbits(62),
+            out / ".cache" / "reference",
+            out / ".logs",
+            build_root,
+        )
+        try:
+            backend.run(todo, listener.started, on_trace)
+        finally:
+            shutil.rmtree(build_root, ignore_errors=True)
+    return result
+
+
+def _resume(
+    jobs: list[Job], store: TraceStore, root: Path, config: RunConfig, force: bool, result: RunResult
+) -> list[Job]:
+    """Jobs left to do: a triple counts as done only when traced with the same content hashes."""
     todo: list[Job] = []
-    for job in jobs:
+    for job in sorted(jobs, key=lambda j: (j.definition.name, j.solution.name != _baseline_name(j))):
         op = job.definition.op_type
         keys = {(job.definition.name, job.solution.name, w.uuid) for w in job.workloads}
         if force:
             store.drop(op, job.definition.name, keys)
             todo.append(job)
             continue
-        done = store.completed_keys(op, job.definition.name) & keys
-        result.already_done += len(done)
-        remaining = [w for w in job.workloads if (job.definition.name, job.solution.name, w.uuid) not in done]
+        done = store.provenance_of(op, job.definition.name)
+        wanted = {
+            "solution_hash": solution_hash(job.solution),
+            "definition_hash": definition_hash(job.definition),
+        }
+        remaining = []
+        for w in job.workloads:
+            prov = done.get((job.definition.name, job.solution.name, w.uuid))
+            current = {**wanted, "workload_hash": workload_hash(w, root, config.synthesize_missing)}
+            if prov is not None and all(prov.get(k) == v for k, v in current.items()):
+                result.already_done += 1
+            else:
+                remaining.append(w)
         if remaining:
             todo.append(Job(job.definition, job.solution, remaining))
-    result.planned = sum(len(j.workloads) for j in todo)
-    listener.planned(result.planned, todo)
+    return todo
 
-    work: queue.Queue[Job] = queue.Queue()
-    for job in todo:
-        work.put(job)
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-    build_root = Path(tempfile.mkdtemp(prefix="kernel-arena-builds-"))
 
-    def device_loop(dev: str) -> None:
-        try:
-            while True:
-                try:
-                    job = work.get_nowait()
-                except queue.Empty:
-                    return
-                for trace in _run_job(job, dev, ds, out, config, build_root, listener):
-                    store.append(job.definition.op_type, trace)
-                    with lock:
-                        result.traces.append(trace)
-                    listener.finished(trace)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            errors.append(exc)
+def _baseline_name(job: Job) -> str | None:
+    """The definition's baseline Solution (the ``baseline`` field of the Definition JSON), if any."""
+    value = (job.definition.model_extra or {}).get("baseline")
+    return value if isinstance(value, str) else None
 
+
+def _baseline_traces(jobs: list[Job], store: TraceStore) -> dict[tuple[str, str], Trace]:
+    """Baseline traces already in the run folder, by (definition, workload uuid)."""
+    found: dict[tuple[str, str], Trace] = {}
+    for op, name, baseline in sorted(
+        {(j.definition.op_type, j.definition.name, _baseline_name(j)) for j in jobs}
+    ):
+        if baseline is None:
+            continue
+        for t in store.read(op, name):
+            if t.solution == baseline and t.evaluation is not None and t.evaluation.status.value == "PASSED":
+                found[(name, t.workload.uuid)] = t
+    return found
+
+
+@contextlib.contextmanager
+def _signals_as_interrupt() -> Iterator[None]:
+    """SIGTERM/SIGHUP raise KeyboardInterrupt (main thread only), so cleanup runs as for Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        if len(devices) == 1:
-            device_loop(devices[0])
-        else:
-            threads = [threading.Thread(target=device_loop, args=(d,), daemon=True) for d in devices]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+        yield
     finally:
-        shutil.rmtree(build_root, ignore_errors=True)
-    if errors:
-        raise errors[0]
-    return result
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _source_for_manifest(ds: Dataset, dataset: Any) -> str | None:
@@ -169,123 +234,3 @@ def _source_for_manifest(ds: Dataset, dataset: Any) -> str | None:
     if dataset is None or str(dataset) == "builtin":
         return None
     return str(ds.root)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _trace(
-    job: Job,
-    workload: Workload,
-    status: EvaluationStatus,
-    log: str,
-    env: dict[str, Any],
-    correctness: dict[str, Any] | None = None,
-    performance: dict[str, Any] | None = None,
-) -> Trace:
-    evaluation = Evaluation(
-        status=status,
-        environment=Environment(hardware=env.get("hardware") or "unknown", libs=env.get("libs", {})),
-        timestamp=_now(),
-        log=log,
-        correctness=correctness,
-        performance=performance,
-    )
-    return Trace(
-        definition=job.definition.name, workload=workload, solution=job.solution.name, evaluation=evaluation
-    )
-
-
-def _join_log(messages: list[str], output: str) -> str:
-    parts = [m.rstrip() for m in messages if m]
-    if output.strip():
-        parts.append("--- solution output ---\n" + output.rstrip())
-    return "\n".join(parts)
-
-
-def _run_job(
-    job: Job, device: str, ds: Dataset, out: Path, config: RunConfig, build_root: Path, listener: RunListener
-) -> Any:
-    """Yield one trace per workload of ``job``."""
-    log_path = out / ".logs" / f"{job.solution.name}.{device.replace(':', '')}.log"
-    handle = WorkerHandle(device, log_path)
-    build_msg = {
-        "op": "build",
-        "device": device,
-        "solution": job.solution.to_json_dict(),
-        "definition": job.definition.to_json_dict(),
-        "dataset_root": str(ds.root),
-        "config": config.to_json(),
-        "build_root": str(build_root),
-        "cache_dir": str(out / ".cache" / "reference"),
-    }
-    env: dict[str, Any] = {"hardware": None, "libs": {}}
-    built = False
-    try:
-        for workload in job.workloads:
-            listener.started(job, workload, device)
-            if not built:
-                try:
-                    reply, output = handle.request(build_msg, config.timeout_s)
-                except WorkerTimeout as exc:
-                    yield _trace(
-                        job, workload, EvaluationStatus.TIMEOUT, _join_log([f"build: {exc}"], exc.log), env
-                    )
-                    continue
-                except WorkerDied as exc:
-                    yield _trace(
-                        job,
-                        workload,
-                        EvaluationStatus.COMPILE_ERROR,
-                        _join_log([f"build: {exc}"], exc.log),
-                        env,
-                    )
-                    continue
-                env = {"hardware": reply.get("hardware"), "libs": reply.get("libs", {})}
-                if not reply.get("ok"):
-                    message = reply.get("build_error") or reply.get("error") or "build failed"
-                    # A build error is deterministic: report it for every workload.
-                    for wl in job.workloads[job.workloads.index(workload) :]:
-                        yield _trace(
-                            job, wl, EvaluationStatus.COMPILE_ERROR, _join_log([message], output), env
-                        )
-                    return
-                built = True
-            try:
-                reply, output = handle.request(
-                    {"op": "eval", "workload": workload.to_json_dict()}, config.timeout_s
-                )
-            except WorkerTimeout as exc:
-                built = False
-                yield _trace(
-                    job, workload, EvaluationStatus.TIMEOUT, _join_log([f"timeout: {exc}"], exc.log), env
-                )
-                continue
-            except WorkerDied as exc:
-                built = False
-                yield _trace(
-                    job, workload, EvaluationStatus.RUNTIME_ERROR, _join_log([f"crash: {exc}"], exc.log), env
-                )
-                continue
-            if not reply.get("ok"):
-                yield _trace(
-                    job,
-                    workload,
-                    EvaluationStatus.RUNTIME_ERROR,
-                    _join_log([f"harness error: {reply.get('error')}"], output),
-                    env,
-                )
-                continue
-            status = EvaluationStatus(reply["status"])
-            yield _trace(
-                job,
-                workload,
-                status,
-                _join_log(reply.get("messages", []), output),
-                env,
-                reply.get("correctness"),
-                reply.get("performance"),
-            )
-    finally:
-        handle.stop()

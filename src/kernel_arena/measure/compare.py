@@ -217,3 +217,23 @@ def compare_outputs(
     for name, out in zip(names, outs):
         comparison.outputs.append(compare_output(name, out, refs[name], tol, poisoned))
     return comparison
+
+
+_SAME_WIDTH_INT = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _bytes_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bitwise equality (NaN payloads included), compared as integers of the element's width."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    a, b = a.contiguous(), b.contiguous()
+    as_int = _SAME_WIDTH_INT.get(a.element_size(), torch.uint8)
+    try:
+        return bool(torch.equal(a.view(-1).view(as_int), b.view(-1).view(as_int)))
+    except RuntimeError:
+        return bool(torch.equal(a, b))
+
+
+def mutated_inputs(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Names of tensor inputs whose bytes changed."""
+    return [n for n, v in before.items() if isinstance(v, torch.Tensor) and not _bytes_equal(v, after[n])]

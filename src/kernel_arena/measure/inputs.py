@@ -115,6 +115,21 @@ def _random_tensor(spec: TensorSpec, shape: tuple[int, ...], device: torch.devic
     return torch.randint(0, 16, shape, dtype=dtype, device=device, generator=gen)
 
 
+def random_input(
+    definition: Definition, workload: Workload, name: str, draw: int, device: torch.device | str
+) -> torch.Tensor:
+    """One ``random`` tensor input of ``draw`` (the timing variants use secret draw numbers)."""
+    spec = definition.inputs[name]
+    shape = definition.shape_of(spec, definition.axis_values(workload.axes))
+    assert shape is not None
+    return _random_tensor(spec, shape, torch.device(device), seed_for(workload.uuid, draw, name))
+
+
+def page_table_inputs(definition: Definition) -> set[str]:
+    """Names of the indptr/indices inputs that describe a page table (structure, not values)."""
+    return {name for pair in find_page_tables(definition) for name in pair}
+
+
 def materialize_inputs(
     definition: Definition,
     workload: Workload,

@@ -1,8 +1,11 @@
 """The definition's reference ``run`` and an on-disk cache of its outputs and timings.
 
-Cache entries are keyed by (definition content hash, workload uuid, draw, device kind, torch
-version): a second run, or a second solution, reads them instead of recomputing. Entries are
-safetensors files written atomically, so a killed run never leaves a half-written entry.
+Cache entries are keyed by (definition content hash, workload key — uuid and content hash —,
+draw, device kind, torch version): a second run, or a second solution, reads them instead of
+recomputing. Entries are safetensors files written atomically, so a killed run never leaves a
+half-written entry. Only the judge reads and writes the cache. Within a run it remembers the
+digest of every entry it wrote or read, so an entry changed behind its back (by a Solution that
+writes the file system, A11) is recomputed, not believed.
 """
 
 from __future__ import annotations
@@ -15,14 +18,9 @@ from typing import Any
 
 import torch
 
-from kernel_arena.files import atomic_write_bytes, atomic_write_json
+from kernel_arena.files import atomic_write_bytes
+from kernel_arena.measure.provenance import definition_hash
 from kernel_arena.schema import Definition
-
-
-def definition_hash(definition: Definition) -> str:
-    """Stable content hash of a definition (key order independent)."""
-    blob = json.dumps(definition.to_json_dict(), sort_keys=True).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()[:16]
 
 
 def load_reference(definition: Definition) -> Callable[..., Any]:
@@ -49,19 +47,22 @@ class ReferenceCache:
         self.root = Path(root) if root is not None else None
         self.hits = 0
         self.misses = 0
+        self.tampered: list[str] = []
+        """Entries found changed since this process wrote or read them (recomputed)."""
+        self._digests: dict[Path, str] = {}
 
-    def _stem(self, definition: Definition, uuid: str, draw: int, device_kind: str) -> Path | None:
+    def _stem(self, definition: Definition, workload_key: str, draw: int, device_kind: str) -> Path | None:
         if self.root is None:
             return None
         tv = torch.__version__.split("+")[0]
-        key = f"{definition_hash(definition)}_{uuid}_{draw}_{device_kind}_torch{tv}"
+        key = f"{definition_hash(definition)}_{workload_key}_{draw}_{device_kind}_torch{tv}"
         return self.root / definition.name / key
 
     def get_outputs(
-        self, definition: Definition, uuid: str, draw: int, device: torch.device
+        self, definition: Definition, workload_key: str, draw: int, device: torch.device
     ) -> dict[str, torch.Tensor] | None:
         """Cached outputs on ``device``, or None."""
-        stem = self._stem(definition, uuid, draw, device.type)
+        stem = self._stem(definition, workload_key, draw, device.type)
         if stem is None:
             return None
         path = stem.with_suffix(".safetensors")
@@ -71,60 +72,88 @@ class ReferenceCache:
         from safetensors.torch import load
 
         try:
-            tensors = load(path.read_bytes())
+            data = path.read_bytes()
+        except OSError:
+            self.misses += 1
+            return None
+        digest = hashlib.sha256(data).hexdigest()
+        known = self._digests.get(path)
+        if known is not None and known != digest:
+            self.tampered.append(path.name)
+            self.misses += 1
+            return None
+        try:
+            tensors = load(data)
         except Exception:  # noqa: BLE001 - a damaged entry is a miss, recomputed and replaced
             self.misses += 1
             return None
         if set(tensors) != set(definition.outputs):
             self.misses += 1
             return None
+        self._digests[path] = digest
         self.hits += 1
         return {k: tensors[k].to(device) for k in definition.outputs}
 
     def put_outputs(
         self,
         definition: Definition,
-        uuid: str,
+        workload_key: str,
         draw: int,
         device: torch.device,
         outputs: dict[str, torch.Tensor],
     ) -> None:
         """Store outputs atomically."""
-        stem = self._stem(definition, uuid, draw, device.type)
+        stem = self._stem(definition, workload_key, draw, device.type)
         if stem is None:
             return
         from safetensors.torch import save
 
         data = save({k: v.detach().contiguous().cpu() for k, v in outputs.items()})
-        atomic_write_bytes(stem.with_suffix(".safetensors"), data)
+        path = stem.with_suffix(".safetensors")
+        atomic_write_bytes(path, data)
+        self._digests[path] = hashlib.sha256(data).hexdigest()
 
     def get_timing(
-        self, definition: Definition, uuid: str, device_name: str, settings: str
+        self, definition: Definition, workload_key: str, device_name: str, settings: str
     ) -> dict[str, Any] | None:
-        """Cached reference timing for this device and timing settings, or None."""
-        path = self._timing_path(definition, uuid, device_name, settings)
+        """Cached reference timing for this device and timing settings, or None.
+
+        An entry changed since this process wrote or read it is a miss (recorded in ``tampered``)."""
+        path = self._timing_path(definition, workload_key, device_name, settings)
         if path is None or not path.is_file():
             return None
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            data = path.read_bytes()
+            obj = json.loads(data)
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             return None
+        digest = hashlib.sha256(data).hexdigest()
+        known = self._digests.get(path)
+        if known is not None and known != digest:
+            self.tampered.append(path.name)
+            return None
+        self._digests[path] = digest
+        return obj if isinstance(obj, dict) else None
 
     def put_timing(
         self,
         definition: Definition,
-        uuid: str,
+        workload_key: str,
         device_name: str,
         settings: str,
         timing: dict[str, Any],
     ) -> None:
         """Store a reference timing."""
-        path = self._timing_path(definition, uuid, device_name, settings)
+        path = self._timing_path(definition, workload_key, device_name, settings)
         if path is not None:
-            atomic_write_json(path, timing)
+            data = json.dumps(timing, sort_keys=True).encode("utf-8")
+            atomic_write_bytes(path, data)
+            self._digests[path] = hashlib.sha256(data).hexdigest()
 
-    def _timing_path(self, definition: Definition, uuid: str, device_name: str, settings: str) -> Path | None:
+    def _timing_path(
+        self, definition: Definition, workload_key: str, device_name: str, settings: str
+    ) -> Path | None:
         if self.root is None:
             return None
         tag = hashlib.sha256(f"{device_name}|{settings}".encode()).hexdigest()[:12]
-        return self.root / definition.name / f"{definition_hash(definition)}_{uuid}_timing_{tag}.json"
+        return self.root / definition.name / f"{definition_hash(definition)}_{workload_key}_timing_{tag}.json"

@@ -1,94 +1,134 @@
-"""Worker processes: untrusted solution code runs only here.
+"""Judge side of one sandbox process: start it, send requests, read validated replies, kill it.
 
-A worker is a fresh ``python -m kernel_arena.engine.sandbox.process`` in its own session (process
-group), owning one device (``CUDA_VISIBLE_DEVICES``). Its stdout/stderr go to a log file the
-parent reads per request; the protocol runs over private pipe fds, so a solution's prints can
-neither corrupt it nor block it. The parent can time a request out, kill the whole process
-group (children the solution spawned included) and start a replacement.
+A sandbox is a fresh ``python -m kernel_arena.engine.sandbox.serve`` in its own session, owning
+one device (``CUDA_VISIBLE_DEVICES``), working in a private temporary folder. Requests go pickled
+on its stdin; replies come back as JSON lines on a private pipe and are validated
+(``protocol.parse_reply``); its stdout/stderr go to a log file of which the judge only ever
+reads a bounded head and tail. A request that outlives its timeout, a reply that does not
+validate, or data nobody asked for ends the sandbox and its whole process tree
+(``containment.kill_tree``).
 """
 
 from __future__ import annotations
 
-import faulthandler
 import os
+import secrets
+import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from kernel_arena.engine.sandbox.containment import TOKEN_VAR, kill_tree, new_sandbox_token
+from kernel_arena.engine.sandbox.protocol import (
+    MAX_MESSAGE_BYTES,
+    ProtocolError,
+    StopRequest,
+    parse_reply,
+)
+
 LOG_HEAD = 8 * 1024
 LOG_TAIL = 24 * 1024
 
 
-class WorkerDied(Exception):
-    """The worker exited (crash, abort, os._exit) while handling a request."""
+class SandboxDied(Exception):
+    """The sandbox exited (crash, abort, os._exit) while handling a request."""
 
     def __init__(self, message: str, log: str) -> None:
         super().__init__(message)
         self.log = log
 
 
-class WorkerTimeout(Exception):
-    """The request did not finish in time; the worker was killed."""
+class SandboxTimeout(Exception):
+    """The request did not finish in time; the sandbox was killed."""
 
     def __init__(self, message: str, log: str) -> None:
         super().__init__(message)
         self.log = log
 
 
-def bounded_log(data: bytes, head: int = LOG_HEAD, tail: int = LOG_TAIL) -> str:
-    """Decode a log, keeping its head and tail with a marker when it is too long."""
-    if len(data) <= head + tail:
-        return data.decode("utf-8", errors="replace")
-    omitted = len(data) - head - tail
-    return (
-        data[:head].decode("utf-8", errors="replace")
-        + f"\n[... {omitted} bytes of output truncated ...]\n"
-        + data[-tail:].decode("utf-8", errors="replace")
-    )
+class SandboxProtocolError(Exception):
+    """The sandbox broke the protocol; it was killed."""
+
+    def __init__(self, message: str, log: str) -> None:
+        super().__init__(message)
+        self.log = log
 
 
-class WorkerHandle:
-    """Parent-side handle of one worker process."""
+def bounded_log(head: bytes, tail: bytes, omitted: int) -> str:
+    """Decode a log's head and tail with a marker for the ``omitted`` bytes between them."""
+    text = head.decode("utf-8", errors="replace")
+    if omitted > 0:
+        text += f"\n[... {omitted} bytes of output truncated ...]\n"
+    return text + tail.decode("utf-8", errors="replace")
+
+
+def read_log_window(path: Path, offset: int, head: int = LOG_HEAD, tail: int = LOG_TAIL) -> str:
+    """What was written to ``path`` after ``offset``: at most ``head`` + ``tail`` bytes are read."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            length = max(size - offset, 0)
+            handle.seek(offset)
+            if length <= head + tail:
+                return bounded_log(handle.read(length), b"", 0)
+            first = handle.read(head)
+            handle.seek(size - tail)
+            return bounded_log(first, handle.read(tail), length - head - tail)
+    except OSError:
+        return ""
+
+
+class SandboxProcess:
+    """One sandbox process and its channels."""
 
     def __init__(self, device: str, log_path: Path) -> None:
         self.device = device
         self.log_path = Path(log_path)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.token = ""
         self._send: Connection | None = None
-        self._recv: Connection | None = None
+        self._reply_fd: int | None = None
+        self._pending = b""
 
     def start(self) -> None:
-        """Spawn the worker process."""
+        """Spawn the sandbox process."""
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.token = new_sandbox_token()
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
+        env[TOKEN_VAR] = self.token
         if self.device.startswith("cuda:"):
             env["CUDA_VISIBLE_DEVICES"] = self._physical_gpu(self.device.split(":")[1], env)
         elif self.device == "cpu":
             env["TRITON_INTERPRET"] = "1"
             env.setdefault("CUDA_VISIBLE_DEVICES", "")
+        read_end, write_end = os.pipe()
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "kernel_arena.engine.sandbox.process"],
+                [sys.executable, "-m", "kernel_arena.engine.sandbox.serve", str(write_end), str(os.getpid())],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
+                stdout=log,
                 stderr=log,
                 env=env,
+                cwd=tempfile.gettempdir(),
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=(write_end,),
             )
         finally:
             log.close()
-        assert self.proc.stdin is not None and self.proc.stdout is not None
+            os.close(write_end)
+        assert self.proc.stdin is not None
         self._send = Connection(os.dup(self.proc.stdin.fileno()), readable=False)
-        self._recv = Connection(os.dup(self.proc.stdout.fileno()), writable=False)
         self.proc.stdin.close()
-        self.proc.stdout.close()
+        self._reply_fd = read_end
+        self._pending = b""
 
     @staticmethod
     def _physical_gpu(index: str, env: dict[str, str]) -> str:
@@ -109,65 +149,79 @@ class WorkerHandle:
         except OSError:
             return 0
 
-    def _log_since(self, offset: int) -> str:
-        try:
-            with open(self.log_path, "rb") as handle:
-                handle.seek(offset)
-                size = self._log_size() - offset
-                if size > LOG_HEAD + LOG_TAIL:
-                    head = handle.read(LOG_HEAD)
-                    handle.seek(-LOG_TAIL, os.SEEK_END)
-                    tail = handle.read(LOG_TAIL)
-                    return bounded_log(head + b"\0" * (size - LOG_HEAD - LOG_TAIL) + tail)
-                return handle.read().decode("utf-8", errors="replace")
-        except OSError:
-            return ""
-
-    def request(self, message: dict[str, Any], timeout: float) -> tuple[dict[str, Any], str]:
-        """Send a request; return (reply, output the worker printed meanwhile)."""
+    def request(self, message: Any, expected: tuple[type, ...], timeout: float) -> tuple[Any, str]:
+        """Send a request; return (validated reply, output the sandbox printed meanwhile)."""
         if not self.alive:
             self.start()
-        assert self._send is not None and self._recv is not None
+        assert self._send is not None and self._reply_fd is not None
         offset = self._log_size()
+        nonce = secrets.token_hex(8)
+        message.nonce = nonce
         try:
+            if self._pending or self._readable(0):
+                self._fail_protocol("data on the reply channel that no request asked for", offset)
             self._send.send(message)
         except (BrokenPipeError, OSError):
             self._reap()
-            raise WorkerDied(self._death_reason(), self._log_since(offset)) from None
+            raise SandboxDied(self._death_reason(), read_log_window(self.log_path, offset)) from None
         deadline = time.monotonic() + timeout
         while True:
+            newline = self._pending.find(b"\n")
+            if newline >= 0:
+                line, rest = self._pending[:newline], self._pending[newline + 1 :]
+                self._pending = b""
+                if rest.strip():
+                    self._fail_protocol("more than one reply to one request", offset)
+                try:
+                    reply = parse_reply(line, nonce, expected)
+                except ProtocolError as exc:
+                    self._fail_protocol(str(exc), offset)
+                return reply, read_log_window(self.log_path, offset)
+            if len(self._pending) > MAX_MESSAGE_BYTES:
+                self._fail_protocol(f"a reply longer than {MAX_MESSAGE_BYTES} bytes", offset)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.kill()
-                raise WorkerTimeout(
-                    f"no result after {timeout:g} s; the worker was killed", self._log_since(offset)
+                raise SandboxTimeout(
+                    f"no result after {timeout:g} s; the sandbox was killed",
+                    read_log_window(self.log_path, offset),
                 )
-            try:
-                ready = self._recv.poll(min(remaining, 0.5))
-            except (EOFError, OSError):
-                ready = True
-            if ready:
-                try:
-                    reply = self._recv.recv()
-                except (EOFError, OSError):
-                    self._reap()
-                    raise WorkerDied(self._death_reason(), self._log_since(offset)) from None
-                return reply, self._log_since(offset)
-            if not self.alive:
+            if self._readable(min(remaining, 0.25)):
+                chunk = os.read(self._reply_fd, 65536)
+                if chunk:
+                    self._pending += chunk
+                    continue
                 self._reap()
-                raise WorkerDied(self._death_reason(), self._log_since(offset))
+                raise SandboxDied(self._death_reason(), read_log_window(self.log_path, offset))
+            if not self.alive:
+                if self._readable(0):
+                    continue
+                self._reap()
+                raise SandboxDied(self._death_reason(), read_log_window(self.log_path, offset))
+
+    def _readable(self, timeout: float) -> bool:
+        assert self._reply_fd is not None
+        ready, _, _ = select.select([self._reply_fd], [], [], timeout)
+        return bool(ready)
+
+    def _fail_protocol(self, what: str, offset: int) -> None:
+        self.kill()
+        raise SandboxProtocolError(
+            f"protocol violation: the sandbox sent {what}; it was killed",
+            read_log_window(self.log_path, offset),
+        )
 
     def _death_reason(self) -> str:
         code = self.proc.returncode if self.proc is not None else None
         if code is None:
-            return "the worker stopped answering"
+            return "the sandbox stopped answering"
         if code < 0:
             try:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return f"the worker process died from {name} (exit code {code})"
-        return f"the worker process exited with code {code} (sys.exit or os._exit in the solution?)"
+            return f"the sandbox process died from {name} (exit code {code})"
+        return f"the sandbox process exited with code {code} (sys.exit or os._exit in the solution?)"
 
     def _reap(self) -> None:
         if self.proc is not None:
@@ -175,20 +229,16 @@ class WorkerHandle:
                 self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-        self._kill_group()
+        self._kill_tree()
         self._close()
 
-    def _kill_group(self) -> None:
-        if self.proc is None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    def _kill_tree(self) -> None:
+        if self.proc is not None:
+            kill_tree(self.token, self.proc.pid)
 
     def kill(self) -> None:
-        """Kill the worker and everything in its process group."""
-        self._kill_group()
+        """Kill the sandbox and its whole process tree."""
+        self._kill_tree()
         if self.proc is not None:
             try:
                 self.proc.wait(timeout=10)
@@ -197,54 +247,26 @@ class WorkerHandle:
         self._close()
 
     def stop(self) -> None:
-        """Ask the worker to exit, then make sure its group is gone."""
+        """Ask the sandbox to exit, then make sure its tree is gone."""
         if self.alive and self._send is not None:
             try:
-                self._send.send({"op": "stop"})
+                self._send.send(StopRequest())
                 self.proc.wait(timeout=5)  # type: ignore[union-attr]
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self.kill()
 
     def _close(self) -> None:
-        for conn in (self._send, self._recv):
-            if conn is not None:
-                try:
-                    conn.close()
-                except OSError:
-                    pass
-        self._send = self._recv = None
-
-
-# ================================================================ the worker process itself
-def _serve(recv: Connection, send: Connection) -> None:
-    from kernel_arena.engine.sandbox.serve import handle_request
-
-    state: dict[str, Any] = {}
-    while True:
-        try:
-            message = recv.recv()
-        except EOFError:
-            return
-        if message.get("op") == "stop":
-            return
-        reply = handle_request(message, state)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        send.send(reply)
-
-
-def main() -> None:
-    """Entry of ``python -m kernel_arena.engine.sandbox.process``: rewire fds, then serve requests."""
-    proto_in = os.dup(0)
-    proto_out = os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(2, 1)  # the solution's stdout joins stderr in the log file
-    os.close(devnull)
-    faulthandler.enable(file=sys.stderr, all_threads=False)
-    _serve(Connection(proto_in, writable=False), Connection(proto_out, readable=False))
-
-
-if __name__ == "__main__":
-    main()
+        if self._send is not None:
+            try:
+                self._send.close()
+            except OSError:
+                pass
+        if self._reply_fd is not None:
+            try:
+                os.close(self._reply_fd)
+            except OSError:
+                pass
+        self._send = None
+        self._reply_fd = None
+        self._pending = b""

@@ -1,68 +1,314 @@
-"""Request handlers that run inside the worker: build once, then evaluate workloads."""
+"""The sandbox process: builds one Solution, calls it, runs the timing loops. Untrusted.
+
+Started as ``python -m kernel_arena.engine.sandbox.serve REPLY_FD PARENT_PID``. Requests arrive
+pickled on stdin (written by the judge only); replies leave as JSON lines on ``REPLY_FD``; the
+Solution's prints go to the log file (stdout and stderr). The process never sees reference
+outputs, the reference code, the reference cache or the run folder: it gets tensors the judge
+lent it and writes outputs into the judge's buffers.
+
+What it reports is checked by the judge, never believed: output values are read from the judge's
+own memory, timed outputs are re-checked, and timing numbers are bounded and flagged. What it can
+tell the judge honestly is what the Solution did to this process: timer functions replaced,
+threads left running (``Integrity``).
+"""
 
 from __future__ import annotations
 
+import faulthandler
+import os
+import resource
+import sys
+import tempfile
 import traceback
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from kernel_arena.engine.sandbox.containment import die_with_parent
+from kernel_arena.engine.sandbox.integrity import IntegrityWatch
+from kernel_arena.engine.sandbox.protocol import (
+    MAX_TEXT,
+    BuildFailed,
+    BuildRequest,
+    Built,
+    Called,
+    CallRequest,
+    ReturnedOutput,
+    StopRequest,
+    Timed,
+    TimeRequest,
+    encode_reply,
+)
+from kernel_arena.engine.sandbox.shared import open_value
 
-def handle_request(message: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    """Dispatch one request; never raises (errors become replies)."""
-    op = message.get("op")
-    try:
-        if op == "build":
-            return _build(message, state)
-        if op == "eval":
-            return _eval(message, state)
-        return {"ok": False, "error": f"unknown request {op!r}"}
-    except Exception:  # noqa: BLE001 - reported to the parent
-        return {"ok": False, "error": traceback.format_exc()}
+FILE_SIZE_LIMIT = 1 << 30
+"""Largest file the sandbox (and its children) may write: logs, build folders, JIT caches."""
 
 
-def _build(message: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+class Sandbox:
+    """State of one sandbox process: the built Solution and the watch on its reach."""
+
+    def __init__(self, reply_fd: int) -> None:
+        self.reply_fd = reply_fd
+        self.fn: Callable[..., Any] | None = None
+        self.dps = True
+        self.device: Any = None
+        self.watch = IntegrityWatch()
+
+    def reply(self, message: Any) -> None:
+        data = encode_reply(message)
+        view = memoryview(data)
+        while view:
+            written = os.write(self.reply_fd, view)
+            view = view[written:]
+
+    # ------------------------------------------------------------------ build
+    def build(self, req: BuildRequest) -> None:
+        import torch
+
+        from kernel_arena.engine.sandbox.build import BuildError, build_solution
+        from kernel_arena.measure.environment import hardware_name, library_versions
+        from kernel_arena.schema import Solution
+
+        cuda = req.device.startswith("cuda")
+        self.device = torch.device("cuda:0" if cuda else "cpu")
+        if cuda:
+            torch.cuda.set_device(self.device)
+        hardware = hardware_name("cuda:0" if cuda else "cpu")
+        libs = library_versions(req.device)
+        solution = Solution.model_validate(req.solution)
+        self.dps = solution.spec.destination_passing_style
+        try:
+            built = build_solution(solution, Path(req.build_root))
+        except BuildError as exc:
+            self.reply(
+                BuildFailed(
+                    type="build_failed", nonce=req.nonce, error=_cut(str(exc)), hardware=hardware, libs=libs
+                )
+            )
+            return
+        self.fn = built.fn
+        libs.update(built.libs)
+        self.reply(Built(type="built", nonce=req.nonce, hardware=hardware, libs=libs))
+
+    # ------------------------------------------------------------------ one correctness call
+    def call(self, req: CallRequest) -> None:
+        import torch
+
+        assert self.fn is not None
+        args = [open_value(v) for v in req.inputs]
+        outs = [open_value(r) for r in req.outputs]
+        before = self.watch.threads()
+        returned: list[ReturnedOutput] = []
+        count: int | None = None
+        try:
+            with torch.no_grad():
+                if self.dps:
+                    self.fn(*args, *outs)
+                else:
+                    result = _as_tuple(self.fn(*args), req.output_names)
+                    count = len(result)
+                    returned = _copy_returned(result, outs, req.output_names)
+            self._sync()
+        except (Exception, SystemExit):  # noqa: BLE001 - the Solution's error is its RUNTIME_ERROR
+            self.reply(
+                Called(
+                    type="called",
+                    nonce=req.nonce,
+                    error=_cut(traceback.format_exc()),
+                    integrity=self.watch.check(before),
+                )
+            )
+            return
+        self.reply(
+            Called(
+                type="called",
+                nonce=req.nonce,
+                returned_count=count,
+                returned=returned,
+                integrity=self.watch.check(before),
+            )
+        )
+
+    # ------------------------------------------------------------------ the timing loops
+    def time(self, req: TimeRequest) -> None:
+        import torch
+
+        from kernel_arena.measure.phases import PhaseClock
+        from kernel_arena.measure.timing import TimingSettings, time_call
+
+        assert self.fn is not None
+        fn, dps = self.fn, self.dps
+        base = [open_value(v) for v in req.inputs]
+        index = {name: i for i, name in enumerate(req.input_names)}
+        variants = [(index[name], [open_value(r) for r in refs]) for name, refs in req.variants.items()]
+        n_variants = min((len(v) for _, v in variants), default=1)
+        out_sets = [tuple(open_value(r) for r in trial) for trial in req.outputs]
+        per_variant: list[tuple[Any, ...]] = []
+        for k in range(n_variants):
+            args = list(base)
+            for i, values in variants:
+                args[i] = values[k]
+            per_variant.append(tuple(args))
+        warmup, loop = req.warmup, req.trials * req.iters
+        last_returned: dict[int, Any] = {}
+        counter = [0]
+
+        def call() -> None:
+            n = counter[0]
+            counter[0] = n + 1
+            trial = 0 if n < warmup else ((n - warmup) % loop) // req.iters
+            with torch.no_grad():
+                if dps:
+                    fn(*per_variant[n % n_variants], *out_sets[trial])
+                else:
+                    last_returned[trial] = fn(*per_variant[n % n_variants])
+
+        before = self.watch.threads()
+        clock = PhaseClock(self.device)
+        try:
+            timing = time_call(call, self.device, TimingSettings(req.warmup, req.iters, req.trials), clock)
+            returned: list[ReturnedOutput] = []
+            if not dps:
+                for trial, outs in enumerate(out_sets):
+                    if trial in last_returned:
+                        result = _as_tuple(last_returned[trial], req.output_names)
+                        returned = _copy_returned(result, list(outs), req.output_names)
+            self._sync()
+        except (Exception, SystemExit):  # noqa: BLE001 - a failure while timing is a runtime error
+            self.reply(
+                Timed(
+                    type="timed",
+                    nonce=req.nonce,
+                    error=_cut(traceback.format_exc()),
+                    calls=counter[0],
+                    integrity=self.watch.check(before),
+                )
+            )
+            return
+        self.reply(
+            Timed(
+                type="timed",
+                nonce=req.nonce,
+                calls=counter[0],
+                latency_ms=timing.latency_ms,
+                call_latency_ms=timing.call_latency_ms,
+                method=timing.method[:300],
+                spread=timing.spread,
+                trial_medians_ms=timing.trial_medians_ms,
+                kernels_per_call=timing.kernels_per_call,
+                harness_ms=clock.rounded(),
+                returned=returned,
+                integrity=self.watch.check(before),
+            )
+        )
+
+    def _sync(self) -> None:
+        if self.device is not None and self.device.type == "cuda":
+            self.watch.synchronize(self.device)  # device-wide: side streams included
+
+
+def _as_tuple(result: Any, names: list[str]) -> tuple[Any, ...]:
+    if isinstance(result, dict):
+        return tuple(result.get(n) for n in names)
+    if isinstance(result, (tuple, list)):
+        return tuple(result)
+    return (result,)
+
+
+def _copy_returned(result: tuple[Any, ...], outs: list[Any], names: list[str]) -> list[ReturnedOutput]:
+    """Copy what a value-returning Solution returned into the judge's buffers, where it fits.
+
+    The copy runs with ``__torch_function__`` overrides disabled and reads the returned tensor as a
+    plain tensor, so a subclass cannot change what lands in the buffer. Mismatches are data: the
+    judge turns them into INCORRECT_SHAPE / INCORRECT_DTYPE.
+    """
     import torch
 
-    from kernel_arena.engine.config import RunConfig
-    from kernel_arena.engine.evaluate import EvalContext
-    from kernel_arena.engine.sandbox.build import BuildError, build_solution
-    from kernel_arena.measure.environment import hardware_name, library_versions
-    from kernel_arena.measure.reference import ReferenceCache
-    from kernel_arena.schema import Definition, Solution
+    from kernel_arena.measure.dtypes import dtype_name
 
-    device_name = message["device"]
-    device = torch.device("cuda:0" if device_name.startswith("cuda") else "cpu")
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    solution = Solution.model_validate(message["solution"])
-    definition = Definition.model_validate(message["definition"])
-    hardware = hardware_name("cuda:0" if device.type == "cuda" else "cpu")
-    libs = library_versions(device_name)
+    report = []
+    for i, value in enumerate(result):
+        name = names[i] if i < len(names) else f"#{i}"
+        if not isinstance(value, torch.Tensor):
+            report.append(ReturnedOutput(name=name, type_name=type(value).__name__[:200]))
+            continue
+        with torch._C.DisableTorchFunction():
+            plain = torch.Tensor.as_subclass(value, torch.Tensor)
+            entry = ReturnedOutput(
+                name=name,
+                type_name="Tensor",
+                shape=[int(n) for n in plain.shape],
+                dtype=_dtype_text(plain.dtype, dtype_name),
+                contiguous=bool(plain.is_contiguous()),
+            )
+            if i < len(outs):
+                buf = outs[i]
+                if tuple(plain.shape) == tuple(buf.shape) and plain.dtype == buf.dtype:
+                    torch.Tensor.copy_(buf, plain.to(buf.device))
+                    entry = entry.model_copy(update={"copied": True})
+        report.append(entry)
+    return report
+
+
+def _dtype_text(dtype: Any, name: Callable[[Any], str]) -> str:
     try:
-        built = build_solution(solution, Path(message["build_root"]))
-    except BuildError as exc:
-        return {"ok": False, "build_error": str(exc), "hardware": hardware, "libs": libs}
-    libs.update(built.libs)
-    state["ctx"] = EvalContext(
-        definition=definition,
-        built=built,
-        device=device,
-        hardware=hardware,
-        dataset_root=Path(message["dataset_root"]),
-        config=RunConfig.from_json(message["config"]),
-        cache=ReferenceCache(Path(message["cache_dir"]) if message.get("cache_dir") else None),
-    )
-    return {"ok": True, "hardware": hardware, "libs": libs}
+        return name(dtype)[:40]
+    except (KeyError, ValueError):
+        return str(dtype)[:40]
 
 
-def _eval(message: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
-    from kernel_arena.engine.evaluate import evaluate_workload
-    from kernel_arena.schema import Workload
+def _cut(text: str) -> str:
+    if len(text) <= MAX_TEXT:
+        return text
+    half = MAX_TEXT // 2 - 64
+    return text[:half] + f"\n[... {len(text) - 2 * half} characters cut ...]\n" + text[-half:]
 
-    ctx = state.get("ctx")
-    if ctx is None:
-        return {"ok": False, "error": "eval before a successful build"}
-    workload = Workload.model_validate(message["workload"])
-    outcome = evaluate_workload(ctx, workload)
-    reply = {"ok": True, **outcome.to_json(), "cache": {"hits": ctx.cache.hits, "misses": ctx.cache.misses}}
-    return reply
+
+def _limit_resources() -> None:
+    for limit, value in ((resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT), (resource.RLIMIT_CORE, 0)):
+        try:
+            soft, hard = resource.getrlimit(limit)
+            cap = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(limit, (cap, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def serve(requests: Connection, sandbox: Sandbox) -> None:
+    """Answer requests until stop or EOF."""
+    handlers = {BuildRequest: sandbox.build, CallRequest: sandbox.call, TimeRequest: sandbox.time}
+    while True:
+        try:
+            req = requests.recv()
+        except (EOFError, OSError):
+            return
+        if isinstance(req, StopRequest):
+            return
+        handler = handlers.get(type(req))
+        if handler is None:
+            return
+        if not isinstance(req, BuildRequest) and sandbox.fn is None:
+            return  # the judge only sends calls after a successful build
+        handler(req)
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+
+def main() -> None:
+    """Entry point: rewire fds, leash to the parent, serve."""
+    reply_fd, parent = int(sys.argv[1]), int(sys.argv[2])
+    die_with_parent(parent)
+    _limit_resources()
+    requests_fd = os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.chdir(tempfile.mkdtemp(prefix="kernel-arena-sandbox-"))
+    faulthandler.enable(file=sys.stderr, all_threads=False)
+    serve(Connection(requests_fd, writable=False), Sandbox(reply_fd))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,10 @@
-"""Pieces of the evaluation that need no worker: the input-mutation check."""
+"""The input-mutation check: bitwise, per input, any dtype or layout."""
 
 from __future__ import annotations
 
 import torch
 
-from kernel_arena.engine.evaluate import mutated_inputs
+from kernel_arena.measure.compare import mutated_inputs
 
 
 def test_mutation_check_is_bitwise_and_names_the_changed_input():

@@ -1,0 +1,771 @@
+"""The judge: trusted evaluation of one Solution on its Workloads, on one device.
+
+Per Workload, for each of ``draws`` correctness draws the judge materializes the inputs, gets the
+reference outputs (its cache or the reference), lends the sandbox a copy of the inputs and
+poisoned output buffers, has the sandbox make one call, then — reading its own memory — compares
+the outputs, checks the lent inputs against its pristine copy, and checks that the outputs did
+not change after the call returned. A failure is diagnosed here (the detectors run in the judge).
+
+A Solution that passes every draw is timed by its sandbox on inputs from a per-run secret:
+every timed call gets fresh values for the small inputs (``variants``), and the outputs of the
+last call of every trial are compared against the reference on that call's inputs, so work
+skipped or cached while timed fails the trace. The reference is timed here, under its own lock.
+The judge never imports Solution code; the sandbox never sees what the judge keeps.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.evaluators import evaluator_for
+from kernel_arena.engine.plan import Job
+from kernel_arena.engine.plausibility import bandwidth_flags
+from kernel_arena.engine.sandbox.process import (
+    SandboxDied,
+    SandboxProcess,
+    SandboxProtocolError,
+    SandboxTimeout,
+)
+from kernel_arena.engine.sandbox.protocol import (
+    BuildFailed,
+    BuildRequest,
+    Built,
+    Called,
+    CallRequest,
+    Integrity,
+    ReturnedOutput,
+    Timed,
+    TimeRequest,
+)
+from kernel_arena.engine.sandbox.shared import SharedArena, TensorRef
+from kernel_arena.measure.compare import Comparison, OutputComparison, mutated_inputs, poison_
+from kernel_arena.measure.dtypes import dtype_name, torch_dtype
+from kernel_arena.measure.environment import hardware_name, library_versions
+from kernel_arena.measure.inputs import (
+    BlobCache,
+    InputError,
+    clone_inputs,
+    materialize_inputs,
+    page_table_inputs,
+    random_input,
+)
+from kernel_arena.measure.phases import PhaseClock
+from kernel_arena.measure.provenance import definition_hash, solution_hash, workload_hash
+from kernel_arena.measure.reference import ReferenceCache, as_output_tuple, load_reference
+from kernel_arena.measure.timing import Timing, time_call
+from kernel_arena.schema import (
+    Definition,
+    Environment,
+    Evaluation,
+    EvaluationStatus,
+    RandomInput,
+    Trace,
+    Workload,
+)
+
+SMALL_INPUT_BYTES = 16 << 20
+"""Random inputs up to this size get fresh values on every timed call (larger ones: per workload)."""
+VARIANT_BUDGET_BYTES = 512 << 20
+"""Memory the judge spends on timing variants per workload (each lent once more to the sandbox)."""
+_REFERENCE_TIMING = threading.Lock()
+"""One profiler session at a time in this process (several judges share it with --device all)."""
+
+
+@dataclass
+class Verdict:
+    """The judge's conclusion for one Workload."""
+
+    status: EvaluationStatus
+    messages: list[str] = field(default_factory=list)
+    correctness: dict[str, Any] | None = None
+    performance: dict[str, Any] | None = None
+
+
+class Judge:
+    """Evaluates Jobs on one device; owns the reference cache and the sandboxes it starts."""
+
+    def __init__(
+        self,
+        device: str,
+        dataset_root: Path,
+        config: RunConfig,
+        secret: int,
+        cache_dir: Path | None,
+        log_dir: Path,
+        build_root: Path,
+    ) -> None:
+        self.device_name = device
+        self.device = torch.device(device if device.startswith("cuda") else "cpu")
+        self.dataset_root = Path(dataset_root)
+        self.config = config
+        self.secret = secret
+        self.cache = ReferenceCache(cache_dir)
+        self.log_dir = Path(log_dir)
+        self.build_root = Path(build_root)
+        self.blobs = BlobCache()
+        self.hardware = hardware_name(device)
+        self.libs = library_versions(device)
+        self._references: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ a job
+    def evaluate(self, job: Job, on_start: Callable[[Workload], None] | None = None) -> Iterator[Trace]:
+        """One trace per workload of ``job``, in order; ``on_start`` is told before each workload."""
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        log_path = self.log_dir / f"{job.solution.name}.{self.device_name.replace(':', '')}.log"
+        sandbox = SandboxProcess(self.device_name, log_path)
+        env = {"hardware": self.hardware, "libs": {**self.libs, **_dependency_versions(job)}}
+        hashes = {
+            "solution_hash": solution_hash(job.solution),
+            "definition_hash": definition_hash(job.definition),
+        }
+        build_failure: tuple[EvaluationStatus, str] | None = None
+        built = False
+        try:
+            for workload in job.workloads:
+                if on_start is not None:
+                    on_start(workload)
+                provenance = {
+                    **hashes,
+                    "workload_hash": workload_hash(
+                        workload, self.dataset_root, self.config.synthesize_missing
+                    ),
+                }
+                if build_failure is not None:
+                    yield _trace(job, workload, build_failure[0], build_failure[1], env, provenance)
+                    continue
+                if not built:
+                    status, log = self._build(sandbox, job)
+                    if status is not None:
+                        build_failure = (status, log)
+                        yield _trace(job, workload, status, log, env, provenance)
+                        continue
+                    built = True
+                verdict, output, alive = self._evaluate_workload(sandbox, job, workload, provenance)
+                built = built and alive
+                yield _trace(
+                    job,
+                    workload,
+                    verdict.status,
+                    _join_log(verdict.messages, output),
+                    env,
+                    provenance,
+                    verdict.correctness,
+                    verdict.performance,
+                )
+        finally:
+            sandbox.stop()
+
+    def _build(self, sandbox: SandboxProcess, job: Job) -> tuple[EvaluationStatus | None, str]:
+        """Build in a fresh sandbox; (None, "") when built, else the status and log for every workload."""
+        request = BuildRequest("", job.solution.to_json_dict(), self.device_name, str(self.build_root))
+        try:
+            reply, output = sandbox.request(request, (Built, BuildFailed), self.config.timeout_s)
+        except SandboxTimeout as exc:
+            return EvaluationStatus.TIMEOUT, _join_log(
+                [f"build: {exc} (not retried for later workloads)"], exc.log
+            )
+        except (SandboxDied, SandboxProtocolError) as exc:
+            return EvaluationStatus.COMPILE_ERROR, _join_log([f"build: {exc}"], exc.log)
+        if isinstance(reply, BuildFailed):
+            sandbox.stop()
+            return EvaluationStatus.COMPILE_ERROR, _join_log([reply.error], output)
+        return None, ""
+
+    # ------------------------------------------------------------------ a workload
+    def _evaluate_workload(
+        self, sandbox: SandboxProcess, job: Job, workload: Workload, provenance: dict[str, str]
+    ) -> tuple[Verdict, str, bool]:
+        """(verdict, sandbox output, whether the sandbox is still usable)."""
+        outputs: list[str] = []
+        try:
+            verdict = self._judge_workload(sandbox, job, workload, provenance, outputs)
+            return verdict, "\n".join(o for o in outputs if o.strip()), True
+        except SandboxTimeout as exc:
+            status, message, log = EvaluationStatus.TIMEOUT, f"timeout: {exc}", exc.log
+        except SandboxDied as exc:
+            status, message, log = EvaluationStatus.RUNTIME_ERROR, f"crash: {exc}", exc.log
+        except SandboxProtocolError as exc:
+            status, message, log = EvaluationStatus.RUNTIME_ERROR, str(exc), exc.log
+        outputs.append(log)
+        return Verdict(status, [message]), "\n".join(o for o in outputs if o.strip()), False
+
+    def _reference(self, definition: Definition) -> Any:
+        if definition.name not in self._references:
+            self._references[definition.name] = load_reference(definition)
+        return self._references[definition.name]
+
+    def _reference_outputs(
+        self, definition: Definition, key: str, draw: int | None, inputs: dict[str, Any]
+    ) -> dict[str, torch.Tensor]:
+        """Reference outputs for one input set (cached when ``draw`` is a public draw number)."""
+        if draw is not None:
+            cached = self.cache.get_outputs(definition, key, draw, self.device)
+            if cached is not None:
+                return cached
+        with torch.no_grad():
+            result = self._reference(definition)(*clone_inputs(inputs).values())
+        names = list(definition.outputs)
+        refs = dict(zip(names, as_output_tuple(result, names)))
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        if draw is not None:
+            self.cache.put_outputs(definition, key, draw, self.device, refs)
+        return refs
+
+    def _output_buffers(
+        self, arena: SharedArena, definition: Definition, workload: Workload
+    ) -> tuple[list[torch.Tensor], list[TensorRef]]:
+        axes = definition.axis_values(workload.axes)
+        tensors, refs = [], []
+        for spec in definition.outputs.values():
+            shape = definition.shape_of(spec, axes) or ()
+            tensor, ref = arena.empty(tuple(shape), torch_dtype(spec.dtype))
+            poison_(tensor)
+            tensors.append(tensor)
+            refs.append(ref)
+        return tensors, refs
+
+    def _lend_inputs(self, arena: SharedArena, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        lent: dict[str, Any] = {}
+        wire: list[Any] = []
+        for name, value in inputs.items():
+            if isinstance(value, torch.Tensor):
+                tensor, ref = arena.lend(value)
+                lent[name] = tensor
+                wire.append(ref)
+            else:
+                lent[name] = value
+                wire.append(value)
+        return lent, wire
+
+    def _judge_workload(
+        self,
+        sandbox: SandboxProcess,
+        job: Job,
+        workload: Workload,
+        provenance: dict[str, str],
+        outputs: list[str],
+    ) -> Verdict:
+        definition = job.definition
+        names = list(definition.outputs)
+        evaluator = evaluator_for(definition)
+        tol = self.config.tolerance_for(definition)
+        dps = job.solution.spec.destination_passing_style
+        key = f"{workload.uuid}-{provenance['workload_hash']}"
+        extra: dict[str, Any] = {"atol": tol.atol, "rtol": tol.rtol, "draws": self.config.draws}
+        if tol.required_matched_ratio < 1:
+            extra["required_matched_ratio"] = tol.required_matched_ratio
+        clock = PhaseClock(self.device)
+        worst = Comparison()
+        layout_notes: list[str] = []
+        prev_refs: dict[str, torch.Tensor] | None = None
+        for draw in range(self.config.draws):
+            try:
+                with clock.phase("inputs"):
+                    inputs = materialize_inputs(
+                        definition,
+                        workload,
+                        self.device,
+                        draw,
+                        self.dataset_root,
+                        self.blobs,
+                        self.config.synthesize_missing,
+                    )
+                with clock.phase("reference"):
+                    refs = self._reference_outputs(definition, key, draw, inputs)
+            except InputError as exc:
+                return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"workload inputs: {exc}"])
+            arena = SharedArena(self.device)
+            try:
+                with clock.phase("lend"):
+                    lent, wire = self._lend_inputs(arena, inputs)
+                    buffers, buffer_refs = self._output_buffers(arena, definition, workload)
+                with clock.phase("call_roundtrip"):
+                    reply, output = sandbox.request(
+                        CallRequest("", wire, buffer_refs, names), (Called,), self.config.timeout_s
+                    )
+                outputs.append(output)
+                with clock.phase("read_outputs"):
+                    got = [b.clone() for b in buffers]
+                tampering = _integrity_failure(reply.integrity)
+                if tampering:
+                    return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"draw {draw}: {tampering}"])
+                if reply.error is not None:
+                    messages = [f"draw {draw}: the solution raised:\n{reply.error}"]
+                    messages += self._diagnose(job, workload, inputs, refs, None, error=True)
+                    return Verdict(EvaluationStatus.RUNTIME_ERROR, messages)
+                with clock.phase("compare"):
+                    comparison = self._compare(evaluator, names, got, refs, tol, dps, reply)
+                with clock.phase("mutation_check"):
+                    mutated = mutated_inputs(inputs, lent)
+                with clock.phase("late_write_check"):
+                    late = [n for n, g, b in zip(names, got, buffers) if not _same_bytes(g, b)]
+            finally:
+                arena.close()
+            if comparison.status != EvaluationStatus.PASSED or mutated or late:
+                messages = [f"draw {draw}: " + m for m in comparison.messages()]
+                if mutated:
+                    messages.append(
+                        f"draw {draw}: the solution modified input(s) {', '.join(mutated)} in place"
+                    )
+                if late:
+                    messages.append(
+                        f"draw {draw}: output(s) {', '.join(late)} changed after the call returned "
+                        "(work finishing on another thread or stream after the timer stopped, A08)"
+                    )
+                outs = _outputs_for_diagnosis(names, got, None if dps else reply.returned)
+                messages += self._diagnose(
+                    job, workload, inputs, refs, outs, mutated=mutated, previous=prev_refs
+                )
+                status = comparison.status
+                if status == EvaluationStatus.PASSED:
+                    status = EvaluationStatus.INCORRECT_NUMERICAL
+                correctness = None
+                if status == EvaluationStatus.INCORRECT_NUMERICAL:
+                    correctness = {
+                        "max_relative_error": comparison.max_rel,
+                        "max_absolute_error": comparison.max_abs,
+                        "extra": {
+                            **extra,
+                            "outputs": comparison.extra(),
+                            "failed_draw": draw,
+                            "mutated_inputs": mutated,
+                        },
+                    }
+                return Verdict(status, messages, correctness)
+            layout_notes += [
+                f"note: output {r.name} is a non-contiguous view; values match, but a consumer reading "
+                "its memory directly would not (P12)"
+                for r in reply.returned
+                if not r.contiguous
+            ]
+            if comparison.max_abs >= worst.max_abs or not worst.outputs:
+                worst = comparison
+            prev_refs = refs
+
+        correctness = {
+            "max_relative_error": worst.max_rel,
+            "max_absolute_error": worst.max_abs,
+            "extra": {**extra, "outputs": worst.extra()},
+        }
+        timed = self._time(sandbox, job, workload, key, clock, outputs)
+        if isinstance(timed, Verdict):
+            if timed.status == EvaluationStatus.INCORRECT_NUMERICAL:
+                timed.correctness = correctness
+            return timed
+        sol_t, ref_t, sandbox_ms, flags = timed
+        if self.cache.tampered:
+            outputs.append(
+                "note: reference cache entries changed during this run were recomputed: "
+                + ", ".join(self.cache.tampered[:5])
+            )
+            self.cache.tampered.clear()
+        performance: dict[str, Any] = {
+            "latency_ms": sol_t.latency_ms,
+            "reference_latency_ms": ref_t.latency_ms,
+            "speedup_factor": ref_t.latency_ms / sol_t.latency_ms if sol_t.latency_ms > 0 else 0.0,
+            "call_latency_ms": sol_t.call_latency_ms,
+            "reference_call_latency_ms": ref_t.call_latency_ms,
+            "timing": {
+                "method": sol_t.method,
+                "spread": sol_t.spread,
+                "trial_medians_ms": sol_t.trial_medians_ms,
+                "kernels_per_call": sol_t.kernels_per_call,
+                "reference_method": ref_t.method,
+                **self._settings_json(),
+                "harness_ms": clock.rounded(),
+                "sandbox_ms": sandbox_ms,
+            },
+        }
+        if flags:
+            performance["flags"] = flags
+        messages = list(dict.fromkeys(layout_notes)) + _timing_notes(sol_t)
+        messages += [f"flag: {f['message']}" for f in flags]
+        return Verdict(EvaluationStatus.PASSED, messages, correctness, performance)
+
+    def _compare(
+        self,
+        evaluator: Any,
+        names: list[str],
+        got: list[torch.Tensor],
+        refs: dict[str, torch.Tensor],
+        tol: Any,
+        dps: bool,
+        reply: Called,
+    ) -> Comparison:
+        if dps:
+            return evaluator.compare(names, got, refs, tol, poisoned=True)
+        if reply.returned_count != len(names):
+            return Comparison(
+                [
+                    OutputComparison(
+                        "outputs",
+                        EvaluationStatus.INCORRECT_SHAPE,
+                        f"returned {reply.returned_count} outputs, the definition has {len(names)} "
+                        f"({', '.join(names)})",
+                    )
+                ]
+            )
+        mismatch = _returned_mismatch(names, reply.returned, refs)
+        if mismatch is not None:
+            return mismatch
+        return evaluator.compare(names, got, refs, tol, poisoned=False)
+
+    # ------------------------------------------------------------------ timing
+    def _settings_json(self) -> dict[str, int]:
+        s = self.config.timing_for(self.device.type)
+        return {"warmup": s.warmup, "iters": s.iters, "trials": s.trials}
+
+    def _time(
+        self,
+        sandbox: SandboxProcess,
+        job: Job,
+        workload: Workload,
+        key: str,
+        clock: PhaseClock,
+        outputs: list[str],
+    ) -> Verdict | tuple[Timing, Timing, dict[str, float], list[dict[str, str]]]:
+        definition = job.definition
+        names = list(definition.outputs)
+        settings = self.config.timing_for(self.device.type)
+        loops = 2 if self.device.type == "cuda" else 1
+        secret_draw = _secret_draw(self.secret, workload.uuid)
+        with clock.phase("timing_inputs"):
+            base = materialize_inputs(
+                definition,
+                workload,
+                self.device,
+                secret_draw,
+                self.dataset_root,
+                self.blobs,
+                self.config.synthesize_missing,
+            )
+            varied = _varied_inputs(definition, workload, base)
+            per_set = sum(base[n].numel() * base[n].element_size() for n in varied) or 1
+            planned_calls = settings.warmup + loops * settings.trials * settings.iters
+            count = max(1, min(planned_calls, VARIANT_BUDGET_BYTES // per_set))
+            variants = {
+                n: [
+                    random_input(definition, workload, n, secret_draw + 1 + k, self.device)
+                    for k in range(count)
+                ]
+                for n in varied
+            }
+        arena = SharedArena(self.device)
+        try:
+            with clock.phase("timing_lend"):
+                _, wire = self._lend_inputs(arena, base)
+                wire_variants = {n: [arena.lend(v)[1] for v in vs] for n, vs in variants.items()}
+                sets = [self._output_buffers(arena, definition, workload) for _ in range(settings.trials)]
+            request = TimeRequest(
+                "",
+                wire,
+                list(base),
+                wire_variants,
+                [refs for _, refs in sets],
+                names,
+                settings.warmup,
+                settings.iters,
+                settings.trials,
+            )
+            with clock.phase("timing_roundtrip"):
+                reply, output = sandbox.request(request, (Timed,), self.config.timeout_s)
+            outputs.append(output)
+            tampering = _integrity_failure(reply.integrity)
+            if tampering:
+                return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"while timing: {tampering}"])
+            if reply.error is not None:
+                return Verdict(
+                    EvaluationStatus.RUNTIME_ERROR, [f"while timing: the solution raised:\n{reply.error}"]
+                )
+            loop = settings.trials * settings.iters
+            made = reply.calls - settings.warmup
+            if made < loop or made % loop:
+                return Verdict(
+                    EvaluationStatus.RUNTIME_ERROR,
+                    [
+                        f"protocol violation: the timing loops reported {reply.calls} calls, which no "
+                        f"schedule of {settings.warmup} warm-up and {settings.trials}x{settings.iters} "
+                        "calls gives"
+                    ],
+                )
+            with clock.phase("timed_output_check"):
+                failure = self._check_timed_outputs(job, base, variants, sets, reply, settings, count)
+            if failure is not None:
+                return failure
+        finally:
+            arena.close()
+        sol_t = Timing(
+            reply.latency_ms,
+            reply.call_latency_ms,
+            reply.method,
+            reply.spread,
+            list(reply.trial_medians_ms),
+            reply.kernels_per_call,
+        )
+        with clock.phase("reference_timing"):
+            ref_t = self._reference_timing(definition, key, base)
+        flags = bandwidth_flags(sol_t, definition, workload, self.device.type)
+        return sol_t, ref_t, dict(reply.harness_ms), flags
+
+    def _check_timed_outputs(
+        self,
+        job: Job,
+        base: dict[str, Any],
+        variants: dict[str, list[torch.Tensor]],
+        sets: list[tuple[list[torch.Tensor], list[TensorRef]]],
+        reply: Timed,
+        settings: Any,
+        count: int,
+    ) -> Verdict | None:
+        """Compare the last timed call of every trial with the reference on that call's inputs."""
+        definition = job.definition
+        names = list(definition.outputs)
+        tol = self.config.tolerance_for(definition)
+        evaluator = evaluator_for(definition)
+        loop = settings.trials * settings.iters
+        for trial, (buffers, _) in enumerate(sets):
+            n = reply.calls - loop + (trial + 1) * settings.iters - 1
+            inputs = dict(base)
+            for name, values in variants.items():
+                inputs[name] = values[n % count]
+            refs = self._reference_outputs(definition, "", None, inputs)
+            got = [b.clone() for b in buffers]
+            dps = job.solution.spec.destination_passing_style
+            comparison = evaluator.compare(names, got, refs, tol, poisoned=dps)
+            if comparison.status != EvaluationStatus.PASSED:
+                detail = "; ".join(comparison.messages()) or comparison.status.value
+                return Verdict(
+                    EvaluationStatus.INCORRECT_NUMERICAL,
+                    [
+                        f"trial {trial}: the outputs of the last timed call do not match the reference on "
+                        f"that call's inputs ({detail}): work skipped or cached while timed (A01/A02)"
+                    ],
+                )
+        return None
+
+    def _reference_timing(self, definition: Definition, key: str, base: dict[str, Any]) -> Timing:
+        settings = self.config.timing_for(self.device.type)
+        cached = self.cache.get_timing(definition, key, self.hardware, settings.key())
+        if cached is not None:
+            return Timing.from_json(cached)
+        args = list(clone_inputs(base).values())
+        reference = self._reference(definition)
+
+        def ref_call() -> None:
+            with torch.no_grad():
+                reference(*args)
+
+        with _REFERENCE_TIMING:
+            ref_t = time_call(ref_call, self.device, settings)
+        self.cache.put_timing(definition, key, self.hardware, settings.key(), ref_t.to_json())
+        return ref_t
+
+    # ------------------------------------------------------------------ diagnosis
+    def _diagnose(
+        self,
+        job: Job,
+        workload: Workload,
+        inputs: dict[str, Any],
+        refs: dict[str, torch.Tensor],
+        outs: dict[str, Any] | None,
+        error: bool = False,
+        mutated: list[str] | None = None,
+        previous: dict[str, torch.Tensor] | None = None,
+    ) -> list[str]:
+        from kernel_arena.diagnose import FailureEvidence, diagnose_failure
+
+        evidence = FailureEvidence(
+            definition=job.definition,
+            workload=workload,
+            solution=job.solution,
+            inputs=inputs,
+            outputs=outs,
+            references=refs,
+            reference_fn=self._reference(job.definition),
+            tolerance=self.config.tolerance_for(job.definition),
+            raised=error,
+            mutated_inputs=mutated or [],
+            previous_references=previous,
+        )
+        try:
+            return [f"diagnosis: {d}" for d in diagnose_failure(evidence)]
+        except Exception as exc:  # noqa: BLE001 - a failing detector must not hide the result
+            return [f"diagnosis failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=2)}"]
+
+
+# ============================================================================ helpers
+def _secret_draw(secret: int, uuid: str) -> int:
+    """A draw number no Solution can predict: derived from the per-run secret and the workload."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{secret}:{uuid}".encode()).digest()
+    return (int.from_bytes(digest[:8], "little") & ((1 << 62) - 1)) + (1 << 40)
+
+
+def _varied_inputs(definition: Definition, workload: Workload, base: dict[str, Any]) -> list[str]:
+    """Random tensor inputs small enough to get fresh values on every timed call."""
+    tables = page_table_inputs(definition)
+    return [
+        name
+        for name, value in base.items()
+        if isinstance(value, torch.Tensor)
+        and isinstance(workload.inputs.get(name), RandomInput)
+        and name not in tables
+        and value.numel() * value.element_size() <= SMALL_INPUT_BYTES
+    ]
+
+
+def _same_bytes(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return not mutated_inputs({"x": a}, {"x": b})
+
+
+def _integrity_failure(integrity: Integrity) -> str | None:
+    parts = []
+    if integrity.replaced:
+        parts.append(
+            "the solution replaced timer/synchronization functions the harness relies on: "
+            + ", ".join(integrity.replaced[:10])
+            + " (A05)"
+        )
+    if integrity.threads_left:
+        parts.append(
+            "the solution left Python thread(s) running after the call returned: "
+            + ", ".join(integrity.threads_left[:5])
+            + " (work after the timer stopped, A08)"
+        )
+    return "; ".join(parts) or None
+
+
+def _returned_mismatch(
+    names: list[str], returned: list[ReturnedOutput], refs: dict[str, torch.Tensor]
+) -> Comparison | None:
+    """Shape/dtype failures of a value-returning call, as the comparison reports them."""
+    comparison = Comparison()
+    for name, item in zip(names, returned):
+        ref = refs[name]
+        if item.shape is None:
+            comparison.outputs.append(
+                OutputComparison(
+                    name,
+                    EvaluationStatus.INCORRECT_SHAPE,
+                    f"expected a tensor of shape {list(ref.shape)}, got {item.type_name}",
+                )
+            )
+        elif tuple(item.shape) != tuple(ref.shape):
+            comparison.outputs.append(
+                OutputComparison(
+                    name, EvaluationStatus.INCORRECT_SHAPE, f"shape {item.shape}, expected {list(ref.shape)}"
+                )
+            )
+        elif item.dtype != dtype_name(ref.dtype):
+            comparison.outputs.append(
+                OutputComparison(
+                    name,
+                    EvaluationStatus.INCORRECT_DTYPE,
+                    f"dtype {item.dtype}, expected {dtype_name(ref.dtype)}",
+                )
+            )
+    return comparison if comparison.outputs else None
+
+
+def _outputs_for_diagnosis(
+    names: list[str], got: list[torch.Tensor], returned: list[ReturnedOutput] | None
+) -> dict[str, Any]:
+    """The outputs detectors see: the judge's copies; for what a value-returning call returned but
+    could not be copied (wrong shape or dtype), a ``meta`` tensor with the reported shape and dtype."""
+    outs: dict[str, Any] = dict(zip(names, got))
+    for item in returned or []:
+        if item.copied or item.name not in outs:
+            continue
+        try:
+            dtype = torch_dtype(item.dtype or "")
+            outs[item.name] = torch.empty(item.shape or [], dtype=dtype, device="meta")
+        except (KeyError, ValueError, TypeError, RuntimeError):
+            outs[item.name] = None
+    return outs
+
+
+def _timing_notes(t: Timing) -> list[str]:
+    notes = []
+    if (
+        t.method != "wall_clock_cpu"
+        and t.latency_ms > 0
+        and t.call_latency_ms > 5 * t.latency_ms
+        and t.call_latency_ms - t.latency_ms > 0.05
+    ):
+        notes.append(
+            f"call latency {t.call_latency_ms * 1e3:.0f} us is {t.call_latency_ms / t.latency_ms:.0f}x "
+            f"the kernel time {t.latency_ms * 1e3:.1f} us: host-side work per call (P18: planning, "
+            "allocation or synchronization inside the call)"
+        )
+    if t.method != "wall_clock_cpu" and t.kernels_per_call == 0:
+        notes.append(
+            "no GPU kernel was recorded during the call: work on another stream or on "
+            "the host (P19); latency_ms is not meaningful"
+        )
+    return notes
+
+
+def _dependency_versions(job: Job) -> dict[str, str]:
+    """Versions of the Solution's declared dependencies, read from package metadata (no import)."""
+    import importlib.metadata
+
+    from kernel_arena.engine.sandbox.build import parse_dependency
+
+    versions = {}
+    for dep in job.solution.spec.dependencies:
+        try:
+            dist, _, _ = parse_dependency(dep)
+            versions[dist] = importlib.metadata.version(dist)
+        except Exception:  # noqa: BLE001, S112 - a missing package is the build's COMPILE_ERROR
+            continue
+    return versions
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _join_log(messages: list[str], output: str) -> str:
+    parts = [m.rstrip() for m in messages if m]
+    if output.strip():
+        parts.append("--- solution output ---\n" + output.rstrip())
+    return "\n".join(parts)
+
+
+def _trace(
+    job: Job,
+    workload: Workload,
+    status: EvaluationStatus,
+    log: str,
+    env: dict[str, Any],
+    provenance: dict[str, str],
+    correctness: dict[str, Any] | None = None,
+    performance: dict[str, Any] | None = None,
+) -> Trace:
+    evaluation = Evaluation(
+        status=status,
+        environment=Environment(hardware=env.get("hardware") or "unknown", libs=env.get("libs", {})),
+        timestamp=_now(),
+        log=log,
+        correctness=correctness,
+        performance=performance,
+    )
+    return Trace(
+        definition=job.definition.name,
+        workload=workload,
+        solution=job.solution.name,
+        evaluation=evaluation,
+        provenance=provenance,
+    )
