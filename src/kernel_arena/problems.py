@@ -1,12 +1,15 @@
-"""Problem: one thing wrong with a dataset file, located by file, line and JSON field.
+"""Problem: the one type for a located problem, from ``validate`` (dataset files) and from
+``check`` (static checks of a Solution).
 
-Turns pydantic validation errors into messages a person can act on, e.g.
+A problem names the file, and where known the line and the JSON field, says what is wrong,
+and for a static check carries the pitfall id (``P01``, ``SCHEMA``, ...) and how to fix it.
+This module also turns pydantic validation errors into messages a person can act on, e.g.
 ``solutions/gqa/x.json: spec.entry_point: must contain exactly one '::'``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +18,37 @@ from pydantic import ValidationError
 
 @dataclass(frozen=True)
 class Problem:
-    """A located dataset problem."""
+    """A located problem; every field but ``file`` and ``message`` is optional."""
 
     file: str
+    """The file at fault, relative to the dataset or solution folder where possible."""
     message: str
-    location: str = ""
+    """What is wrong."""
+    field: str = ""
+    """JSON location of the offending field, e.g. ``spec.entry_point`` or ``workload[0].axes``."""
     line: int | None = None
+    """1-based line in ``file`` (JSONL line, or source line of a static finding)."""
     severity: str = "error"
-    """``error`` or ``warning`` (warnings do not fail ``validate``)."""
+    """``error`` or ``warning`` (warnings do not fail ``validate`` or ``check``)."""
+    id: str = ""
+    """Pitfall id of a static check (``P01``, ``SCHEMA``, ``TARGET``, ...); empty for dataset problems."""
+    hint: str = ""
+    """How to fix it, when there is one obvious fix."""
 
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line is not None else "")
-        field = f" {self.location}:" if self.location else ""
+        if self.id:
+            # A static-check finding: severity and pitfall id lead, the fix gets its own line.
+            field = f"{self.field}: " if self.field else ""
+            hint = f"\n    fix: {self.hint}" if self.hint else ""
+            return f"{where}: {self.severity} {self.id}: {field}{self.message}{hint}"
+        field = f" {self.field}:" if self.field else ""
         tag = "" if self.severity == "error" else f" [{self.severity}]"
         return f"{where}:{field}{tag} {self.message}"
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON form for ``--json`` output."""
-        return {
-            "file": self.file,
-            "line": self.line,
-            "location": self.location,
-            "message": self.message,
-            "severity": self.severity,
-        }
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON form for ``--json`` output (every key present, empty when it does not apply)."""
+        return asdict(self)
 
 
 def format_location(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -9,9 +9,9 @@ from helpers import TINY_DEF, make_tiny_dataset, solution_json
 
 import kernel_arena
 from kernel_arena.authoring.check import check_solution_json
-from kernel_arena.authoring.pack import pack_solution, unpack_solution
 from kernel_arena.authoring.scaffold import TEMPLATES, new_solution, signature
 from kernel_arena.dataset import load_dataset
+from kernel_arena.dataset.solution_folder import pack_solution, unpack_solution
 from kernel_arena.engine.config import RunConfig
 from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus
@@ -55,7 +55,7 @@ def test_seed_op_templates_pass(builtin, tmp_path, template):
     result = kernel_arena.run(
         solutions=[str(folder)], workloads=["cpu_b1"], out=tmp_path / "out", config=FAST, device="cpu"
     )
-    assert result.traces[0].evaluation.status == EvaluationStatus.PASSED, result.traces[0].evaluation.log
+    assert result.traces[0].passed, result.traces[0].evaluation.log
 
 
 def test_signature_and_from_copy(builtin, tmp_path):
@@ -72,30 +72,6 @@ def test_signature_and_from_copy(builtin, tmp_path):
     ]
     folder = new_solution(builtin, gqa.name, "copy", tmp_path / "c", from_solution="gqa_paged_decode_torch")
     assert pack_solution(folder).name == "copy"
-
-
-def test_pack_round_trip_is_byte_identical(tmp_path):
-    sol = solution_json("rt", "def run(x, y, alpha, out):\r\n    out.copy_(alpha * x + y)  # crlf é\r\n")
-    from kernel_arena.schema import Solution
-
-    s = Solution.model_validate(sol)
-    unpack_solution(s, tmp_path / "f")
-    assert (tmp_path / "f" / "main.py").read_bytes() == sol["sources"][0]["content"].encode()
-    assert pack_solution(tmp_path / "f").sources[0].content == sol["sources"][0]["content"]
-
-
-def test_symlink_escaping_the_folder_is_refused(tmp_path):
-    from kernel_arena.authoring.pack import SolutionFolderError
-
-    (tmp_path / "secret.py").write_text("x = 1\n")
-    folder = tmp_path / "f"
-    folder.mkdir()
-    (folder / "main.py").symlink_to(tmp_path / "secret.py")
-    (folder / "solution.json").write_text(
-        json.dumps({**solution_json("s", ""), "sources": [{"path": "main.py"}]})
-    )
-    with pytest.raises(SolutionFolderError, match="outside the solution folder"):
-        pack_solution(folder)
 
 
 def _check(tmp_path, code, **kw):

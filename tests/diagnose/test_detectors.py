@@ -52,7 +52,7 @@ def _evaluate(builtin, tmp_path, definition, code, workload="cpu_b4_edge", dps=T
         log_dir=tmp_path / "logs",
         build_root=tmp_path,
     )
-    wl = next(w for w in builtin.workloads_for(definition) if (w.model_extra or {}).get("name") == workload)
+    wl = next(w for w in builtin.workloads_for(definition) if w.name == workload)
     (trace,) = judge.evaluate(Job(builtin.definitions[definition], solution, [wl]))
     assert trace.evaluation is not None
     return Outcome(trace.evaluation.status, trace.evaluation.log.splitlines())

@@ -16,7 +16,6 @@ import pytest
 from helpers import TINY_DEF, kill_run, make_tiny_dataset, run_command, solution_json
 
 from kernel_arena.dataset import load_dataset
-from kernel_arena.schema import EvaluationStatus
 
 KILLS = 50
 WORKLOADS = 12
@@ -47,4 +46,4 @@ def test_kill_minus_9_fifty_times_then_resume(tmp_path):
     view = load_dataset(out)
     keys = [t.key for t in view.traces]
     assert len(keys) == len(set(keys)) == 2 * WORKLOADS
-    assert all(t.evaluation.status == EvaluationStatus.PASSED for t in view.traces)
+    assert all(t.passed for t in view.traces)

@@ -166,6 +166,21 @@ def test_trace_round_trip_with_infinite_errors_and_extras():
     assert Trace.model_validate(again).to_json_dict() == t
 
 
+def test_workload_name_is_the_optional_name_extra():
+    wl = tiny_workload("u")["workload"]
+    assert Workload.model_validate(wl).name is None
+    named = Workload.model_validate({**wl, "name": "cpu_b1"})
+    assert named.name == "cpu_b1"
+    assert named.to_json_dict()["name"] == "cpu_b1"
+
+
+@pytest.mark.parametrize(("status", "c", "p"), [("PASSED", True, True), ("INCORRECT_NUMERICAL", True, False)])
+def test_trace_passed_only_for_a_passed_evaluation(status, c, p):
+    t = {"definition": "d", "workload": tiny_workload("u")["workload"], "solution": "s"}
+    assert Trace.model_validate({**t, "evaluation": _evaluation(status, c, p)}).passed == (status == "PASSED")
+    assert not Trace.model_validate(tiny_workload("u")).passed
+
+
 def test_workload_trace_line_needs_both_null():
     t = tiny_workload("u")
     Trace.model_validate(t)
@@ -181,3 +196,14 @@ def test_schema_does_not_import_torch():
     code = "import sys, kernel_arena.schema, kernel_arena.dataset; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_dtype_bytes_cover_every_dtype_and_match_torch():
+    from typing import get_args
+
+    from kernel_arena.measure.dtypes import TORCH_DTYPES
+    from kernel_arena.schema import DTYPE_BYTES, DType
+
+    assert set(DTYPE_BYTES) == set(get_args(DType))
+    for name, dtype in TORCH_DTYPES.items():
+        assert DTYPE_BYTES[name] == dtype.itemsize, name

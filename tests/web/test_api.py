@@ -82,7 +82,7 @@ def test_new_traces_appear_without_restart(server):
 def test_default_bind_is_localhost():
     import inspect
 
-    from kernel_arena.cli import serve
+    from kernel_arena.cli.serve import serve_cmd as serve
     from kernel_arena.web.server import make_server
 
     assert inspect.signature(make_server).parameters["host"].default == "127.0.0.1"

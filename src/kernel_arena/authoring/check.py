@@ -14,13 +14,12 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from kernel_arena.problems import format_location
+from kernel_arena.problems import Problem, format_location
 from kernel_arena.schema import Definition, Solution
 
 _DTYPE_CASTS = {
@@ -35,53 +34,33 @@ _DTYPE_CASTS = {
 _VIEWS = {"t", "transpose", "permute", "T", "mT", "expand", "swapaxes"}
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One static finding."""
-
-    id: str
-    severity: str  # error | warning
-    file: str
-    line: int | None
-    message: str
-    hint: str = ""
-
-    def __str__(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
-        hint = f"\n    fix: {self.hint}" if self.hint else ""
-        return f"{where}: {self.severity} {self.id}: {self.message}{hint}"
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 def check_solution_json(
     data: dict[str, Any], definition_lookup: Any, where: str = "solution.json"
-) -> list[Finding]:
+) -> list[Problem]:
     """Validate the schema, then run every static check."""
     try:
         solution = Solution.model_validate(data)
     except ValidationError as exc:
         return [
-            Finding(
-                "SCHEMA",
-                "error",
-                where,
-                None,
-                f"{format_location(e['loc'])}: {str(e['msg']).removeprefix('Value error, ')}",
+            Problem(
+                id="SCHEMA",
+                severity="error",
+                file=where,
+                field=format_location(e["loc"]),
+                message=str(e["msg"]).removeprefix("Value error, "),
             )
             for e in exc.errors(include_url=False)
         ]
     try:
         definition = definition_lookup(solution.definition)
     except Exception as exc:  # noqa: BLE001 - DatasetError naming known definitions
-        return [Finding("SCHEMA", "error", where, None, str(exc))]
+        return [Problem(id="SCHEMA", severity="error", file=where, message=str(exc))]
     return check_solution(solution, definition)
 
 
-def check_solution(solution: Solution, definition: Definition) -> list[Finding]:
+def check_solution(solution: Solution, definition: Definition) -> list[Problem]:
     """Static findings for a validated solution."""
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     entry = solution.source(solution.spec.entry_file)
     assert entry is not None  # the schema guarantees it
     sources = {s.path: s for s in solution.sources}
@@ -91,7 +70,15 @@ def check_solution(solution: Solution, definition: Definition) -> list[Finding]:
             try:
                 trees[path] = ast.parse(src.content, filename=path)
             except SyntaxError as exc:
-                findings.append(Finding("SCHEMA", "error", path, exc.lineno, f"syntax error: {exc.msg}"))
+                findings.append(
+                    Problem(
+                        id="SCHEMA",
+                        severity="error",
+                        file=path,
+                        line=exc.lineno,
+                        message=f"syntax error: {exc.msg}",
+                    )
+                )
     findings += _check_language(solution)
     findings += _check_dependencies(solution)
     findings += _check_targets(solution)
@@ -103,25 +90,27 @@ def check_solution(solution: Solution, definition: Definition) -> list[Finding]:
     return findings
 
 
-def _check_language(solution: Solution) -> list[Finding]:
+def _check_language(solution: Solution) -> list[Problem]:
     out = []
     kinds = {Path(s.path).suffix for s in solution.sources}
     lang = solution.spec.language
     if lang in ("python", "triton") and kinds & {".cu", ".cpp", ".cc", ".cuh"}:
         out.append(
-            Finding(
-                "SCHEMA",
-                "warning",
-                "solution.json",
-                None,
-                f"language is {lang} but the sources include C++/CUDA files",
-                "set spec.language to cuda or cpp (binding torch)",
+            Problem(
+                id="SCHEMA",
+                severity="warning",
+                file="solution.json",
+                message=f"language is {lang} but the sources include C++/CUDA files",
+                hint="set spec.language to cuda or cpp (binding torch)",
             )
         )
     if lang == "triton" and not any("triton" in s.content for s in solution.sources):
         out.append(
-            Finding(
-                "SCHEMA", "warning", "solution.json", None, "language is triton but no source imports triton"
+            Problem(
+                id="SCHEMA",
+                severity="warning",
+                file="solution.json",
+                message="language is triton but no source imports triton",
             )
         )
     if (
@@ -130,12 +119,17 @@ def _check_language(solution: Solution) -> list[Finding]:
         and not solution.spec.entry_file.endswith(".py")
     ):
         out.append(
-            Finding("SCHEMA", "error", "solution.json", None, f"a {lang} solution has no .cu/.cpp source")
+            Problem(
+                id="SCHEMA",
+                severity="error",
+                file="solution.json",
+                message=f"a {lang} solution has no .cu/.cpp source",
+            )
         )
     return out
 
 
-def _check_dependencies(solution: Solution) -> list[Finding]:
+def _check_dependencies(solution: Solution) -> list[Problem]:
     from kernel_arena.engine.sandbox.build import _dist_version, parse_dependency
 
     out = []
@@ -143,13 +137,12 @@ def _check_dependencies(solution: Solution) -> list[Finding]:
         dist, module, spec = parse_dependency(dep)
         if importlib.util.find_spec(module) is None:
             out.append(
-                Finding(
-                    "P17",
-                    "error",
-                    "solution.json",
-                    None,
-                    f"declared dependency {dist!r} is not installed (no module {module!r})",
-                    f"pip install {dist}, or remove it from spec.dependencies",
+                Problem(
+                    id="P17",
+                    severity="error",
+                    file="solution.json",
+                    message=f"declared dependency {dist!r} is not installed (no module {module!r})",
+                    hint=f"pip install {dist}, or remove it from spec.dependencies",
                 )
             )
             continue
@@ -160,13 +153,12 @@ def _check_dependencies(solution: Solution) -> list[Finding]:
 
                 if version not in SpecifierSet(spec):
                     out.append(
-                        Finding(
-                            "P17",
-                            "error",
-                            "solution.json",
-                            None,
-                            f"{dist} {version} is installed; the solution needs {spec}",
-                            f"pip install '{dist}{spec}'",
+                        Problem(
+                            id="P17",
+                            severity="error",
+                            file="solution.json",
+                            message=f"{dist} {version} is installed; the solution needs {spec}",
+                            hint=f"pip install '{dist}{spec}'",
                         )
                     )
             except ImportError:
@@ -174,7 +166,7 @@ def _check_dependencies(solution: Solution) -> list[Finding]:
     return out
 
 
-def _check_targets(solution: Solution) -> list[Finding]:
+def _check_targets(solution: Solution) -> list[Problem]:
     from kernel_arena.measure.environment import default_device, hardware_name, targets_device
 
     device = default_device()
@@ -182,14 +174,13 @@ def _check_targets(solution: Solution) -> list[Finding]:
     if targets_device(solution.spec.target_hardware, device, hw):
         return []
     return [
-        Finding(
-            "TARGET",
-            "warning",
-            "solution.json",
-            None,
-            f"target_hardware {solution.spec.target_hardware} does not include this machine "
+        Problem(
+            id="TARGET",
+            severity="warning",
+            file="solution.json",
+            message=f"target_hardware {solution.spec.target_hardware} does not include this machine "
             f"({device}); a run here skips the solution",
-            "add 'cpu' to target_hardware if it runs on CPU (Triton runs through the interpreter)",
+            hint="add 'cpu' to target_hardware if it runs on CPU (Triton runs through the interpreter)",
         )
     ]
 
@@ -201,7 +192,7 @@ def _entry_function(tree: ast.Module, name: str) -> ast.FunctionDef | None:
     return None
 
 
-def _check_entry(solution: Solution, definition: Definition, tree: ast.Module, path: str) -> list[Finding]:
+def _check_entry(solution: Solution, definition: Definition, tree: ast.Module, path: str) -> list[Problem]:
     name = solution.spec.entry_function
     fn = _entry_function(tree, name)
     if fn is None:
@@ -212,16 +203,15 @@ def _check_entry(solution: Solution, definition: Definition, tree: ast.Module, p
         if assigned:
             return []  # defined by assignment (e.g. run = _impl); cannot check statically
         return [
-            Finding(
-                "SCHEMA",
-                "error",
-                path,
-                None,
-                f"{path} defines no function {name!r}",
-                f"define def {name}(...) or fix spec.entry_point",
+            Problem(
+                id="SCHEMA",
+                severity="error",
+                file=path,
+                message=f"{path} defines no function {name!r}",
+                hint=f"define def {name}(...) or fix spec.entry_point",
             )
         ]
-    out: list[Finding] = []
+    out: list[Problem] = []
     dps = solution.spec.destination_passing_style
     params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
     has_varargs = fn.args.vararg is not None
@@ -232,53 +222,53 @@ def _check_entry(solution: Solution, definition: Definition, tree: ast.Module, p
         if len(params) == len(other) and [p for p in params] == other:
             style = "destination-passing" if dps else "value-returning"
             out.append(
-                Finding(
-                    "P01",
-                    "error",
-                    path,
-                    fn.lineno,
-                    f"{name} takes {len(params)} parameters {params}, but the solution is {style}: it is "
-                    f"called with {len(expected)} ({', '.join(expected)})",
-                    "add the outputs as trailing parameters and write them in place"
+                Problem(
+                    id="P01",
+                    severity="error",
+                    file=path,
+                    line=fn.lineno,
+                    message=f"{name} takes {len(params)} parameters {params}, but the solution is {style}: "
+                    f"it is called with {len(expected)} ({', '.join(expected)})",
+                    hint="add the outputs as trailing parameters and write them in place"
                     if dps
                     else "set destination_passing_style: true, or drop the output parameters",
                 )
             )
         else:
             out.append(
-                Finding(
-                    "P01",
-                    "error",
-                    path,
-                    fn.lineno,
-                    f"{name} takes {len(params)} parameters, the definition passes {len(expected)} "
+                Problem(
+                    id="P01",
+                    severity="error",
+                    file=path,
+                    line=fn.lineno,
+                    message=f"{name} takes {len(params)} parameters, the definition passes {len(expected)} "
                     f"({', '.join(expected)})",
-                    f"use the signature def {name}({', '.join(expected)})",
+                    hint=f"use the signature def {name}({', '.join(expected)})",
                 )
             )
     elif not has_varargs and params != expected:
         if sorted(params) == sorted(expected):
             out.append(
-                Finding(
-                    "P02",
-                    "error",
-                    path,
-                    fn.lineno,
-                    f"parameters {params} are the definition's names in another order; "
+                Problem(
+                    id="P02",
+                    severity="error",
+                    file=path,
+                    line=fn.lineno,
+                    message=f"parameters {params} are the definition's names in another order; "
                     f"arguments are passed positionally in order {expected}",
-                    f"reorder: def {name}({', '.join(expected)})",
+                    hint=f"reorder: def {name}({', '.join(expected)})",
                 )
             )
         else:
             diff = [f"{p!r} (expected {e!r})" for p, e in zip(params, expected) if p != e]
             out.append(
-                Finding(
-                    "P02",
-                    "warning",
-                    path,
-                    fn.lineno,
-                    f"parameter names differ from the definition: {', '.join(diff)}",
-                    "name parameters after the definition's inputs/outputs, in order",
+                Problem(
+                    id="P02",
+                    severity="warning",
+                    file=path,
+                    line=fn.lineno,
+                    message=f"parameter names differ from the definition: {', '.join(diff)}",
+                    hint="name parameters after the definition's inputs/outputs, in order",
                 )
             )
     if dps and not has_varargs:
@@ -288,14 +278,14 @@ def _check_entry(solution: Solution, definition: Definition, tree: ast.Module, p
                 for target in node.targets:
                     if isinstance(target, ast.Name) and target.id in out_params:
                         out.append(
-                            Finding(
-                                "P01",
-                                "error",
-                                path,
-                                node.lineno,
-                                f"assigning to output parameter {target.id!r} rebinds the "
+                            Problem(
+                                id="P01",
+                                severity="error",
+                                file=path,
+                                line=node.lineno,
+                                message=f"assigning to output parameter {target.id!r} rebinds the "
                                 "name; the caller's buffer is never written",
-                                f"write in place: {target.id}.copy_(...)",
+                                hint=f"write in place: {target.id}.copy_(...)",
                             )
                         )
     if not dps:
@@ -303,7 +293,7 @@ def _check_entry(solution: Solution, definition: Definition, tree: ast.Module, p
     return out
 
 
-def _check_returns(fn: ast.FunctionDef, definition: Definition, path: str) -> list[Finding]:
+def _check_returns(fn: ast.FunctionDef, definition: Definition, path: str) -> list[Problem]:
     out = []
     outputs = list(definition.outputs.items())
     for node in ast.walk(fn):
@@ -314,24 +304,25 @@ def _check_returns(fn: ast.FunctionDef, definition: Definition, path: str) -> li
             cast = _final_cast(value)
             if cast and cast != spec.dtype:
                 out.append(
-                    Finding(
-                        "P12",
-                        "error",
-                        path,
-                        node.lineno,
-                        f"output {name!r} is returned as {cast}; the definition declares {spec.dtype}",
-                        f"return it as {spec.dtype} (e.g. .to(torch.{spec.dtype}))",
+                    Problem(
+                        id="P12",
+                        severity="error",
+                        file=path,
+                        line=node.lineno,
+                        message=f"output {name!r} is returned as {cast}; "
+                        f"the definition declares {spec.dtype}",
+                        hint=f"return it as {spec.dtype} (e.g. .to(torch.{spec.dtype}))",
                     )
                 )
             if _final_view(value):
                 out.append(
-                    Finding(
-                        "P12",
-                        "warning",
-                        path,
-                        node.lineno,
-                        f"output {name!r} is returned as a transposed/expanded view (non-contiguous)",
-                        "append .contiguous()",
+                    Problem(
+                        id="P12",
+                        severity="warning",
+                        file=path,
+                        line=node.lineno,
+                        message=f"output {name!r} is returned as a transposed/expanded view (non-contiguous)",
+                        hint="append .contiguous()",
                     )
                 )
     return out
@@ -361,7 +352,7 @@ def _final_view(value: ast.expr) -> bool:
     return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _VIEWS
 
 
-def _check_imports(solution: Solution, path: str, tree: ast.Module) -> list[Finding]:
+def _check_imports(solution: Solution, path: str, tree: ast.Module) -> list[Problem]:
     from kernel_arena.engine.sandbox.build import parse_dependency
 
     out = []
@@ -388,13 +379,13 @@ def _check_imports(solution: Solution, path: str, tree: ast.Module) -> list[Find
                 for s in solution.sources
             ):
                 out.append(
-                    Finding(
-                        "P16",
-                        "error",
-                        path,
-                        node.lineno,
-                        f"relative import of {target!r} resolves to no source file",
-                        f"add {rel}.py to the sources, or fix the import",
+                    Problem(
+                        id="P16",
+                        severity="error",
+                        file=path,
+                        line=node.lineno,
+                        message=f"relative import of {target!r} resolves to no source file",
+                        hint=f"add {rel}.py to the sources, or fix the import",
                     )
                 )
             continue
@@ -403,26 +394,27 @@ def _check_imports(solution: Solution, path: str, tree: ast.Module) -> list[Find
                 continue
             if importlib.util.find_spec(name) is None:
                 out.append(
-                    Finding(
-                        "P16",
-                        "error",
-                        path,
-                        node.lineno,
-                        f"import {name!r} is neither a source file of the solution "
+                    Problem(
+                        id="P16",
+                        severity="error",
+                        file=path,
+                        line=node.lineno,
+                        message=f"import {name!r} is neither a source file of the solution "
                         f"({', '.join(sorted(s.path for s in solution.sources))}) nor "
                         "an installed package",
-                        f"add {name}.py beside {path}, or declare the package",
+                        hint=f"add {name}.py beside {path}, or declare the package",
                     )
                 )
             elif name not in {"torch", "numpy", "triton", "math"}:
                 out.append(
-                    Finding(
-                        "P17",
-                        "warning",
-                        path,
-                        node.lineno,
-                        f"imports third-party package {name!r} that spec.dependencies does not declare",
-                        f"add {name!r} to spec.dependencies",
+                    Problem(
+                        id="P17",
+                        severity="warning",
+                        file=path,
+                        line=node.lineno,
+                        message=f"imports third-party package {name!r} "
+                        "that spec.dependencies does not declare",
+                        hint=f"add {name!r} to spec.dependencies",
                     )
                 )
     return out

@@ -1,9 +1,8 @@
-"""Authoring folder ↔ inline Solution JSON.
+"""``kernel-arena pack`` / ``unpack``, and the Solution argument of ``check``.
 
-An authoring folder holds ``solution.json`` (a Solution whose ``sources`` list only paths, or
-omits ``sources`` to mean every file in the folder) beside real source files. ``pack`` embeds
-the files; ``unpack`` writes them out. Source bytes round-trip exactly. Paths that would leave
-the folder (absolute, ``..``, symlinks pointing outside) are refused.
+The folder format itself (``solution.json`` + real source files, folder ↔ inline Solution) is
+data-layer code in ``kernel_arena.dataset.solution_folder``; this module is the command-level
+part: which argument forms are accepted and how a failure reads as one line naming the file.
 """
 
 from __future__ import annotations
@@ -12,97 +11,57 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kernel_arena.files import atomic_write_bytes, atomic_write_json
+from pydantic import ValidationError
+
+from kernel_arena.dataset.solution_folder import (
+    SOLUTION_FILE,
+    SolutionFolderError,
+    is_solution_folder,
+    pack_solution,
+    read_solution_folder_json,
+    unpack_solution,
+)
 from kernel_arena.schema import Solution
 
-SOLUTION_FILE = "solution.json"
-_SKIP_DIRS = {"__pycache__", ".git", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+
+class PackError(ValueError):
+    """A pack, unpack or read that failed; the message is one line naming the file."""
 
 
-class SolutionFolderError(ValueError):
-    """An authoring folder that cannot be read; the message names the file."""
-
-
-def is_solution_folder(path: Path) -> bool:
-    """True when ``path`` is a folder with a ``solution.json``."""
-    return Path(path).is_dir() and (Path(path) / SOLUTION_FILE).is_file()
-
-
-def _discover_sources(folder: Path) -> list[str]:
-    found = []
-    for file in sorted(folder.rglob("*")):
-        rel = file.relative_to(folder)
-        if any(part in _SKIP_DIRS or part.startswith(".") for part in rel.parts):
-            continue
-        if file.is_file() and rel.as_posix() != SOLUTION_FILE and file.suffix != ".pyc":
-            found.append(rel.as_posix())
-    return found
-
-
-def _read_inside(folder: Path, rel: str) -> str:
-    target = folder / rel
-    resolved_root = folder.resolve()
+def pack_folder_json(folder: Path) -> str:
+    """The inline Solution JSON text (indented, newline-terminated) of an authoring folder."""
     try:
-        resolved = target.resolve(strict=True)
-    except FileNotFoundError:
-        raise SolutionFolderError(
-            f"{folder / SOLUTION_FILE}: sources lists {rel!r}, but {target} does not exist"
-        ) from None
-    if resolved_root not in resolved.parents:
-        raise SolutionFolderError(
-            f"{target}: source {rel!r} resolves to {resolved}, outside the solution folder"
-        )
+        solution = pack_solution(folder)
+    except (SolutionFolderError, OSError) as exc:
+        raise PackError(str(exc)) from None
+    except ValidationError as exc:
+        raise PackError(f"{folder / SOLUTION_FILE}: {exc.errors(include_url=False)[0]['msg']}") from None
+    return solution.to_json(indent=2) + "\n"
+
+
+def unpack_json_file(solution_file: Path, folder: Path, force: bool = False) -> Solution:
+    """Write the inline Solution JSON file ``solution_file`` out as the authoring folder ``folder``."""
     try:
-        return resolved.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise SolutionFolderError(f"{target}: source file is not UTF-8 text") from None
+        solution = Solution.model_validate_json(solution_file.read_text(encoding="utf-8"))
+        unpack_solution(solution, folder, overwrite=force)
+    except (SolutionFolderError, OSError) as exc:
+        raise PackError(str(exc)) from None
+    except ValidationError as exc:
+        raise PackError(f"{solution_file}: {exc.errors(include_url=False)[0]['msg']}") from None
+    return solution
 
 
-def read_solution_folder_json(folder: Path) -> dict[str, Any]:
-    """The inline Solution JSON object of an authoring folder (not yet validated)."""
-    folder = Path(folder)
-    meta_path = folder / SOLUTION_FILE
+def read_solution_arg(arg: str) -> tuple[dict[str, Any], str]:
+    """The (not yet validated) Solution JSON object named by a command argument, and its file.
+
+    ``arg`` is an authoring folder or an inline Solution JSON file.
+    """
+    path = Path(arg)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SolutionFolderError(f"{meta_path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
-    if not isinstance(meta, dict):
-        raise SolutionFolderError(f"{meta_path}: expected a JSON object")
-    listed = meta.get("sources")
-    if listed is None:
-        paths = _discover_sources(folder)
-    elif isinstance(listed, list):
-        paths = []
-        for i, entry in enumerate(listed):
-            path = entry.get("path") if isinstance(entry, dict) else entry
-            if not isinstance(path, str) or not path:
-                raise SolutionFolderError(f"{meta_path}: sources[{i}]: expected a file path")
-            paths.append(path)
-    else:
-        raise SolutionFolderError(f"{meta_path}: sources: expected a list of paths")
-    sources = []
-    for rel in paths:
-        if rel.startswith("/") or ".." in rel.replace("\\", "/").split("/"):
-            raise SolutionFolderError(f"{meta_path}: source path {rel!r} leaves the folder")
-        sources.append({"path": rel, "content": _read_inside(folder, rel)})
-    packed = dict(meta)
-    packed["sources"] = sources
-    return packed
-
-
-def pack_solution(folder: Path) -> Solution:
-    """Read an authoring folder into a validated Solution."""
-    return Solution.model_validate(read_solution_folder_json(folder))
-
-
-def unpack_solution(solution: Solution, folder: Path, overwrite: bool = False) -> Path:
-    """Write a Solution out as an authoring folder; returns the folder."""
-    folder = Path(folder)
-    if folder.exists() and any(folder.iterdir()) and not overwrite:
-        raise SolutionFolderError(f"{folder}: folder exists and is not empty (use --force)")
-    meta = solution.to_json_dict()
-    meta["sources"] = [{"path": s.path} for s in solution.sources]
-    for src in solution.sources:
-        atomic_write_bytes(folder / src.path, src.content.encode("utf-8"))
-    atomic_write_json(folder / SOLUTION_FILE, meta)
-    return folder
+        if is_solution_folder(path):
+            return read_solution_folder_json(path), str(path / SOLUTION_FILE)
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8")), str(path)
+    except (SolutionFolderError, json.JSONDecodeError, OSError) as exc:
+        raise PackError(str(exc)) from None
+    raise PackError(f"{arg}: not an authoring folder (with solution.json) or a Solution JSON file")

@@ -16,8 +16,8 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-from kernel_arena.authoring.pack import unpack_solution
 from kernel_arena.dataset import Dataset
+from kernel_arena.dataset.solution_folder import SolutionFolderError, unpack_solution
 from kernel_arena.schema import Definition, Solution
 
 TEMPLATES = ("reference", "torch", "library", "triton")
@@ -210,8 +210,6 @@ def new_solution(
                 "sources": [{"path": p, "content": c} for p, c in files.items()],
             }
         )
-    from kernel_arena.authoring.pack import SolutionFolderError
-
     try:
         return unpack_solution(solution, out, overwrite=force)
     except SolutionFolderError as exc:

@@ -19,7 +19,6 @@ from kernel_arena.engine.plan import load_solution_arg, select_workloads
 from kernel_arena.engine.run import run
 from kernel_arena.measure.environment import expand_devices
 from kernel_arena.measure.timing import TimingSettings
-from kernel_arena.schema import EvaluationStatus
 
 
 def try_solution(
@@ -55,8 +54,8 @@ def try_solution(
     trace = result.traces[0]
     ev = trace.evaluation
     assert ev is not None
-    name = (chosen.model_extra or {}).get("name", chosen.uuid)
-    color = "green" if ev.status == EvaluationStatus.PASSED else "red"
+    name = chosen.name or chosen.uuid
+    color = "green" if trace.passed else "red"
     console.print(
         f"[{color}]{ev.status.value}[/{color}] {solution.name} on {name} ({dev}, "
         f"{time.monotonic() - t0:.1f} s)"
@@ -77,7 +76,7 @@ def try_solution(
         )
     if ev.log.strip():
         console.print(escape(ev.log.strip()[:6000]))
-    return 0 if ev.status == EvaluationStatus.PASSED else 1
+    return 0 if trace.passed else 1
 
 
 def _snapshot(root: Path) -> dict[Path, float]:

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kernel_arena.authoring.pack import is_solution_folder, pack_solution
 from kernel_arena.dataset import Dataset, DatasetError
+from kernel_arena.dataset.solution_folder import is_solution_folder, pack_solution
 from kernel_arena.engine.run_folder import check_name
 from kernel_arena.measure.environment import targets_device
 from kernel_arena.schema import Definition, Solution, Workload

@@ -4,9 +4,10 @@ exceeds the run-to-run spread measured in the traces; new failures first."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kernel_arena.report.leaderboard import latest_traces
-from kernel_arena.schema import EvaluationStatus, Trace
+from kernel_arena.schema import Trace
 
 MIN_THRESHOLD = 0.03
 
@@ -31,6 +32,10 @@ class Change:
             return self.latency_b_ms / self.latency_a_ms - 1.0
         return None
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON object of the change, with the relative ``change`` included."""
+        return dict(self.__dict__, change=self.change)
+
 
 def _spread(t: Trace) -> float:
     perf = t.evaluation.performance if t.evaluation else None
@@ -50,9 +55,9 @@ def compare_runs(a: list[Trace], b: list[Trace]) -> list[Change]:
         pb = tb.evaluation.performance  # type: ignore[union-attr]
         threshold = max(MIN_THRESHOLD, 2 * max(_spread(ta), _spread(tb)))
         kind = "unchanged"
-        if sa == EvaluationStatus.PASSED and sb != EvaluationStatus.PASSED:
+        if ta.passed and not tb.passed:
             kind = "new_failure"
-        elif sa != EvaluationStatus.PASSED and sb == EvaluationStatus.PASSED:
+        elif not ta.passed and tb.passed:
             kind = "fixed"
         elif pa and pb and pa.latency_ms > 0:
             rel = pb.latency_ms / pa.latency_ms - 1.0

@@ -14,7 +14,6 @@ from html import escape
 from kernel_arena.dataset import Dataset
 from kernel_arena.report.leaderboard import FAST_P, latest_traces, leaderboard, workload_size_bytes
 from kernel_arena.report.svg import line_chart
-from kernel_arena.schema import EvaluationStatus
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#222;max-width:1200px}
@@ -45,12 +44,7 @@ def fast_p_series(
     n = len({t.workload.uuid for t in ts})
     speedups: dict[str, list[float]] = {s: [] for s in solutions}
     for t in ts:
-        if (
-            t.solution in speedups
-            and t.evaluation
-            and t.evaluation.status == EvaluationStatus.PASSED
-            and t.evaluation.performance
-        ):
+        if t.solution in speedups and t.passed and t.evaluation and t.evaluation.performance:
             speedups[t.solution].append(t.evaluation.performance.speedup_factor)
     grid = [p_max * i / 40 for i in range(41)]
     out = {}
@@ -117,7 +111,7 @@ def definition_section(ds: Dataset, name: str, traces) -> str:
         )
     )
     out.append("</div>")
-    failed = [t for t in ts if t.evaluation and t.evaluation.status != EvaluationStatus.PASSED]
+    failed = [t for t in ts if t.evaluation is not None and not t.passed]
     if failed:
         out.append(
             "<h3>Failures</h3><table class='failures'><tr><th>solution</th><th>workload</th>"

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernel_arena.schema import Definition, EvaluationStatus, Trace
+from kernel_arena.schema import DTYPE_BYTES, Definition, Trace
 
 FAST_P = (0.0, 0.5, 1.0, 1.5, 2.0)
 
@@ -39,7 +39,8 @@ class LeaderboardRow:
     def pass_rate(self) -> float:
         return self.passed / self.total if self.total else 0.0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON object of the row (fast_p keys as strings, pass_rate included)."""
         d = dict(self.__dict__)
         d["fast_p"] = {str(k): v for k, v in self.fast_p.items()}
         d["pass_rate"] = self.pass_rate
@@ -53,10 +54,6 @@ def latest_traces(traces: list[Trace]) -> list[Trace]:
         if t.evaluation is not None:
             latest[t.key] = t
     return list(latest.values())
-
-
-def _passed(t: Trace) -> bool:
-    return t.evaluation is not None and t.evaluation.status == EvaluationStatus.PASSED
 
 
 def geomean(values: list[float]) -> float | None:
@@ -76,10 +73,10 @@ def leaderboard(
     workloads = {t.workload.uuid for t in ts}
     common = set(workloads)
     for sol_traces in by_sol.values():
-        common &= {t.workload.uuid for t in sol_traces if _passed(t)}
+        common &= {t.workload.uuid for t in sol_traces if t.passed}
     rows = []
     for sol, sts in by_sol.items():
-        passed = [t for t in sts if _passed(t)]
+        passed = [t for t in sts if t.passed]
         perf = [t.evaluation.performance for t in passed if t.evaluation and t.evaluation.performance]
         speedups = [
             t.evaluation.performance.speedup_factor
@@ -107,10 +104,10 @@ def leaderboard(
             if t.evaluation and t.evaluation.correctness
         ]
         finite_errs = [e for e in errs if not math.isnan(e)]
-        failures = Counter(t.evaluation.status.value for t in sts if t.evaluation and not _passed(t))
+        failures = Counter(t.evaluation.status.value for t in sts if t.evaluation and not t.passed)
         diagnoses = []
         for t in sts:
-            if t.evaluation and not _passed(t):
+            if t.evaluation and not t.passed:
                 for line in t.evaluation.log.splitlines():
                     if line.startswith("diagnosis:") and line not in diagnoses:
                         diagnoses.append(line)
@@ -148,8 +145,6 @@ _SIZE_CACHE: dict[tuple[int, str, tuple[tuple[str, int], ...]], int] = {}
 
 
 def _size_bytes(definition: Definition, axes: dict[str, int]) -> int:
-    from kernel_arena.measure.dtypes import torch_dtype
-
     values = definition.axis_values(axes)
     total = 0
     for spec in list(definition.inputs.values()) + list(definition.outputs.values()):
@@ -157,7 +152,7 @@ def _size_bytes(definition: Definition, axes: dict[str, int]) -> int:
             continue
         try:
             n = math.prod(values[a] for a in spec.shape)
-            total += n * torch_dtype(spec.dtype).itemsize
-        except (KeyError, ValueError):
+            total += n * DTYPE_BYTES[spec.dtype]
+        except KeyError:
             continue
     return total

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from kernel_arena.schema import EvaluationStatus, Trace
+from kernel_arena.schema import Trace
 
 
 @dataclass
@@ -31,7 +31,7 @@ def summarize(traces: list[Trace]) -> list[SummaryRow]:
         groups.setdefault((t.definition, t.solution or ""), []).append(t)
     rows = []
     for (definition, solution), ts in sorted(groups.items()):
-        passed = [t for t in ts if t.evaluation and t.evaluation.status == EvaluationStatus.PASSED]
+        passed = [t for t in ts if t.passed]
         speedups = [
             t.evaluation.performance.speedup_factor
             for t in passed  # type: ignore[union-attr]
@@ -47,7 +47,7 @@ def summarize(traces: list[Trace]) -> list[SummaryRow]:
             for t in ts  # type: ignore[union-attr]
             if t.evaluation and t.evaluation.correctness
         ]
-        failures = [t for t in ts if t.evaluation and t.evaluation.status != EvaluationStatus.PASSED]
+        failures = [t for t in ts if t.evaluation is not None and not t.passed]
         first = None
         if failures:
             ev = failures[0].evaluation

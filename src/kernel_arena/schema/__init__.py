@@ -4,8 +4,8 @@ Pure data and static validation. Imports nothing heavy (no torch).
 """
 
 from kernel_arena.schema.definition import (
+    DTYPE_BYTES,
     FLOAT_DTYPES,
-    INT_DTYPES,
     AxisConst,
     AxisVar,
     Definition,
@@ -30,8 +30,8 @@ from kernel_arena.schema.workload import (
 )
 
 __all__ = [
+    "DTYPE_BYTES",
     "FLOAT_DTYPES",
-    "INT_DTYPES",
     "AxisConst",
     "AxisVar",
     "BuildSpec",

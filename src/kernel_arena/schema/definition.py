@@ -31,7 +31,21 @@ DType = Literal[
 FLOAT_DTYPES: frozenset[str] = frozenset(
     {"float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2", "float4_e2m1"}
 )
-INT_DTYPES: frozenset[str] = frozenset({"int64", "int32", "int16", "int8"})
+DTYPE_BYTES: dict[str, int] = {
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "float8_e4m3fn": 1,
+    "float8_e5m2": 1,
+    "float4_e2m1": 1,
+    "int64": 8,
+    "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "bool": 1,
+}
+"""Bytes per stored element of each dtype, as torch stores it (``float4_e2m1`` is torch's
+``float4_e2m1fn_x2``: one byte per element). Lets torch-free code (reports) size tensors."""
 
 
 class AxisConst(TraceModel):

@@ -122,6 +122,11 @@ class Trace(TraceModel):
         """True for a workload line (no solution, no evaluation)."""
         return self.solution is None
 
+    @property
+    def passed(self) -> bool:
+        """True for an evaluation whose status is PASSED."""
+        return self.evaluation is not None and self.evaluation.status == EvaluationStatus.PASSED
+
     @cached_property
     def key(self) -> tuple[str, str, str]:
         """(definition, solution, workload uuid): what a run skips when already traced."""

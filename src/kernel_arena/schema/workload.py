@@ -59,3 +59,9 @@ class Workload(TraceModel):
         extra = self.model_extra or {}
         tags = extra.get("tags")
         return [str(t) for t in tags] if isinstance(tags, list) else []
+
+    @property
+    def name(self) -> str | None:
+        """Our optional ``name`` extra (e.g. ``cpu_b1_single_token``); None when absent."""
+        name = (self.model_extra or {}).get("name")
+        return None if name is None else str(name)

@@ -52,8 +52,7 @@ def definition(ds: Dataset, name: str) -> dict[str, Any]:
         raise NotFound(f"no definition {name!r}")
     d = ds.definitions[name]
     wls = [
-        {"uuid": w.uuid, "name": (w.model_extra or {}).get("name", ""), "tags": w.tags, "axes": w.axes}
-        for w in ds.workloads_for(name)
+        {"uuid": w.uuid, "name": w.name or "", "tags": w.tags, "axes": w.axes} for w in ds.workloads_for(name)
     ]
     return {
         "definition": d.to_json_dict(),
@@ -95,7 +94,7 @@ def leaderboard_view(ds: Dataset, name: str) -> dict[str, Any]:
     ]
     p_max = max(2.0, min(max(speedups, default=2.0) * 1.1, 1e3))
     return {
-        "rows": [r.to_json() for r in rows],
+        "rows": [r.to_json_dict() for r in rows],
         "charts": {
             "fast_p": line_chart(
                 fast_p_series(ds.traces, name, sols, p_max),
@@ -135,7 +134,7 @@ def trace_list(
                 "definition": t.definition,
                 "solution": t.solution,
                 "workload": t.workload.uuid,
-                "workload_name": (t.workload.model_extra or {}).get("name", ""),
+                "workload_name": t.workload.name or "",
                 "status": ev.status.value,
                 "latency_ms": perf.latency_ms if perf else None,
                 "speedup": perf.speedup_factor if perf else None,

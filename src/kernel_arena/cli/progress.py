@@ -1,4 +1,5 @@
-"""Rich progress bar for ``kernel-arena run`` (shown only on a terminal)."""
+"""The progress of ``kernel-arena run``: a rich bar over all evaluations, shown only on a terminal,
+and one line per failure as it happens."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kernel_arena.engine.plan import Job
 from kernel_arena.engine.run import RunListener
-from kernel_arena.schema import EvaluationStatus, Trace, Workload
+from kernel_arena.schema import Trace, Workload
 
 
 class ProgressListener(RunListener):
@@ -47,12 +48,12 @@ class ProgressListener(RunListener):
 
     def started(self, job: Job, workload: Workload, device: str) -> None:
         if self._progress is not None:
-            name = (workload.model_extra or {}).get("name") or workload.uuid[:8]
+            name = workload.name or workload.uuid[:8]
             self._progress.update(self._task, description=f"{job.solution.name} · {name} · {device}")
 
     def finished(self, trace: Trace) -> None:
         if self._progress is not None:
             self._progress.advance(self._task)
         ev = trace.evaluation
-        if ev is not None and ev.status != EvaluationStatus.PASSED and self.enabled:
+        if ev is not None and not trace.passed and self.enabled:
             self.console.print(f"[red]{ev.status.value}[/red] {trace.solution} on {trace.workload.uuid[:8]}")

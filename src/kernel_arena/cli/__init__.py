@@ -1,0 +1,56 @@
+"""The ``kernel-arena`` command line: thin commands that parse arguments, call the API and render
+with rich. This module owns the typer app, the list of commands and the console-script entry.
+
+Exit codes: 0 ok, 1 problems found (invalid dataset, failing solutions, regressions),
+2 usage error (bad arguments, unknown names, unreadable files). User mistakes print a one-line
+error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from kernel_arena.cli.authoring import check_cmd, new_cmd, pack_cmd, try_cmd, unpack_cmd
+from kernel_arena.cli.common import err
+from kernel_arena.cli.compare import compare_cmd
+from kernel_arena.cli.list import list_cmd
+from kernel_arena.cli.report import report_cmd
+from kernel_arena.cli.run import run_cmd
+from kernel_arena.cli.serve import serve_cmd
+from kernel_arena.cli.show import show_cmd
+from kernel_arena.cli.validate import validate_cmd
+
+app = typer.Typer(
+    name="kernel-arena",
+    help="Verify, benchmark and explain GPU kernels written against FlashInfer-Trace definitions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# One line per command, in the order ``--help`` lists them.
+app.command("list")(list_cmd)
+app.command("show")(show_cmd)
+app.command("validate")(validate_cmd)
+app.command("run")(run_cmd)
+app.command("new")(new_cmd)
+app.command("check")(check_cmd)
+app.command("pack")(pack_cmd)
+app.command("unpack")(unpack_cmd)
+app.command("try")(try_cmd)
+app.command("report")(report_cmd)
+app.command("compare")(compare_cmd)
+app.command("serve")(serve_cmd)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted; traces written so far are kept (re-run to resume)")
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,116 @@
+"""The authoring commands: ``new`` (scaffold), ``check`` (static checks), ``pack`` / ``unpack``
+(authoring folder <-> inline Solution JSON) and ``try`` (one workload, in seconds)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.markup import escape
+
+from kernel_arena.cli.common import DatasetOpt, JsonOpt, console, emit, fail, load
+
+
+def new_cmd(
+    definition: Annotated[str, typer.Argument(help="Definition the solution implements.")],
+    name: Annotated[str, typer.Option("--name", help="Solution name.")],
+    template: Annotated[
+        str, typer.Option(help="reference | torch | library | triton (op-specific for the seed op types).")
+    ] = "reference",
+    from_solution: Annotated[
+        Optional[str], typer.Option("--from", help="Start from an existing solution (name, folder or JSON).")
+    ] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Folder to create (default: ./NAME).")] = None,
+    author: Annotated[str, typer.Option(help="Author recorded in solution.json.")] = "me",
+    dataset: DatasetOpt = None,
+    force: Annotated[bool, typer.Option(help="Overwrite a non-empty folder.")] = False,
+) -> None:
+    """Create an authoring folder (solution.json + sources) with the exact entry-point signature."""
+    from kernel_arena.authoring.scaffold import ScaffoldError, new_solution
+    from kernel_arena.dataset import DatasetError
+
+    ds = load(dataset)
+    target = out or Path(name)
+    try:
+        folder = new_solution(ds, definition, name, target, template, from_solution, author, force)
+    except (ScaffoldError, DatasetError) as exc:
+        fail(str(exc))
+    console.print(f"created {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
+    console.print(f"next: kernel-arena check {folder} && kernel-arena try {folder}")
+
+
+def check_cmd(
+    solution: Annotated[str, typer.Argument(help="Authoring folder or Solution JSON file.")],
+    dataset: DatasetOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Static checks before anything runs; each finding has a pitfall id, file:line and a fix."""
+    from kernel_arena.authoring.check import check_solution_json
+    from kernel_arena.authoring.pack import PackError, read_solution_arg
+
+    try:
+        data, where = read_solution_arg(solution)
+    except PackError as exc:
+        fail(str(exc))
+    ds = load(dataset)
+    findings = check_solution_json(data, ds.definition, where)
+    errors = [f for f in findings if f.severity == "error"]
+    if as_json:
+        print(json.dumps({"ok": not errors, "findings": [f.to_json_dict() for f in findings]}, indent=2))
+    else:
+        for f in findings:
+            color = "red" if f.severity == "error" else "yellow"
+            console.print(f"[{color}]{escape(str(f))}[/{color}]")
+        console.print("[green]ok[/green]: no errors" if not errors else f"[red]{len(errors)} error(s)[/red]")
+    if errors:
+        raise typer.Exit(1)
+
+
+def pack_cmd(
+    folder: Annotated[Path, typer.Argument(help="Authoring folder.")],
+    out: Annotated[Optional[Path], typer.Option(help="Output JSON file (default: stdout).")] = None,
+) -> None:
+    """Authoring folder -> inline Solution JSON (the public schema's form)."""
+    from kernel_arena.authoring.pack import PackError, pack_folder_json
+
+    try:
+        text = pack_folder_json(folder)
+    except PackError as exc:
+        fail(str(exc))
+    emit(text, out)
+
+
+def unpack_cmd(
+    solution: Annotated[Path, typer.Argument(help="Inline Solution JSON file.")],
+    folder: Annotated[Path, typer.Argument(help="Authoring folder to create.")],
+    force: Annotated[bool, typer.Option(help="Overwrite a non-empty folder.")] = False,
+) -> None:
+    """Inline Solution JSON -> authoring folder (sources as real files, byte-identical)."""
+    from kernel_arena.authoring.pack import PackError, unpack_json_file
+
+    try:
+        sol = unpack_json_file(solution, folder, force)
+    except PackError as exc:
+        fail(str(exc))
+    console.print(f"unpacked {sol.name} into {folder}")
+
+
+def try_cmd(
+    solution: Annotated[str, typer.Argument(help="Solution name, authoring folder or JSON file.")],
+    workload: Annotated[Optional[str], typer.Option(help="Workload uuid or name (default: first).")] = None,
+    device: Annotated[Optional[str], typer.Option(help="cpu or cuda:N (default: GPU if any).")] = None,
+    dataset: DatasetOpt = None,
+    watch: Annotated[bool, typer.Option(help="Re-run whenever a source file changes.")] = False,
+) -> None:
+    """The inner loop: build, one workload, correctness with diagnosis, a quick timing."""
+    from kernel_arena.authoring.trying import try_solution, watch_paths
+
+    ds = load(dataset)
+    while True:
+        code = try_solution(ds, solution, workload, device, console)
+        if not watch:
+            raise typer.Exit(code)
+        console.print("[dim]watching for changes (Ctrl-C to stop)...[/dim]")
+        watch_paths(solution)

@@ -1,0 +1,169 @@
+"""``kernel-arena run``: evaluate Solutions on Workloads through the engine, show progress and
+the run summary; exit 1 when an evaluation failed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from kernel_arena.cli.common import DatasetOpt, JsonOpt, console, fail, format_ms
+
+if TYPE_CHECKING:
+    from kernel_arena.engine.run import RunResult
+    from kernel_arena.report.summary import SummaryRow
+
+
+def run_cmd(
+    dataset: DatasetOpt = None,
+    definition: Annotated[
+        Optional[list[str]], typer.Option("--definition", help="Only these definitions (repeatable).")
+    ] = None,
+    solution: Annotated[
+        Optional[list[str]],
+        typer.Option("--solution", help="Solution names, authoring folders or Solution JSON files."),
+    ] = None,
+    workload: Annotated[
+        Optional[list[str]], typer.Option("--workload", help="Workload uuids (or uuid prefixes or names).")
+    ] = None,
+    workload_tag: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--workload-tag",
+            help="Run workloads with these tags (default: cpu on CPU, gpu on GPU; 'all' for every workload).",
+        ),
+    ] = None,
+    device: Annotated[
+        Optional[str],
+        typer.Option(help="cpu, cuda, cuda:N or all (default: cuda:0 when a GPU is visible, else cpu)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Run folder receiving traces.")] = Path("runs"),
+    warmup: Annotated[Optional[int], typer.Option(help="Warm-up calls before timing.")] = None,
+    iters: Annotated[Optional[int], typer.Option(help="Timed calls per trial.")] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Trials (median of medians).")] = None,
+    draws: Annotated[int, typer.Option(help="Fresh input draws checked for correctness.")] = 3,
+    atol: Annotated[Optional[float], typer.Option(help="Absolute tolerance (default 1e-2).")] = None,
+    rtol: Annotated[Optional[float], typer.Option(help="Relative tolerance (default 1e-2).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="Tolerance config (.toml or .json).")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds per workload before TIMEOUT.")] = 600.0,
+    synthesize_missing: Annotated[
+        bool,
+        typer.Option("--synthesize-missing", help="Synthesize page tables whose blob files are missing."),
+    ] = False,
+    force: Annotated[bool, typer.Option(help="Re-run triples that already have traces.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run solutions on workloads: correctness against the reference, timing, traces.
+
+    Traces are appended to OUT/traces/<op_type>/<definition>.jsonl as they are produced; an
+    interrupted run resumes where it stopped. Exit code 1 when any evaluation failed.
+    """
+    from kernel_arena.dataset import DatasetError
+    from kernel_arena.engine.config import ConfigError, RunConfig, load_config
+    from kernel_arena.engine.run import run
+    from kernel_arena.measure.timing import TimingSettings
+    from kernel_arena.report.summary import summarize
+
+    cfg = RunConfig(
+        atol=atol, rtol=rtol, draws=draws, timeout_s=timeout, synthesize_missing=synthesize_missing
+    )
+    if config is not None:
+        try:
+            cfg = load_config(config, cfg)
+        except ConfigError as exc:
+            fail(str(exc))
+    if any(v is not None for v in (warmup, iters, trials)):
+        from kernel_arena.measure.environment import expand_devices
+
+        base = cfg.timing_for(expand_devices(device)[0])
+        cfg.timing = TimingSettings(
+            warmup if warmup is not None else base.warmup,
+            iters if iters is not None else base.iters,
+            trials if trials is not None else base.trials,
+        )
+    if draws < 1:
+        fail("--draws must be at least 1")
+    from kernel_arena.cli.progress import ProgressListener
+
+    listener = ProgressListener(console, enabled=not as_json)
+    try:
+        with listener:
+            result = run(
+                dataset=dataset,
+                definitions=definition,
+                solutions=solution,
+                workloads=workload,
+                device=device,
+                out=out,
+                config=cfg,
+                force=force,
+                workload_tags=workload_tag,
+                listener=listener,
+            )
+    except (DatasetError, ValueError) as exc:
+        fail(str(exc))
+    rows = summarize(result.all_traces())
+    failed = any(t.evaluation is not None and not t.passed for t in result.traces)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "out": str(out),
+                    "new_traces": len(result.traces),
+                    "already_done": result.already_done,
+                    "skipped": [s.__dict__ for s in result.skipped],
+                    "summary": [r.__dict__ for r in rows],
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        _print_summary(rows, result)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
+    table = Table(title=f"run summary ({result.out})", show_header=True, header_style="bold")
+    for col in (
+        "definition",
+        "solution",
+        "passed",
+        "geo-mean speedup",
+        "median latency",
+        "worst abs err",
+        "first failure",
+    ):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        color = "green" if r.passed == r.total else "red"
+        table.add_row(
+            r.definition,
+            r.solution,
+            f"[{color}]{r.passed}/{r.total}[/{color}]",
+            f"{r.geomean_speedup:.2f}x" if r.geomean_speedup else "-",
+            format_ms(r.median_latency_ms),
+            f"{r.worst_abs_error:.3g}" if r.worst_abs_error is not None else "-",
+            escape((r.first_failure or "")[:160]),
+        )
+    console.print(table)
+    for s in result.skipped:
+        console.print(f"[yellow]skipped[/yellow] {s.solution} ({s.definition}): {escape(s.reason)}")
+    interpreted = sorted({j.solution.name for j in result.jobs if j.solution.spec.language == "triton"})
+    if interpreted and all(
+        t.evaluation and t.evaluation.environment.hardware.startswith("CPU") for t in result.traces
+    ):
+        console.print(
+            "note: on CPU, Triton solutions run in the Triton interpreter "
+            f"({', '.join(interpreted)}): their latency checks the pipeline, not GPU speed"
+        )
+    if result.already_done:
+        console.print(
+            f"{result.already_done} evaluation(s) already traced in {result.out} were "
+            "skipped (use --force to re-run them)"
+        )
