@@ -90,6 +90,16 @@ class Verdict:
     performance: dict[str, Any] | None = None
 
 
+@dataclass
+class LentCall:
+    """What one correctness call is given: lent inputs and output buffers, and their references."""
+
+    inputs: dict[str, Any]
+    wire: list[Any]
+    buffers: list[torch.Tensor]
+    buffer_refs: list[TensorRef]
+
+
 class Judge:
     """Evaluates Jobs on one device; owns the reference cache and the sandboxes it starts."""
 
@@ -235,6 +245,27 @@ class Judge:
             refs.append(ref)
         return tensors, refs
 
+    def _lend_call(
+        self,
+        arena: SharedArena,
+        definition: Definition,
+        workload: Workload,
+        inputs: dict[str, Any],
+        previous: LentCall | None,
+    ) -> LentCall:
+        """Lend one draw: the first allocates; later draws of the workload refill the same memory
+        (the sandbox keeps its mappings, so no new export per draw) and re-poison the outputs."""
+        if previous is None:
+            lent, wire = self._lend_inputs(arena, inputs)
+            buffers, refs = self._output_buffers(arena, definition, workload)
+            return LentCall(lent, wire, buffers, refs)
+        for name, value in inputs.items():
+            if isinstance(value, torch.Tensor):
+                previous.inputs[name].copy_(value)
+        for buffer in previous.buffers:
+            poison_(buffer)
+        return previous
+
     def _lend_inputs(self, arena: SharedArena, inputs: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         lent: dict[str, Any] = {}
         wire: list[Any] = []
@@ -269,34 +300,34 @@ class Judge:
         worst = Comparison()
         layout_notes: list[str] = []
         prev_refs: dict[str, torch.Tensor] | None = None
-        for draw in range(self.config.draws):
-            try:
-                with clock.phase("inputs"):
-                    inputs = materialize_inputs(
-                        definition,
-                        workload,
-                        self.device,
-                        draw,
-                        self.dataset_root,
-                        self.blobs,
-                        self.config.synthesize_missing,
-                    )
-                with clock.phase("reference"):
-                    refs = self._reference_outputs(definition, key, draw, inputs)
-            except InputError as exc:
-                return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"workload inputs: {exc}"])
-            arena = SharedArena(self.device)
-            try:
+        arena = SharedArena(self.device)
+        lent: LentCall | None = None
+        try:
+            for draw in range(self.config.draws):
+                try:
+                    with clock.phase("inputs"):
+                        inputs = materialize_inputs(
+                            definition,
+                            workload,
+                            self.device,
+                            draw,
+                            self.dataset_root,
+                            self.blobs,
+                            self.config.synthesize_missing,
+                        )
+                    with clock.phase("reference"):
+                        refs = self._reference_outputs(definition, key, draw, inputs)
+                except InputError as exc:
+                    return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"workload inputs: {exc}"])
                 with clock.phase("lend"):
-                    lent, wire = self._lend_inputs(arena, inputs)
-                    buffers, buffer_refs = self._output_buffers(arena, definition, workload)
+                    lent = self._lend_call(arena, definition, workload, inputs, lent)
                 with clock.phase("call_roundtrip"):
                     reply, output = sandbox.request(
-                        CallRequest("", wire, buffer_refs, names), (Called,), self.config.timeout_s
+                        CallRequest("", lent.wire, lent.buffer_refs, names), (Called,), self.config.timeout_s
                     )
                 outputs.append(output)
                 with clock.phase("read_outputs"):
-                    got = [b.clone() for b in buffers]
+                    got = [b.clone() for b in lent.buffers]
                 tampering = _integrity_failure(reply.integrity)
                 if tampering:
                     return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"draw {draw}: {tampering}"])
@@ -307,51 +338,51 @@ class Judge:
                 with clock.phase("compare"):
                     comparison = self._compare(evaluator, names, got, refs, tol, dps, reply)
                 with clock.phase("mutation_check"):
-                    mutated = mutated_inputs(inputs, lent)
+                    mutated = mutated_inputs(inputs, lent.inputs)
                 with clock.phase("late_write_check"):
-                    late = [n for n, g, b in zip(names, got, buffers) if not _same_bytes(g, b)]
-            finally:
-                arena.close()
-            if comparison.status != EvaluationStatus.PASSED or mutated or late:
-                messages = [f"draw {draw}: " + m for m in comparison.messages()]
-                if mutated:
-                    messages.append(
-                        f"draw {draw}: the solution modified input(s) {', '.join(mutated)} in place"
+                    late = [n for n, g, b in zip(names, got, lent.buffers) if not _same_bytes(g, b)]
+                if comparison.status != EvaluationStatus.PASSED or mutated or late:
+                    messages = [f"draw {draw}: " + m for m in comparison.messages()]
+                    if mutated:
+                        messages.append(
+                            f"draw {draw}: the solution modified input(s) {', '.join(mutated)} in place"
+                        )
+                    if late:
+                        messages.append(
+                            f"draw {draw}: output(s) {', '.join(late)} changed after the call returned "
+                            "(work finishing on another thread or stream after the timer stopped, A08)"
+                        )
+                    outs = _outputs_for_diagnosis(names, got, None if dps else reply.returned)
+                    messages += self._diagnose(
+                        job, workload, inputs, refs, outs, mutated=mutated, previous=prev_refs
                     )
-                if late:
-                    messages.append(
-                        f"draw {draw}: output(s) {', '.join(late)} changed after the call returned "
-                        "(work finishing on another thread or stream after the timer stopped, A08)"
-                    )
-                outs = _outputs_for_diagnosis(names, got, None if dps else reply.returned)
-                messages += self._diagnose(
-                    job, workload, inputs, refs, outs, mutated=mutated, previous=prev_refs
-                )
-                status = comparison.status
-                if status == EvaluationStatus.PASSED:
-                    status = EvaluationStatus.INCORRECT_NUMERICAL
-                correctness = None
-                if status == EvaluationStatus.INCORRECT_NUMERICAL:
-                    correctness = {
-                        "max_relative_error": comparison.max_rel,
-                        "max_absolute_error": comparison.max_abs,
-                        "extra": {
-                            **extra,
-                            "outputs": comparison.extra(),
-                            "failed_draw": draw,
-                            "mutated_inputs": mutated,
-                        },
-                    }
-                return Verdict(status, messages, correctness)
-            layout_notes += [
-                f"note: output {r.name} is a non-contiguous view; values match, but a consumer reading "
-                "its memory directly would not (P12)"
-                for r in reply.returned
-                if not r.contiguous
-            ]
-            if comparison.max_abs >= worst.max_abs or not worst.outputs:
-                worst = comparison
-            prev_refs = refs
+                    status = comparison.status
+                    if status == EvaluationStatus.PASSED:
+                        status = EvaluationStatus.INCORRECT_NUMERICAL
+                    correctness = None
+                    if status == EvaluationStatus.INCORRECT_NUMERICAL:
+                        correctness = {
+                            "max_relative_error": comparison.max_rel,
+                            "max_absolute_error": comparison.max_abs,
+                            "extra": {
+                                **extra,
+                                "outputs": comparison.extra(),
+                                "failed_draw": draw,
+                                "mutated_inputs": mutated,
+                            },
+                        }
+                    return Verdict(status, messages, correctness)
+                layout_notes += [
+                    f"note: output {r.name} is a non-contiguous view; values match, but a consumer reading "
+                    "its memory directly would not (P12)"
+                    for r in reply.returned
+                    if not r.contiguous
+                ]
+                if comparison.max_abs >= worst.max_abs or not worst.outputs:
+                    worst = comparison
+                prev_refs = refs
+        finally:
+            arena.close()
 
         correctness = {
             "max_relative_error": worst.max_rel,

@@ -124,11 +124,24 @@ def kill_tree(token: str, group: int | None = None) -> None:
             except (ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.01)
-    for pid in killed:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass  # not ours: its own parent reaps it
+    _reap(killed)
+
+
+def _reap(pids: set[int], timeout: float = 0.5) -> None:
+    """Collect those of ``pids`` that are (re-parented) children of this process, once they died."""
+    deadline = time.monotonic() + timeout
+    pending = set(pids)
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pending.discard(pid)  # not ours: its own parent reaps it
+                continue
+            if done:
+                pending.discard(pid)
+        if pending:
+            time.sleep(0.01)
 
 
 def _reaper_main(prefix: str) -> None:
