@@ -65,17 +65,20 @@ def _gc_paused() -> Iterator[None]:
 def load_dataset(path: str | Path | None = None) -> Dataset:
     """Load a dataset (or a run view) leniently: bad files become ``problems``."""
     with _gc_paused():
-        return _load_dataset(path)
+        return _load_dataset(path, ())
 
 
-def _load_dataset(path: str | Path | None) -> Dataset:
+def _load_dataset(path: str | Path | None, chain: tuple[Path, ...]) -> Dataset:
     root = resolve_dataset_path(path)
     if not root.is_dir():
         raise DatasetError(f"dataset folder {root} does not exist")
+    if root.resolve() in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, root.resolve()))
+        raise DatasetError(f"run-view manifests form a cycle: {cycle}")
     manifest = root / RUN_MANIFEST
     if manifest.is_file():
         source = read_run_manifest(manifest)
-        base = _load_dataset(source)
+        base = _load_dataset(source, (*chain, root.resolve()))
         view = Dataset(root=base.root, trace_root=root, source=source)
         view.definitions = dict(base.definitions)
         view.workloads = {k: list(v) for k, v in base.workloads.items()}

@@ -15,6 +15,7 @@ from kernel_arena.dataset.load import load_dataset, relative_name
 from kernel_arena.dataset.model import Dataset
 from kernel_arena.problems import Problem
 from kernel_arena.schema import Definition, SafetensorsInput, ScalarInput, Workload
+from kernel_arena.schema.names import SAFE_NAME_RULE, is_safe_name
 
 
 def validate_dataset(path: str | Path | None = None) -> list[Problem]:
@@ -26,6 +27,12 @@ def validate_dataset(path: str | Path | None = None) -> list[Problem]:
     for (kind, name), file in ds.files.items():
         if kind == "definition":
             problems.extend(_check_definition_file(ds.definitions[name], file, root))
+            definition = ds.definitions[name]
+            for label, value in (("name", definition.name), ("op_type", definition.op_type)):
+                if not is_safe_name(value):
+                    problems.append(_unsafe(relative_name(root, file), label, value))
+        elif kind == "solution" and not is_safe_name(name):
+            problems.append(_unsafe(relative_name(root, file), "name", name))
 
     for sol in ds.solutions.values():
         file = relative_name(root, ds.files[("solution", sol.name)])
@@ -65,6 +72,11 @@ def validate_dataset(path: str | Path | None = None) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _unsafe(file: str, field: str, value: str) -> Problem:
+    """A name that cannot become a file or folder name (``run`` refuses it)."""
+    return Problem(file, f"{field} {value!r} cannot be used as a file name: use {SAFE_NAME_RULE}", field)
 
 
 def _check_definition_file(definition: Definition, file: Path, root: Path) -> list[Problem]:

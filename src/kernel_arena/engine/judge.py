@@ -16,7 +16,6 @@ The judge never imports Solution code; the sandbox never sees what the judge kee
 from __future__ import annotations
 
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -88,6 +87,7 @@ class Verdict:
     messages: list[str] = field(default_factory=list)
     correctness: dict[str, Any] | None = None
     performance: dict[str, Any] | None = None
+    diagnoses: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -171,6 +171,7 @@ class Judge:
                     provenance,
                     verdict.correctness,
                     verdict.performance,
+                    verdict.diagnoses,
                 )
         finally:
             sandbox.stop()
@@ -333,8 +334,8 @@ class Judge:
                     return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"draw {draw}: {tampering}"])
                 if reply.error is not None:
                     messages = [f"draw {draw}: the solution raised:\n{reply.error}"]
-                    messages += self._diagnose(job, workload, inputs, refs, None, error=True)
-                    return Verdict(EvaluationStatus.RUNTIME_ERROR, messages)
+                    found = self._diagnose(job, workload, inputs, refs, None, error=True)
+                    return Verdict(EvaluationStatus.RUNTIME_ERROR, messages + _lines(found), diagnoses=found)
                 with clock.phase("compare"):
                     comparison = self._compare(evaluator, names, got, refs, tol, dps, reply)
                 with clock.phase("mutation_check"):
@@ -353,9 +354,10 @@ class Judge:
                             "(work finishing on another thread or stream after the timer stopped, A08)"
                         )
                     outs = _outputs_for_diagnosis(names, got, None if dps else reply.returned)
-                    messages += self._diagnose(
+                    found = self._diagnose(
                         job, workload, inputs, refs, outs, mutated=mutated, previous=prev_refs
                     )
+                    messages += _lines(found)
                     status = comparison.status
                     if status == EvaluationStatus.PASSED:
                         status = EvaluationStatus.INCORRECT_NUMERICAL
@@ -371,7 +373,7 @@ class Judge:
                                 "mutated_inputs": mutated,
                             },
                         }
-                    return Verdict(status, messages, correctness)
+                    return Verdict(status, messages, correctness, diagnoses=found)
                 layout_notes += [
                     f"note: output {r.name} is a non-contiguous view; values match, but a consumer reading "
                     "its memory directly would not (P12)"
@@ -609,7 +611,9 @@ class Judge:
         error: bool = False,
         mutated: list[str] | None = None,
         previous: dict[str, torch.Tensor] | None = None,
-    ) -> list[str]:
+    ) -> list[dict[str, str]]:
+        """The detectors' confirmed causes, as ``{"pitfall", "message"}`` (a failing detector
+        claims nothing; a failure of the whole diagnosis is reported as pitfall ``-``)."""
         from kernel_arena.diagnose import FailureEvidence, diagnose_failure
 
         evidence = FailureEvidence(
@@ -626,9 +630,9 @@ class Judge:
             previous_references=previous,
         )
         try:
-            return [f"diagnosis: {d}" for d in diagnose_failure(evidence)]
+            return [{"pitfall": d.pitfall, "message": d.message} for d in diagnose_failure(evidence)]
         except Exception as exc:  # noqa: BLE001 - a failing detector must not hide the result
-            return [f"diagnosis failed: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=2)}"]
+            return [{"pitfall": "-", "message": f"the diagnosis failed: {type(exc).__name__}: {exc}"}]
 
 
 # ============================================================================ helpers
@@ -723,6 +727,11 @@ def _outputs_for_diagnosis(
     return outs
 
 
+def _lines(diagnoses: list[dict[str, str]]) -> list[str]:
+    """The log lines of diagnoses (the trace also stores them structured)."""
+    return [f"diagnosis: {d['message']} ({d['pitfall']})" for d in diagnoses]
+
+
 def _timing_notes(t: Timing) -> list[str]:
     notes = []
     if (
@@ -780,8 +789,11 @@ def _trace(
     provenance: dict[str, str],
     correctness: dict[str, Any] | None = None,
     performance: dict[str, Any] | None = None,
+    diagnoses: list[dict[str, str]] | None = None,
 ) -> Trace:
+    extra = {"diagnoses": diagnoses} if diagnoses else {}
     evaluation = Evaluation(
+        **extra,
         status=status,
         environment=Environment(hardware=env.get("hardware") or "unknown", libs=env.get("libs", {})),
         timestamp=_now(),

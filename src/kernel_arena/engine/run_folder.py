@@ -11,24 +11,23 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from types import TracebackType
 
 from kernel_arena.dataset import Dataset, DatasetError
 from kernel_arena.files import atomic_write_text
 from kernel_arena.schema import Solution
+from kernel_arena.schema.names import SAFE_NAME_RULE, is_safe_name
 
-SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 LOCK_FILE = ".kernel-arena.lock"
 
 
 def check_name(kind: str, name: str, where: str = "") -> None:
     """DatasetError unless ``name`` is safe to use as a file or folder name."""
-    if not SAFE_NAME.match(name) or name in (".", ".."):
+    if not is_safe_name(name):
         raise DatasetError(
             f"{where + ': ' if where else ''}{kind} name {name!r} is not allowed: names become file and "
-            "folder names, so they may hold only letters, digits, '.', '_' and '-' (and not be '.' or '..')"
+            f"folder names, so they may hold {SAFE_NAME_RULE}"
         )
 
 

@@ -66,7 +66,7 @@ def definition_section(ds: Dataset, name: str, traces) -> str:
         "<th>geo-mean speedup</th>"
         + "".join(f"<th>fast_{p:g}</th>" for p in FAST_P)
         + "<th>median latency (ms)</th><th>median call latency (ms)</th><th>worst abs error</th>"
-        "<th>failures</th></tr>",
+        "<th>failures</th><th>flags</th></tr>",
     ]
     for i, r in enumerate(rows, 1):
         cls = "ok" if r.passed == r.total else "bad"
@@ -77,7 +77,8 @@ def definition_section(ds: Dataset, name: str, traces) -> str:
             + "".join(f"<td class='num'>{r.fast_p[p]:.2f}</td>" for p in FAST_P)
             + f"<td class='num'>{_num(r.median_latency_ms, '{:.4g}')}</td>"
             f"<td class='num'>{_num(r.median_call_latency_ms, '{:.4g}')}</td>"
-            f"<td class='num'>{_num(r.worst_abs_error)}</td><td>{escape(fails)}</td></tr>"
+            f"<td class='num'>{_num(r.worst_abs_error)}</td><td>{escape(fails)}</td>"
+            f"<td class='bad'>{escape(', '.join(f'{k} x{v}' for k, v in r.flags.items()))}</td></tr>"
         )
     out.append("</table>")
     speedups = [
@@ -121,7 +122,7 @@ def definition_section(ds: Dataset, name: str, traces) -> str:
             ev = t.evaluation
             assert ev is not None
             lines = ev.log.splitlines()
-            diag = [ln for ln in lines if ln.startswith("diagnosis:")]
+            diag = [f"diagnosis: {d['message']} ({d['pitfall']})" for d in t.diagnoses]
             text = "\n".join(diag + [ln for ln in lines if ln not in diag])[:1500]
             out.append(
                 f"<tr><td>{escape(t.solution or '')}</td><td>{escape(t.workload.uuid)}</td>"

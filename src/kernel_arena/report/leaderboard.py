@@ -34,6 +34,8 @@ class LeaderboardRow:
     worst_abs_error: float | None
     failures: dict[str, int] = field(default_factory=dict)
     diagnoses: list[str] = field(default_factory=list)
+    flags: dict[str, int] = field(default_factory=dict)
+    """Plausibility flag id → number of passed traces carrying it."""
 
     @property
     def pass_rate(self) -> float:
@@ -107,10 +109,12 @@ def leaderboard(
         failures = Counter(t.evaluation.status.value for t in sts if t.evaluation and not t.passed)
         diagnoses = []
         for t in sts:
-            if t.evaluation and not t.passed:
-                for line in t.evaluation.log.splitlines():
-                    if line.startswith("diagnosis:") and line not in diagnoses:
+            if not t.passed:
+                for d in t.diagnoses:
+                    line = f"diagnosis: {d['message']} ({d['pitfall']})"
+                    if line not in diagnoses:
                         diagnoses.append(line)
+        flags = Counter(f["id"] for t in passed for f in t.flags)
         rows.append(
             LeaderboardRow(
                 sol,
@@ -125,6 +129,7 @@ def leaderboard(
                 (math.nan if len(finite_errs) < len(errs) else max(finite_errs)) if errs else None,
                 dict(failures),
                 diagnoses[:5],
+                dict(flags),
             )
         )
     rows.sort(key=lambda r: (-r.pass_rate, -(r.geomean_speedup or 0.0), r.solution))

@@ -46,6 +46,7 @@ def report_rows(ds: Dataset, definitions: list[str] | None, details: bool) -> li
                     "worst_abs_error": r.worst_abs_error,
                     "failures": "; ".join(f"{k} x{v}" for k, v in r.failures.items()),
                     "diagnoses": " | ".join(r.diagnoses),
+                    "flags": "; ".join(f"{k} x{v}" for k, v in r.flags.items()),
                 }
             )
             rows.append(row)
@@ -62,6 +63,7 @@ def report_rows(ds: Dataset, definitions: list[str] | None, details: bool) -> li
                         "status": t.evaluation.status.value,
                         "latency_ms": perf.latency_ms if perf else None,
                         "speedup": perf.speedup_factor if perf else None,
+                        "flags": ", ".join(f["id"] for f in t.flags),
                     }
                 )
     return rows

@@ -52,7 +52,11 @@ def summarize(traces: list[Trace]) -> list[SummaryRow]:
         if failures:
             ev = failures[0].evaluation
             assert ev is not None
-            first = f"{ev.status.value}: {first_line(ev.log)}"
+            found = failures[0].diagnoses
+            detail = (
+                f"diagnosis: {found[0]['message']} ({found[0]['pitfall']})" if found else first_line(ev.log)
+            )
+            first = f"{ev.status.value}: {detail}"
         rows.append(
             SummaryRow(
                 definition,

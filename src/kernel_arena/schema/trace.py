@@ -127,6 +127,33 @@ class Trace(TraceModel):
         """True for an evaluation whose status is PASSED."""
         return self.evaluation is not None and self.evaluation.status == EvaluationStatus.PASSED
 
+    @property
+    def diagnoses(self) -> list[dict[str, str]]:
+        """The pitfall diagnoses of a failed evaluation: ``[{"pitfall": "P03", "message": ...}]``.
+
+        Stored structured in ``evaluation.diagnoses``; traces written before that are read from
+        their ``diagnosis: ... (Pxx)`` log lines, here and nowhere else."""
+        if self.evaluation is None:
+            return []
+        stored = (self.evaluation.model_extra or {}).get("diagnoses")
+        if isinstance(stored, list):
+            return [d for d in stored if isinstance(d, dict) and "message" in d]
+        found = []
+        for line in self.evaluation.log.splitlines():
+            if line.startswith("diagnosis:"):
+                text = line[len("diagnosis:") :].strip()
+                pitfall = text[text.rfind("(") + 1 : -1] if text.endswith(")") and "(" in text else ""
+                message = text[: text.rfind("(")].rstrip() if pitfall else text
+                found.append({"pitfall": pitfall, "message": message})
+        return found
+
+    @property
+    def flags(self) -> list[dict[str, str]]:
+        """Plausibility flags of the timing: ``[{"id": ..., "message": ...}]`` (empty when none)."""
+        perf = self.evaluation.performance if self.evaluation is not None else None
+        stored = (perf.model_extra or {}).get("flags") if perf is not None else None
+        return [f for f in stored if isinstance(f, dict) and "id" in f] if isinstance(stored, list) else []
+
     @cached_property
     def key(self) -> tuple[str, str, str]:
         """(definition, solution, workload uuid): what a run skips when already traced."""

@@ -127,7 +127,8 @@ def trace_list(
         if ev is None or (status and ev.status.value != status):
             continue
         perf = ev.performance
-        diag = next((ln for ln in ev.log.splitlines() if ln.startswith("diagnosis:")), "")
+        found = t.diagnoses
+        diag = f"diagnosis: {found[0]['message']} ({found[0]['pitfall']})" if found else ""
         items.append(
             {
                 "id": i,
@@ -139,6 +140,7 @@ def trace_list(
                 "latency_ms": perf.latency_ms if perf else None,
                 "speedup": perf.speedup_factor if perf else None,
                 "diagnosis": diag,
+                "flags": [f["id"] for f in t.flags],
             }
         )
     return {"total": len(items), "traces": items[:limit]}

@@ -51,11 +51,12 @@ async function definitionPage(name, filters = {}) {
   const io = table(["", "name", "shape", "dtype", "description"], [
     ...Object.entries(def.inputs).map(([k, t]) => ["in", esc(k), t.shape ? esc("[" + t.shape.join(", ") + "]") : "scalar", esc(t.dtype), esc(t.description)]),
     ...Object.entries(def.outputs).map(([k, t]) => ["out", esc(k), t.shape ? esc("[" + t.shape.join(", ") + "]") : "scalar", esc(t.dtype), esc(t.description)])]);
-  const board = table(["#", "solution", "passed", "geo-mean speedup", "fast_1", "fast_2", "median latency ms", "call latency ms", "worst abs err", "failures"],
+  const board = table(["#", "solution", "passed", "geo-mean speedup", "fast_1", "fast_2", "median latency ms", "call latency ms", "worst abs err", "failures", "flags"],
     lb.rows.map((r, i) => [i + 1, `<a href="#/solution/${encodeURIComponent(r.solution)}">${esc(r.solution)}</a>`,
       `<span class="${r.passed === r.total ? "ok" : "bad"}">${r.passed}/${r.total}</span>`, fmt(r.geomean_speedup, 3),
       fmt(r.fast_p["1.0"], 2), fmt(r.fast_p["2.0"], 2), fmt(r.median_latency_ms), fmt(r.median_call_latency_ms), fmt(r.worst_abs_error, 3),
-      esc(Object.entries(r.failures).map(([k, v]) => `${k} x${v}`).join(", "))]), {cls: "leaderboard"});
+      esc(Object.entries(r.failures).map(([k, v]) => `${k} x${v}`).join(", ")),
+      `<span class="bad">${esc(Object.entries(r.flags || {}).map(([k, v]) => `${k} x${v}`).join(", "))}</span>`]), {cls: "leaderboard"});
   const sols = [...new Set(tr.traces.map((t) => t.solution))];
   const sel = (id, xs, v) => `<select id="${id}"><option value="">all</option>${xs.map((x) => `<option ${x === v ? "selected" : ""}>${esc(x)}</option>`).join("")}</select>`;
   const wl = table(["workload", "uuid", "tags", "axes"], d.workloads.map((w) => [esc(w.name), esc(w.uuid), esc(w.tags.join(", ")),
@@ -81,12 +82,15 @@ async function definitionPage(name, filters = {}) {
 async function tracePage(id) {
   const t = await api(`/api/traces/${id}`);
   const ev = t.evaluation || {};
-  const diag = (ev.log || "").split("\n").filter((l) => l.startsWith("diagnosis:"));
+  const diag = Array.isArray(ev.diagnoses) ? ev.diagnoses.map((d) => `diagnosis: ${d.message} (${d.pitfall})`)
+    : (ev.log || "").split("\n").filter((l) => l.startsWith("diagnosis:"));
+  const flags = ((ev.performance || {}).flags || []).map((f) => `${f.id}: ${f.message}`);
   app.innerHTML = `<h1>Trace ${esc(id)}</h1>
     <p><a href="#/def/${encodeURIComponent(t.definition)}">${esc(t.definition)}</a> · solution
       <a href="#/solution/${encodeURIComponent(t.solution)}">${esc(t.solution)}</a> · workload ${esc(t.workload.uuid)}</p>
     <h2 class="${ev.status === "PASSED" ? "ok" : "bad"}" id="trace-status">${esc(ev.status)}</h2>
     ${diag.length ? `<h3>Diagnosis</h3><pre id="diagnosis">${esc(diag.join("\n"))}</pre>` : ""}
+    ${flags.length ? `<h3>Flags</h3><pre id="flags" class="bad">${esc(flags.join("\n"))}</pre>` : ""}
     <h3>Correctness</h3><pre>${esc(JSON.stringify(ev.correctness ?? null, null, 2))}</pre>
     <h3>Performance</h3><pre>${esc(JSON.stringify(ev.performance ?? null, null, 2))}</pre>
     <h3>Environment</h3><pre>${esc(JSON.stringify(ev.environment ?? null, null, 2))}</pre>

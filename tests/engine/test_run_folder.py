@@ -1,0 +1,34 @@
+"""The run folder's rules: one writer at a time, never inside the dataset, Solutions kept."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import GOOD_DPS, make_tiny_dataset, solution_json
+
+import kernel_arena
+from kernel_arena.dataset import DatasetError
+from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.run_folder import RunFolderLock
+from kernel_arena.measure.timing import TimingSettings
+
+FAST = RunConfig(timing=TimingSettings(0, 1, 1), timeout_s=60, draws=1)
+
+
+def test_a_second_run_into_a_locked_folder_is_refused(tmp_path):
+    root = make_tiny_dataset(tmp_path / "ds", [solution_json("good", GOOD_DPS)])
+    with RunFolderLock(tmp_path / "out"), pytest.raises(DatasetError, match="another kernel-arena run"):
+        kernel_arena.run(dataset=root, out=tmp_path / "out", config=FAST, device="cpu")
+
+
+def test_out_inside_the_dataset_is_refused(tmp_path):
+    root = make_tiny_dataset(tmp_path / "ds", [solution_json("good", GOOD_DPS)])
+    with pytest.raises(DatasetError, match="inside the dataset"):
+        kernel_arena.run(dataset=root, out=root / "runs", config=FAST, device="cpu")
+    assert not (root / "runs").exists()
+
+
+def test_the_run_folder_keeps_the_solutions_it_ran(tmp_path):
+    root = make_tiny_dataset(tmp_path / "ds", [solution_json("good", GOOD_DPS)])
+    kernel_arena.run(dataset=root, out=tmp_path / "out", config=FAST, device="cpu")
+    kept = tmp_path / "out/solutions/elementwise/scale_add_n/good.json"
+    assert "alpha * x + y" in kept.read_text()
