@@ -429,6 +429,31 @@ def run(x, y, alpha, out):
         out.copy_(alpha * x + y)
 """
 
+A13_GRAPH_REPLAY_GPU = """
+import torch
+
+_graph = None
+
+
+def run(x, y, alpha, out):
+    # Capture the work once, then replay the graph: it reads and writes the first call's memory,
+    # whatever tensors later calls pass.
+    global _graph
+    if _graph is None:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            out.copy_(alpha * x + y)
+        torch.cuda.current_stream().wait_stream(side)
+        _graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(_graph):
+            torch.cuda._sleep(2_000_000)
+            out.copy_(alpha * x + y)
+        _graph.replay()
+        return
+    _graph.replay()
+"""
+
 GPU_TWIN = """
 import torch
 

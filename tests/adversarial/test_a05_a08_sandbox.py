@@ -96,3 +96,18 @@ def test_a08_side_stream_work_is_timed_or_fails(tmp_path):
             assert ms >= 0.5 * twin_ms, (
                 f"side-stream work timed at {ms} ms, the same work on the call's stream {twin_ms} ms"
             )
+
+
+@pytest.mark.gpu
+def test_a13_cuda_graph_replaying_the_first_calls_memory_fails_while_timed(tmp_path):
+    """A CUDA graph captured on the first call replays on that call's buffers: the timed calls,
+    which pass other tensors with fresh values, leave their own outputs unwritten."""
+    sols = [
+        solution_json("a13_graph_replay", P.A13_GRAPH_REPLAY_GPU, targets=["cuda"]),
+        solution_json("a13_twin", P.GPU_TWIN, targets=["cuda"]),
+    ]
+    root = make_tiny_dataset(tmp_path / "ds", sols, workloads=1)
+    outcome = run_cli(root, tmp_path / "out", device="cuda:0")
+    assert_status(outcome.of("a13_twin")[0], "PASSED")
+    for trace in outcome.of("a13_graph_replay"):
+        assert_not_passed(trace)
