@@ -154,9 +154,10 @@ class Judge:
                     yield _trace(job, workload, build_failure[0], build_failure[1], env, provenance)
                     continue
                 if not built:
-                    status, log = self._build(sandbox, job)
+                    status, log, final = self._build(sandbox, job)
                     if status is not None:
-                        build_failure = (status, log)
+                        if final:
+                            build_failure = (status, log)
                         yield _trace(job, workload, status, log, env, provenance)
                         continue
                     built = True
@@ -176,21 +177,22 @@ class Judge:
         finally:
             sandbox.stop()
 
-    def _build(self, sandbox: SandboxProcess, job: Job) -> tuple[EvaluationStatus | None, str]:
-        """Build in a fresh sandbox; (None, "") when built, else the status and log for every workload."""
+    def _build(self, sandbox: SandboxProcess, job: Job) -> tuple[EvaluationStatus | None, str, bool]:
+        """Build in a fresh sandbox: (None, "", _) when built, else the status, the log, and whether
+        the failure is final (a build error or a hang: not retried for later workloads; a sandbox
+        that died while building is retried on the next workload)."""
         request = BuildRequest("", job.solution.to_json_dict(), self.device_name, str(self.build_root))
         try:
             reply, output = sandbox.request(request, (Built, BuildFailed), self.config.timeout_s)
         except SandboxTimeout as exc:
-            return EvaluationStatus.TIMEOUT, _join_log(
-                [f"build: {exc} (not retried for later workloads)"], exc.log
-            )
+            log = _join_log([f"build: {exc} (not retried for later workloads)"], exc.log)
+            return EvaluationStatus.TIMEOUT, log, True
         except (SandboxDied, SandboxProtocolError) as exc:
-            return EvaluationStatus.COMPILE_ERROR, _join_log([f"build: {exc}"], exc.log)
+            return EvaluationStatus.COMPILE_ERROR, _join_log([f"build: {exc}"], exc.log), False
         if isinstance(reply, BuildFailed):
             sandbox.stop()
-            return EvaluationStatus.COMPILE_ERROR, _join_log([reply.error], output)
-        return None, ""
+            return EvaluationStatus.COMPILE_ERROR, _join_log([reply.error], output), True
+        return None, "", False
 
     # ------------------------------------------------------------------ a workload
     def _evaluate_workload(

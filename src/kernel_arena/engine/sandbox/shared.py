@@ -84,12 +84,19 @@ class SharedArena:
         return tensor, ref
 
     def _export_cuda(self, tensor: torch.Tensor) -> TensorRef:
-        from multiprocessing.reduction import ForkingPickler
+        """torch's CUDA IPC reduction, with the device index the sandbox sees: a sandbox owns one
+        GPU (``CUDA_VISIBLE_DEVICES``), so the judge's ``cuda:N`` is the sandbox's device 0."""
+        import inspect
+        import pickle
 
-        importlib.import_module("torch.multiprocessing")  # registers torch's CUDA IPC reductions
-
+        reductions = importlib.import_module("torch.multiprocessing.reductions")
         self._kept.append(tensor)
-        blob = bytes(ForkingPickler.dumps(tensor))
+        rebuild, args = reductions.reduce_tensor(tensor)
+        args = list(args)
+        names = list(inspect.signature(rebuild).parameters)
+        if "storage_device" in names:
+            args[names.index("storage_device")] = 0
+        blob = pickle.dumps((rebuild, tuple(args)))
         return TensorRef(
             "cuda_ipc",
             dtype_name(tensor.dtype),
@@ -128,7 +135,8 @@ def open_tensor(ref: TensorRef) -> torch.Tensor:
 
         importlib.import_module("torch.multiprocessing")  # registers the rebuild functions
 
-        tensor = pickle.loads(base64.b64decode(ref.location))  # noqa: S301 - written by the judge
+        rebuild, args = pickle.loads(base64.b64decode(ref.location))  # noqa: S301 - written by the judge
+        tensor = rebuild(*args)
         if not isinstance(tensor, torch.Tensor):
             raise TypeError("a cuda_ipc reference did not hold a tensor")
         return tensor
