@@ -114,30 +114,17 @@ GOOD_RETURNING = """
 """
 
 
-def run_command(root: Path, out: Path) -> list[str]:
-    """`kernel-arena run` on CPU with the lightest timing, as a subprocess argv."""
+LIGHTEST = ("--warmup", "0", "--iters", "1", "--trials", "1", "--draws", "1")
+
+
+def run_command(
+    root: Path, out: Path, *extra: str, device: str = "cpu", timing: tuple[str, ...] = LIGHTEST
+) -> list[str]:
+    """`kernel-arena run` as a subprocess argv (default: on CPU with the lightest timing)."""
     import sys
 
-    return [
-        sys.executable,
-        "-m",
-        "kernel_arena.cli",
-        "run",
-        "--dataset",
-        str(root),
-        "--out",
-        str(out),
-        "--device",
-        "cpu",
-        "--warmup",
-        "0",
-        "--iters",
-        "1",
-        "--trials",
-        "1",
-        "--draws",
-        "1",
-    ]
+    cmd = [sys.executable, "-m", "kernel_arena.cli", "run", "--dataset", str(root), "--out", str(out)]
+    return [*cmd, "--device", device, *timing, *extra]
 
 
 def kill_run(cmd: list[str], until: Any) -> None:

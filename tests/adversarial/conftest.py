@@ -15,7 +15,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import TINY_DEF, make_tiny_dataset, solution_json
+from helpers import TINY_DEF, make_tiny_dataset, run_command, solution_json
 
 from .planted import GROUPS, render
 
@@ -34,20 +33,7 @@ LOG_CAP = 256 * 1024
 
 def run_argv(root: Path, out: Path, *extra: str, device: str = "cpu") -> list[str]:
     """argv of `kernel-arena run` with the suite's light timing settings."""
-    return [
-        sys.executable,
-        "-m",
-        "kernel_arena.cli",
-        "run",
-        "--dataset",
-        str(root),
-        "--out",
-        str(out),
-        "--device",
-        device,
-        *TIMING_ARGS,
-        *extra,
-    ]
+    return run_command(root, out, *extra, device=device, timing=tuple(TIMING_ARGS))
 
 
 def trace_file(out: Path, definition: str = TINY_DEF, op_type: str = "elementwise") -> Path:

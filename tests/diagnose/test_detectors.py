@@ -12,7 +12,7 @@ import pytest
 
 from kernel_arena.diagnose.registry import registered_detectors
 from kernel_arena.engine.config import RunConfig
-from kernel_arena.engine.judge import Judge
+from kernel_arena.engine.judge import Judge, JudgeSettings
 from kernel_arena.engine.plan import Job
 from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus, Solution
@@ -45,12 +45,14 @@ def _evaluate(builtin, tmp_path, definition, code, workload="cpu_b4_edge", dps=T
     )
     judge = Judge(
         "cpu",
-        builtin.root,
-        RunConfig(draws=2, timing=TimingSettings(0, 1, 1), timeout_s=120),
-        secret=1234,
-        cache_dir=None,
-        log_dir=tmp_path / "logs",
-        build_root=tmp_path,
+        JudgeSettings(
+            builtin.root,
+            RunConfig(draws=2, timing=TimingSettings(0, 1, 1), timeout_s=120),
+            secret=1234,
+            cache_dir=None,
+            log_dir=tmp_path / "logs",
+            build_root=tmp_path,
+        ),
     )
     wl = next(w for w in builtin.workloads_for(definition) if w.name == workload)
     (trace,) = judge.evaluate(Job(builtin.definitions[definition], solution, [wl]))

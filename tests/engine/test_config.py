@@ -33,7 +33,7 @@ def test_precedence(tmp_path, builtin):
     assert (mla.atol, mla.rtol) == (0.1, 0.01)
     cfg.atol = 5.0
     assert cfg.tolerance_for(builtin.definitions["gdn_decode_qk4_v8_d128_k_last"]).atol == 5.0
-    assert RunConfig.from_json(cfg.to_json()) == cfg
+    assert RunConfig.from_json_dict(cfg.to_json_dict()) == cfg
 
 
 def test_unknown_key_named(tmp_path):

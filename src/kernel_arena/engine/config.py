@@ -56,13 +56,13 @@ class RunConfig:
             return self.timing
         return TimingSettings(2, 5, 3) if device == "cpu" else TimingSettings(10, 50, 3)
 
-    def to_json(self) -> dict[str, Any]:
-        """Plain form sent to workers."""
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain form, for a backend that ships jobs to another process or machine."""
         return asdict(self)
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> RunConfig:
-        """Inverse of ``to_json``."""
+    def from_json_dict(cls, obj: dict[str, Any]) -> RunConfig:
+        """Inverse of ``to_json_dict``."""
         obj = dict(obj)
         obj["tolerance"] = Tolerance(**obj["tolerance"])
         obj["op_type_tolerance"] = {k: Tolerance(**v) for k, v in obj["op_type_tolerance"].items()}

@@ -100,27 +100,31 @@ class LentCall:
     buffer_refs: list[TensorRef]
 
 
+@dataclass(frozen=True)
+class JudgeSettings:
+    """What every judge of a run shares: plain data, so a backend can ship it to another process."""
+
+    dataset_root: Path
+    config: RunConfig
+    secret: int
+    """The per-run secret the timing inputs are drawn from (never sent to a sandbox)."""
+    cache_dir: Path | None
+    log_dir: Path
+    build_root: Path
+
+
 class Judge:
     """Evaluates Jobs on one device; owns the reference cache and the sandboxes it starts."""
 
-    def __init__(
-        self,
-        device: str,
-        dataset_root: Path,
-        config: RunConfig,
-        secret: int,
-        cache_dir: Path | None,
-        log_dir: Path,
-        build_root: Path,
-    ) -> None:
+    def __init__(self, device: str, settings: JudgeSettings) -> None:
         self.device_name = device
         self.device = torch.device(device if device.startswith("cuda") else "cpu")
-        self.dataset_root = Path(dataset_root)
-        self.config = config
-        self.secret = secret
-        self.cache = ReferenceCache(cache_dir)
-        self.log_dir = Path(log_dir)
-        self.build_root = Path(build_root)
+        self.dataset_root = Path(settings.dataset_root)
+        self.config = settings.config
+        self.secret = settings.secret
+        self.cache = ReferenceCache(settings.cache_dir)
+        self.log_dir = Path(settings.log_dir)
+        self.build_root = Path(settings.build_root)
         self.blobs = BlobCache()
         self.hardware = hardware_name(device)
         self.libs = library_versions(device)
@@ -589,7 +593,7 @@ class Judge:
         settings = self.config.timing_for(self.device.type)
         cached = self.cache.get_timing(definition, key, self.hardware, settings.key())
         if cached is not None:
-            return Timing.from_json(cached)
+            return Timing.from_json_dict(cached)
         args = list(clone_inputs(base).values())
         reference = self._reference(definition)
 
@@ -599,7 +603,7 @@ class Judge:
 
         with _REFERENCE_TIMING:
             ref_t = time_call(ref_call, self.device, settings)
-        self.cache.put_timing(definition, key, self.hardware, settings.key(), ref_t.to_json())
+        self.cache.put_timing(definition, key, self.hardware, settings.key(), ref_t.to_json_dict())
         return ref_t
 
     # ------------------------------------------------------------------ diagnosis

@@ -55,7 +55,7 @@ def select_workloads(
     """Workloads to run: by uuid/name when given, else by tag (``cpu`` on CPU, ``gpu`` on GPU)."""
     if wanted:
         chosen = [
-            w for w in workloads if any(w.uuid == x or w.uuid.startswith(x) or _name(w) == x for x in wanted)
+            w for w in workloads if any(w.uuid == x or w.uuid.startswith(x) or w.name == x for x in wanted)
         ]
         return chosen
     if tags is None:
@@ -63,10 +63,6 @@ def select_workloads(
     if "all" in tags:
         return list(workloads)
     return [w for w in workloads if not w.tags or set(w.tags) & set(tags)]
-
-
-def _name(w: Workload) -> str | None:
-    return (w.model_extra or {}).get("name")
 
 
 def plan_run(

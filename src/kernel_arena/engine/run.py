@@ -24,6 +24,7 @@ from typing import Any
 from kernel_arena.dataset import Dataset, DatasetError, load_dataset, write_run_manifest
 from kernel_arena.engine.backends.local import LocalBackend
 from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.judge import JudgeSettings
 from kernel_arena.engine.plan import Job, Skip, load_solution_arg, plan_run
 from kernel_arena.engine.plausibility import baseline_flags
 from kernel_arena.engine.run_folder import RunFolderLock, check_out_folder, save_solution_json
@@ -144,15 +145,10 @@ def run(
                 result.traces.append(trace)
             listener.finished(trace)
 
-        backend = LocalBackend(
-            devices,
-            ds.root,
-            config,
-            secrets.randbits(62),
-            out / ".cache" / "reference",
-            out / ".logs",
-            build_root,
+        settings = JudgeSettings(
+            ds.root, config, secrets.randbits(62), out / ".cache" / "reference", out / ".logs", build_root
         )
+        backend = LocalBackend(devices, settings)
         try:
             backend.run(todo, listener.started, on_trace)
         finally:

@@ -63,7 +63,7 @@ class Timing:
     trial_medians_ms: list[float] = field(default_factory=list)
     kernels_per_call: float | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json_dict(self) -> dict[str, Any]:
         """Plain dict (for caches and trace extras)."""
         return {
             "latency_ms": self.latency_ms,
@@ -75,8 +75,8 @@ class Timing:
         }
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> Timing:
-        """Inverse of ``to_json``."""
+    def from_json_dict(cls, obj: dict[str, Any]) -> Timing:
+        """Inverse of ``to_json_dict``."""
         return cls(**obj)
 
 

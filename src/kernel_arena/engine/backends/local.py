@@ -9,29 +9,18 @@ from __future__ import annotations
 
 import queue
 import threading
-from pathlib import Path
 
 from kernel_arena.engine.backends import OnStart, OnTrace
-from kernel_arena.engine.config import RunConfig
-from kernel_arena.engine.judge import Judge
+from kernel_arena.engine.judge import Judge, JudgeSettings
 from kernel_arena.engine.plan import Job
 
 
 class LocalBackend:
     """Judges on the devices of this machine."""
 
-    def __init__(
-        self,
-        devices: list[str],
-        dataset_root: Path,
-        config: RunConfig,
-        secret: int,
-        cache_dir: Path | None,
-        log_dir: Path,
-        build_root: Path,
-    ) -> None:
+    def __init__(self, devices: list[str], settings: JudgeSettings) -> None:
         self.devices = devices
-        self._judge_args = (dataset_root, config, secret, cache_dir, log_dir, build_root)
+        self.settings = settings
 
     def run(self, jobs: list[Job], on_start: OnStart, on_trace: OnTrace) -> None:
         work: queue.Queue[Job] = queue.Queue()
@@ -41,7 +30,7 @@ class LocalBackend:
         errors: list[BaseException] = []
 
         def device_loop(device: str) -> None:
-            judge = Judge(device, *self._judge_args)
+            judge = Judge(device, self.settings)
             try:
                 while True:
                     try:
