@@ -703,6 +703,59 @@ def run(x, y, alpha, out):
 """
 
 
+# ---------------------------------------------------------------- A17: collusion between Solutions
+# Two Solutions of one author in one run: the first computes honestly and records every input it
+# is given with its output in a shared folder; the second looks its inputs up there and returns
+# garbage (zeros) for any input it was not shown. It passes only if the judge gives both the same
+# timing inputs.
+A17A_RECORDER = """
+import hashlib
+import os
+
+import torch
+
+FOLDER = os.path.join(@WITNESS@, "a17_memo")
+
+def _key(x, y, alpha):
+    h = hashlib.sha256(x.contiguous().numpy().tobytes())
+    h.update(y.contiguous().numpy().tobytes())
+    h.update(repr(float(alpha)).encode())
+    return h.hexdigest()
+
+def run(x, y, alpha, out):
+    out.copy_(alpha * x + y)
+    os.makedirs(FOLDER, exist_ok=True)
+    path = os.path.join(FOLDER, _key(x, y, alpha))
+    if not os.path.exists(path):
+        torch.save(out.clone(), path + ".tmp")
+        os.replace(path + ".tmp", path)
+"""
+
+A17B_REPLAYER = """
+import hashlib
+import os
+
+import torch
+
+FOLDER = os.path.join(@WITNESS@, "a17_memo")
+
+def _key(x, y, alpha):
+    h = hashlib.sha256(x.contiguous().numpy().tobytes())
+    h.update(y.contiguous().numpy().tobytes())
+    h.update(repr(float(alpha)).encode())
+    return h.hexdigest()
+
+def run(x, y, alpha, out):
+    path = os.path.join(FOLDER, _key(x, y, alpha))
+    if os.path.exists(path):
+        out.copy_(torch.load(path))
+        with open(os.path.join(@WITNESS@, "a17_hits"), "a") as fh:
+            fh.write("hit\\n")
+    else:
+        out.zero_()
+"""
+
+
 GROUPS: dict[str, dict[str, Any]] = {
     # Runs that hang today's engine go first, so they overlap everything else.
     "jsonlines": {
@@ -766,6 +819,12 @@ GROUPS: dict[str, dict[str, Any]] = {
             "a12_huge_stderr": (A12_HUGE_STDERR, {}),
             "a12_sparse_log": (A12_SPARSE_LOG, {}),
             "z_honest": (HONEST, {}),
+        },
+    },
+    "collusion": {
+        "solutions": {
+            "a17a_recorder": (A17A_RECORDER, {}),
+            "a17b_replayer": (A17B_REPLAYER, {}),
         },
     },
     "poison": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import torch
 
@@ -43,3 +45,40 @@ def test_timing_loops_are_charged_to_the_phase_clock():
     assert set(clock.totals) == {"warmup", "timed_calls"}
     assert clock.totals["timed_calls"] > clock.totals["warmup"] > 0
 
+
+def _counting_sleep(seconds: float):
+    calls = [0]
+
+    def fn() -> None:
+        calls[0] += 1
+        time.sleep(seconds)
+
+    return fn, calls
+
+
+def test_fixed_counts_make_exactly_the_calls_asked_for():
+    fn, calls = _counting_sleep(0)
+    plans = []
+    t = time_call(fn, torch.device("cpu"), TimingSettings(2, 4, 3), on_plan=lambda w, i: plans.append((w, i)))
+    assert calls[0] == 2 + 3 * 4 and plans == [(2, 4)] and (t.warmup, t.iters) == (2, 4)
+
+
+def test_a_budget_shrinks_the_counts_of_a_slow_call():
+    fn, calls = _counting_sleep(0.02)  # 20 ms a call, 60 ms per timing loop allowed
+    t = time_call(fn, torch.device("cpu"), TimingSettings(10, 50, 3, budget_ms=60, min_iters=1))
+    assert t.warmup == 1  # the first warm-up call already spends the warm-up's quarter of the budget
+    assert t.iters == 1 and calls[0] == t.warmup + 3 * t.iters
+
+
+def test_a_budget_never_goes_below_the_minimum_nor_above_the_maximum():
+    slow, _ = _counting_sleep(0.01)
+    t = time_call(slow, torch.device("cpu"), TimingSettings(3, 50, 2, budget_ms=1, min_iters=2))
+    assert t.iters == 2
+    fast, calls = _counting_sleep(0)
+    t = time_call(fast, torch.device("cpu"), TimingSettings(3, 7, 2, budget_ms=10_000, min_iters=2))
+    assert (t.warmup, t.iters) == (3, 7) and calls[0] == 3 + 2 * 7
+
+
+def test_budget_settings_key_differs_from_fixed_counts():
+    assert TimingSettings(10, 50, 3).key() != TimingSettings(10, 50, 3, budget_ms=50).key()
+    assert TimingSettings(10, 50, 3, budget_ms=50).to_json_dict()["budget_ms"] == 50

@@ -39,6 +39,7 @@ def definitions() -> list[dict[str, Any]]:
     page_table_constraints = ["len_indptr == batch_size + 1", "num_kv_indices == kv_indptr[-1].item()"]
     gqa = {
         "name": GQA,
+        "baseline": "gqa_paged_decode_flashinfer",
         "description": "Batched GQA decode over a paged KV cache (page size 1), Llama-3.1-8B "
         "shapes: 32 query heads share 8 KV heads in contiguous groups of 4. LSE is base 2.",
         "op_type": "gqa_paged",
@@ -76,6 +77,7 @@ def definitions() -> list[dict[str, Any]]:
     }
     mla = {
         "name": MLA,
+        "baseline": "mla_paged_decode_flashinfer",
         "description": "Absorbed multi-head latent attention decode over a paged cache (page size "
         "1), DeepSeek-V3/R1 at TP=8: 16 heads share each 512-wide latent row and 64-wide RoPE "
         "row. sm_scale is 1/sqrt(128 + 64) (pre-absorption head dim). LSE is base 2.",
@@ -117,6 +119,7 @@ def definitions() -> list[dict[str, Any]]:
     }
     gdn = {
         "name": GDN,
+        "baseline": "gdn_decode_fla",
         "description": "Gated DeltaNet single-token decode with a recurrent state (Qwen3-Next "
         "linear attention at TP=4): 4 q/k heads, 8 value heads (GVA), head size 128, state "
         "stored k-last [B, H, V, K] in fp32.",

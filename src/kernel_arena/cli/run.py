@@ -42,9 +42,35 @@ def run_cmd(
         typer.Option(help="cpu, cuda, cuda:N or all (default: cuda:0 when a GPU is visible, else cpu)."),
     ] = None,
     out: Annotated[Path, typer.Option(help="Run folder receiving traces.")] = Path("runs"),
-    warmup: Annotated[Optional[int], typer.Option(help="Warm-up calls before timing.")] = None,
-    iters: Annotated[Optional[int], typer.Option(help="Timed calls per trial.")] = None,
-    trials: Annotated[Optional[int], typer.Option(help="Trials (median of medians).")] = None,
+    budget_ms: Annotated[
+        Optional[float],
+        typer.Option(
+            "--budget-ms",
+            help="Time per timing loop of a Solution; counts are sized to it (default 50 on a GPU, "
+            "100 on CPU; with --warmup/--iters, those become maxima).",
+        ),
+    ] = None,
+    warmup: Annotated[
+        Optional[int], typer.Option(help="Warm-up calls before timing (fixes the counts; default: budgeted).")
+    ] = None,
+    iters: Annotated[
+        Optional[int], typer.Option(help="Timed calls per trial (fixes the counts; default: budgeted).")
+    ] = None,
+    trials: Annotated[Optional[int], typer.Option(help="Trials (median of medians; default 3).")] = None,
+    reference_timing: Annotated[
+        bool,
+        typer.Option(
+            "--reference-timing/--no-reference-timing",
+            help="Time the reference for speedup_factor (cached per workload content and device).",
+        ),
+    ] = True,
+    baseline: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Solution that speedups are quoted against (default: the definition's 'baseline'; "
+            "'none' for no baseline)."
+        ),
+    ] = None,
     draws: Annotated[int, typer.Option(help="Fresh input draws checked for correctness.")] = 3,
     atol: Annotated[Optional[float], typer.Option(help="Absolute tolerance (default 1e-2).")] = None,
     rtol: Annotated[Optional[float], typer.Option(help="Relative tolerance (default 1e-2).")] = None,
@@ -69,7 +95,14 @@ def run_cmd(
     from kernel_arena.report.summary import summarize
 
     cfg = RunConfig(
-        atol=atol, rtol=rtol, draws=draws, timeout_s=timeout, synthesize_missing=synthesize_missing
+        atol=atol,
+        rtol=rtol,
+        draws=draws,
+        timeout_s=timeout,
+        synthesize_missing=synthesize_missing,
+        budget_ms=budget_ms,
+        reference_timing=reference_timing,
+        baseline=baseline,
     )
     if config is not None:
         try:
@@ -84,9 +117,19 @@ def run_cmd(
             warmup if warmup is not None else base.warmup,
             iters if iters is not None else base.iters,
             trials if trials is not None else base.trials,
+            budget_ms=budget_ms,
+            min_iters=base.min_iters,
         )
-    if draws < 1:
-        fail("--draws must be at least 1")
+    for name, value, low in (
+        ("--draws", draws, 1),
+        ("--iters", iters, 1),
+        ("--trials", trials, 1),
+        ("--warmup", warmup, 0),
+    ):
+        if value is not None and value < low:
+            fail(f"{name} must be at least {low}, got {value}")
+    if budget_ms is not None and not budget_ms > 0:
+        fail(f"--budget-ms must be positive, got {budget_ms}")
     from kernel_arena.cli.progress import ProgressListener
 
     listener = ProgressListener(console, enabled=not as_json)

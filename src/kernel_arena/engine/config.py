@@ -20,6 +20,13 @@ from kernel_arena.measure.compare import Tolerance
 from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import Definition
 
+GPU_BUDGET_MS = 50.0
+"""Default time per timing loop of a Solution on a GPU (counts up to 10 warm-up + 3 x 50)."""
+CPU_BUDGET_MS = 100.0
+"""Default time per timing loop on CPU (counts up to 2 warm-up + 3 x 5; at least 1 + 3 x 1)."""
+REFERENCE_BUDGET_MS = {"cuda": 20.0, "cpu": 50.0}
+"""The reference's own, smaller budget: its time only feeds ``speedup_factor``."""
+
 
 class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and key."""
@@ -36,8 +43,16 @@ class RunConfig:
     rtol: float | None = None
     draws: int = 3
     timing: TimingSettings | None = None
+    """Explicit counts (``--warmup/--iters/--trials``); ``None``: the budgeted defaults."""
+    budget_ms: float | None = None
+    """Time per timing loop for the budgeted defaults (``--budget-ms``)."""
     timeout_s: float = 600.0
     synthesize_missing: bool = False
+    reference_timing: bool = True
+    """Time the reference (``--no-reference-timing`` skips it: no ``speedup_factor``)."""
+    baseline: str | None = None
+    """The Solution speedups are quoted against: overrides every definition's ``baseline``
+    field; ``"none"`` means no baseline."""
 
     def tolerance_for(self, definition: Definition) -> Tolerance:
         """The tolerance that applies to ``definition``."""
@@ -51,10 +66,20 @@ class RunConfig:
         return tol
 
     def timing_for(self, device: str) -> TimingSettings:
-        """Timing settings; defaults are lighter on CPU."""
+        """Timing settings of a Solution: explicit counts, or counts sized by a time budget."""
         if self.timing is not None:
             return self.timing
-        return TimingSettings(2, 5, 3) if device == "cpu" else TimingSettings(10, 50, 3)
+        if device == "cpu":
+            return TimingSettings(2, 5, 3, budget_ms=self.budget_ms or CPU_BUDGET_MS, min_iters=1)
+        return TimingSettings(10, 50, 3, budget_ms=self.budget_ms or GPU_BUDGET_MS, min_iters=5)
+
+    def reference_timing_for(self, device: str) -> TimingSettings:
+        """Timing settings of the reference: one trial under a small budget (explicit counts win)."""
+        if self.timing is not None:
+            return self.timing
+        if device == "cpu":
+            return TimingSettings(1, 5, 1, budget_ms=REFERENCE_BUDGET_MS["cpu"], min_iters=1)
+        return TimingSettings(3, 20, 1, budget_ms=REFERENCE_BUDGET_MS["cuda"], min_iters=1)
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain form, for a backend that ships jobs to another process or machine."""

@@ -15,6 +15,7 @@ The judge never imports Solution code; the sandbox never sees what the judge kee
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ from kernel_arena.measure.inputs import (
 from kernel_arena.measure.phases import PhaseClock
 from kernel_arena.measure.provenance import definition_hash, solution_hash, workload_hash
 from kernel_arena.measure.reference import ReferenceCache, as_output_tuple, load_reference
-from kernel_arena.measure.timing import Timing, time_call
+from kernel_arena.measure.timing import Timing, TimingSettings, time_call
 from kernel_arena.schema import (
     Definition,
     Environment,
@@ -137,6 +138,7 @@ class Judge:
             torch.cuda.set_device(self.device)
         log_path = self.log_dir / f"{job.solution.name}.{self.device_name.replace(':', '')}.log"
         sandbox = SandboxProcess(self.device_name, log_path)
+        arena = SharedArena(self.device)
         env = {"hardware": self.hardware, "libs": {**self.libs, **_dependency_versions(job)}}
         hashes = {
             "solution_hash": solution_hash(job.solution),
@@ -165,7 +167,7 @@ class Judge:
                         yield _trace(job, workload, status, log, env, provenance)
                         continue
                     built = True
-                verdict, output, alive = self._evaluate_workload(sandbox, job, workload, provenance)
+                verdict, output, alive = self._evaluate_workload(sandbox, arena, job, workload, provenance)
                 built = built and alive
                 yield _trace(
                     job,
@@ -180,6 +182,7 @@ class Judge:
                 )
         finally:
             sandbox.stop()
+            arena.close()
 
     def _build(self, sandbox: SandboxProcess, job: Job) -> tuple[EvaluationStatus | None, str, bool]:
         """Build in a fresh sandbox: (None, "", _) when built, else the status, the log, and whether
@@ -200,12 +203,18 @@ class Judge:
 
     # ------------------------------------------------------------------ a workload
     def _evaluate_workload(
-        self, sandbox: SandboxProcess, job: Job, workload: Workload, provenance: dict[str, str]
+        self,
+        sandbox: SandboxProcess,
+        arena: SharedArena,
+        job: Job,
+        workload: Workload,
+        provenance: dict[str, str],
     ) -> tuple[Verdict, str, bool]:
         """(verdict, sandbox output, whether the sandbox is still usable)."""
         outputs: list[str] = []
+        arena.reset()
         try:
-            verdict = self._judge_workload(sandbox, job, workload, provenance, outputs)
+            verdict = self._judge_workload(sandbox, arena, job, workload, provenance, outputs)
             return verdict, "\n".join(o for o in outputs if o.strip()), True
         except SandboxTimeout as exc:
             status, message, log = EvaluationStatus.TIMEOUT, f"timeout: {exc}", exc.log
@@ -289,6 +298,7 @@ class Judge:
     def _judge_workload(
         self,
         sandbox: SandboxProcess,
+        arena: SharedArena,
         job: Job,
         workload: Workload,
         provenance: dict[str, str],
@@ -307,97 +317,92 @@ class Judge:
         worst = Comparison()
         layout_notes: list[str] = []
         prev_refs: dict[str, torch.Tensor] | None = None
-        arena = SharedArena(self.device)
         lent: LentCall | None = None
-        try:
-            for draw in range(self.config.draws):
-                try:
-                    with clock.phase("inputs"):
-                        inputs = materialize_inputs(
-                            definition,
-                            workload,
-                            self.device,
-                            draw,
-                            self.dataset_root,
-                            self.blobs,
-                            self.config.synthesize_missing,
-                        )
-                    with clock.phase("reference"):
-                        refs = self._reference_outputs(definition, key, draw, inputs)
-                except InputError as exc:
-                    return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"workload inputs: {exc}"])
-                with clock.phase("lend"):
-                    lent = self._lend_call(arena, definition, workload, inputs, lent)
-                with clock.phase("call_roundtrip"):
-                    reply, output = sandbox.request(
-                        CallRequest("", lent.wire, lent.buffer_refs, names), (Called,), self.config.timeout_s
+        for draw in range(self.config.draws):
+            try:
+                with clock.phase("inputs"):
+                    inputs = materialize_inputs(
+                        definition,
+                        workload,
+                        self.device,
+                        draw,
+                        self.dataset_root,
+                        self.blobs,
+                        self.config.synthesize_missing,
                     )
-                outputs.append(output)
-                with clock.phase("read_outputs"):
-                    got = [b.clone() for b in lent.buffers]
-                tampering = _integrity_failure(reply.integrity)
-                if tampering:
-                    return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"draw {draw}: {tampering}"])
-                if reply.error is not None:
-                    messages = [f"draw {draw}: the solution raised:\n{reply.error}"]
-                    found = self._diagnose(job, workload, inputs, refs, None, error=True)
-                    return Verdict(EvaluationStatus.RUNTIME_ERROR, messages + _lines(found), diagnoses=found)
-                with clock.phase("compare"):
-                    comparison = self._compare(evaluator, names, got, refs, tol, dps, reply)
-                with clock.phase("mutation_check"):
-                    mutated = mutated_inputs(inputs, lent.inputs)
-                with clock.phase("late_write_check"):
-                    late = [n for n, g, b in zip(names, got, lent.buffers) if not _same_bytes(g, b)]
-                if comparison.status != EvaluationStatus.PASSED or mutated or late:
-                    messages = [f"draw {draw}: " + m for m in comparison.messages()]
-                    if mutated:
-                        messages.append(
-                            f"draw {draw}: the solution modified input(s) {', '.join(mutated)} in place"
-                        )
-                    if late:
-                        messages.append(
-                            f"draw {draw}: output(s) {', '.join(late)} changed after the call returned "
-                            "(work finishing on another thread or stream after the timer stopped, A08)"
-                        )
-                    outs = _outputs_for_diagnosis(names, got, None if dps else reply.returned)
-                    found = self._diagnose(
-                        job, workload, inputs, refs, outs, mutated=mutated, previous=prev_refs
+                with clock.phase("reference"):
+                    refs = self._reference_outputs(definition, key, draw, inputs)
+            except InputError as exc:
+                return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"workload inputs: {exc}"])
+            with clock.phase("lend"):
+                lent = self._lend_call(arena, definition, workload, inputs, lent)
+            with clock.phase("call_roundtrip"):
+                reply, output = sandbox.request(
+                    CallRequest("", lent.wire, lent.buffer_refs, names), (Called,), self.config.timeout_s
+                )
+            outputs.append(output)
+            with clock.phase("read_outputs"):
+                got = [b.clone() for b in lent.buffers]
+            tampering = _integrity_failure(reply.integrity)
+            if tampering:
+                return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"draw {draw}: {tampering}"])
+            if reply.error is not None:
+                messages = [f"draw {draw}: the solution raised:\n{reply.error}"]
+                found = self._diagnose(job, workload, inputs, refs, None, error=True)
+                return Verdict(EvaluationStatus.RUNTIME_ERROR, messages + _lines(found), diagnoses=found)
+            with clock.phase("compare"):
+                comparison = self._compare(evaluator, names, got, refs, tol, dps, reply)
+            with clock.phase("mutation_check"):
+                mutated = mutated_inputs(inputs, lent.inputs)
+            with clock.phase("late_write_check"):
+                late = [n for n, g, b in zip(names, got, lent.buffers) if not _same_bytes(g, b)]
+            if comparison.status != EvaluationStatus.PASSED or mutated or late:
+                messages = [f"draw {draw}: " + m for m in comparison.messages()]
+                if mutated:
+                    messages.append(
+                        f"draw {draw}: the solution modified input(s) {', '.join(mutated)} in place"
                     )
-                    messages += _lines(found)
-                    status = comparison.status
-                    if status == EvaluationStatus.PASSED:
-                        status = EvaluationStatus.INCORRECT_NUMERICAL
-                    correctness = None
-                    if status == EvaluationStatus.INCORRECT_NUMERICAL:
-                        correctness = {
-                            "max_relative_error": comparison.max_rel,
-                            "max_absolute_error": comparison.max_abs,
-                            "extra": {
-                                **extra,
-                                "outputs": comparison.extra(),
-                                "failed_draw": draw,
-                                "mutated_inputs": mutated,
-                            },
-                        }
-                    return Verdict(status, messages, correctness, diagnoses=found)
-                layout_notes += [
-                    f"note: output {r.name} is a non-contiguous view; values match, but a consumer reading "
-                    "its memory directly would not (P12)"
-                    for r in reply.returned
-                    if not r.contiguous
-                ]
-                if comparison.max_abs >= worst.max_abs or not worst.outputs:
-                    worst = comparison
-                prev_refs = refs
-        finally:
-            arena.close()
+                if late:
+                    messages.append(
+                        f"draw {draw}: output(s) {', '.join(late)} changed after the call returned "
+                        "(work finishing on another thread or stream after the timer stopped, A08)"
+                    )
+                outs = _outputs_for_diagnosis(names, got, None if dps else reply.returned)
+                found = self._diagnose(job, workload, inputs, refs, outs, mutated=mutated, previous=prev_refs)
+                messages += _lines(found)
+                status = comparison.status
+                if status == EvaluationStatus.PASSED:
+                    status = EvaluationStatus.INCORRECT_NUMERICAL
+                correctness = None
+                if status == EvaluationStatus.INCORRECT_NUMERICAL:
+                    correctness = {
+                        "max_relative_error": comparison.max_rel,
+                        "max_absolute_error": comparison.max_abs,
+                        "extra": {
+                            **extra,
+                            "outputs": comparison.extra(),
+                            "failed_draw": draw,
+                            "mutated_inputs": mutated,
+                        },
+                    }
+                return Verdict(status, messages, correctness, diagnoses=found)
+            layout_notes += [
+                f"note: output {r.name} is a non-contiguous view; values match, but a consumer reading "
+                "its memory directly would not (P12)"
+                for r in reply.returned
+                if not r.contiguous
+            ]
+            if comparison.max_abs >= worst.max_abs or not worst.outputs:
+                worst = comparison
+            prev_refs = refs
 
         correctness = {
             "max_relative_error": worst.max_rel,
             "max_absolute_error": worst.max_abs,
             "extra": {**extra, "outputs": worst.extra()},
         }
-        timed = self._time(sandbox, job, workload, key, clock, outputs)
+        assert lent is not None  # draws >= 1
+        timed = self._time(sandbox, arena, lent, job, workload, key, provenance, clock, outputs)
         if isinstance(timed, Verdict):
             if timed.status == EvaluationStatus.INCORRECT_NUMERICAL:
                 timed.correctness = correctness
@@ -409,23 +414,33 @@ class Judge:
                 + ", ".join(self.cache.tampered[:5])
             )
             self.cache.tampered.clear()
+        settings = self.config.timing_for(self.device.type)
+        timing: dict[str, Any] = {
+            "method": sol_t.method,
+            "spread": sol_t.spread,
+            "trial_medians_ms": sol_t.trial_medians_ms,
+            "kernels_per_call": sol_t.kernels_per_call,
+            "warmup": sol_t.warmup,
+            "iters": sol_t.iters,
+            "trials": settings.trials,
+            "budget_ms": settings.budget_ms,
+            "harness_ms": clock.rounded(),
+            "sandbox_ms": sandbox_ms,
+        }
         performance: dict[str, Any] = {
             "latency_ms": sol_t.latency_ms,
-            "reference_latency_ms": ref_t.latency_ms,
-            "speedup_factor": ref_t.latency_ms / sol_t.latency_ms if sol_t.latency_ms > 0 else 0.0,
             "call_latency_ms": sol_t.call_latency_ms,
-            "reference_call_latency_ms": ref_t.call_latency_ms,
-            "timing": {
-                "method": sol_t.method,
-                "spread": sol_t.spread,
-                "trial_medians_ms": sol_t.trial_medians_ms,
-                "kernels_per_call": sol_t.kernels_per_call,
-                "reference_method": ref_t.method,
-                **self._settings_json(),
-                "harness_ms": clock.rounded(),
-                "sandbox_ms": sandbox_ms,
-            },
+            "timing": timing,
         }
+        if ref_t is not None:
+            performance.update(
+                reference_latency_ms=ref_t.latency_ms,
+                speedup_factor=ref_t.latency_ms / sol_t.latency_ms if sol_t.latency_ms > 0 else 0.0,
+                reference_call_latency_ms=ref_t.call_latency_ms,
+            )
+            timing.update(
+                reference_method=ref_t.method, reference_warmup=ref_t.warmup, reference_iters=ref_t.iters
+            )
         if flags:
             performance["flags"] = flags
         messages = list(dict.fromkeys(layout_notes)) + _timing_notes(sol_t)
@@ -461,24 +476,23 @@ class Judge:
         return evaluator.compare(names, got, refs, tol, poisoned=False)
 
     # ------------------------------------------------------------------ timing
-    def _settings_json(self) -> dict[str, int]:
-        s = self.config.timing_for(self.device.type)
-        return {"warmup": s.warmup, "iters": s.iters, "trials": s.trials}
-
     def _time(
         self,
         sandbox: SandboxProcess,
+        arena: SharedArena,
+        lent: LentCall,
         job: Job,
         workload: Workload,
         key: str,
+        provenance: dict[str, str],
         clock: PhaseClock,
         outputs: list[str],
-    ) -> Verdict | tuple[Timing, Timing, dict[str, float], list[dict[str, str]]]:
+    ) -> Verdict | tuple[Timing, Timing | None, dict[str, float], list[dict[str, str]]]:
         definition = job.definition
         names = list(definition.outputs)
         settings = self.config.timing_for(self.device.type)
         loops = 2 if self.device.type == "cuda" else 1
-        secret_draw = _secret_draw(self.secret, workload.uuid)
+        secret_draw = _secret_draw(self.secret, workload.uuid, provenance["solution_hash"])
         with clock.phase("timing_inputs"):
             base = materialize_inputs(
                 definition,
@@ -491,55 +505,48 @@ class Judge:
             )
             varied = _varied_inputs(definition, workload, base)
             per_set = sum(base[n].numel() * base[n].element_size() for n in varied) or 1
-            planned_calls = settings.warmup + loops * settings.trials * settings.iters
+            planned_calls = max(settings.warmup, 1) + loops * settings.trials * settings.iters
             count = max(1, min(planned_calls, VARIANT_BUDGET_BYTES // per_set))
             variants = {
                 n: random_input(definition, workload, n, secret_draw + 1, self.device, count) for n in varied
             }
-        arena = SharedArena(self.device)
-        try:
-            with clock.phase("timing_lend"):
-                _, wire = self._lend_inputs(arena, base)
-                wire_variants = {n: arena.lend(stack)[1] for n, stack in variants.items()}
-                sets = [self._output_buffers(arena, definition, workload) for _ in range(settings.trials)]
-            request = TimeRequest(
-                "",
-                wire,
-                list(base),
-                wire_variants,
-                [refs for _, refs in sets],
-                names,
-                settings.warmup,
-                settings.iters,
-                settings.trials,
+        with clock.phase("timing_lend"):
+            # The correctness call's memory is reused: its inputs refilled with the timing values,
+            # its outputs (re-poisoned) are trial 0's set; the sandbox has these mapped already.
+            lent = self._lend_call(arena, definition, workload, base, lent)
+            wire_variants = {n: arena.lend(stack)[1] for n, stack in variants.items()}
+            sets = [(lent.buffers, lent.buffer_refs)]
+            sets += [self._output_buffers(arena, definition, workload) for _ in range(settings.trials - 1)]
+        request = TimeRequest(
+            "",
+            lent.wire,
+            list(base),
+            wire_variants,
+            [refs for _, refs in sets],
+            names,
+            settings.warmup,
+            settings.iters,
+            settings.trials,
+            settings.budget_ms,
+            settings.min_iters,
+        )
+        with clock.phase("timing_roundtrip"):
+            reply, output = sandbox.request(request, (Timed,), self.config.timeout_s)
+        outputs.append(output)
+        tampering = _integrity_failure(reply.integrity)
+        if tampering:
+            return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"while timing: {tampering}"])
+        if reply.error is not None:
+            return Verdict(
+                EvaluationStatus.RUNTIME_ERROR, [f"while timing: the solution raised:\n{reply.error}"]
             )
-            with clock.phase("timing_roundtrip"):
-                reply, output = sandbox.request(request, (Timed,), self.config.timeout_s)
-            outputs.append(output)
-            tampering = _integrity_failure(reply.integrity)
-            if tampering:
-                return Verdict(EvaluationStatus.RUNTIME_ERROR, [f"while timing: {tampering}"])
-            if reply.error is not None:
-                return Verdict(
-                    EvaluationStatus.RUNTIME_ERROR, [f"while timing: the solution raised:\n{reply.error}"]
-                )
-            loop = settings.trials * settings.iters
-            made = reply.calls - settings.warmup
-            if made < loop or made % loop:
-                return Verdict(
-                    EvaluationStatus.RUNTIME_ERROR,
-                    [
-                        f"protocol violation: the timing loops reported {reply.calls} calls, which no "
-                        f"schedule of {settings.warmup} warm-up and {settings.trials}x{settings.iters} "
-                        "calls gives"
-                    ],
-                )
-            with clock.phase("timed_output_check"):
-                failure = self._check_timed_outputs(job, base, variants, sets, reply, settings, count)
-            if failure is not None:
-                return failure
-        finally:
-            arena.close()
+        violation = _schedule_violation(reply, settings)
+        if violation is not None:
+            return Verdict(EvaluationStatus.RUNTIME_ERROR, [violation])
+        with clock.phase("timed_output_check"):
+            failure = self._check_timed_outputs(job, base, variants, sets, reply, settings, count)
+        if failure is not None:
+            return failure
         sol_t = Timing(
             reply.latency_ms,
             reply.call_latency_ms,
@@ -547,9 +554,13 @@ class Judge:
             reply.spread,
             list(reply.trial_medians_ms),
             reply.kernels_per_call,
+            reply.warmup,
+            reply.iters,
         )
-        with clock.phase("reference_timing"):
-            ref_t = self._reference_timing(definition, key, base)
+        ref_t = None
+        if self.config.reference_timing:
+            with clock.phase("reference_timing"):
+                ref_t = self._reference_timing(definition, key, base)
         flags = bandwidth_flags(sol_t, definition, workload, self.device.type)
         return sol_t, ref_t, dict(reply.harness_ms), flags
 
@@ -560,37 +571,43 @@ class Judge:
         variants: dict[str, torch.Tensor],
         sets: list[tuple[list[torch.Tensor], list[TensorRef]]],
         reply: Timed,
-        settings: Any,
+        settings: TimingSettings,
         count: int,
     ) -> Verdict | None:
-        """Compare the last timed call of every trial with the reference on that call's inputs."""
+        """Compare the last timed call of one trial, drawn in secret after the loops returned, with
+        the reference on that call's inputs (every trial wrote its own output set, so a Solution
+        that skips or caches work in any trial the median depends on is caught with probability
+        at least 1 - 1/trials per workload, at the cost of one reference call)."""
         definition = job.definition
         names = list(definition.outputs)
         tol = self.config.tolerance_for(definition)
         evaluator = evaluator_for(definition)
-        loop = settings.trials * settings.iters
-        for trial, (buffers, _) in enumerate(sets):
-            n = reply.calls - loop + (trial + 1) * settings.iters - 1
-            inputs = dict(base)
-            for name, values in variants.items():
-                inputs[name] = values[n % count]
-            refs = self._reference_outputs(definition, "", None, inputs)
-            got = [b.clone() for b in buffers]
-            dps = job.solution.spec.destination_passing_style
-            comparison = evaluator.compare(names, got, refs, tol, poisoned=dps)
-            if comparison.status != EvaluationStatus.PASSED:
-                detail = "; ".join(comparison.messages()) or comparison.status.value
-                return Verdict(
-                    EvaluationStatus.INCORRECT_NUMERICAL,
-                    [
-                        f"trial {trial}: the outputs of the last timed call do not match the reference on "
-                        f"that call's inputs ({detail}): work skipped or cached while timed (A01/A02)"
-                    ],
-                )
-        return None
+        loop = settings.trials * reply.iters
+        trial = secrets.randbelow(len(sets))
+        buffers, _ = sets[trial]
+        n = reply.calls - loop + (trial + 1) * reply.iters - 1
+        inputs = dict(base)
+        for name, values in variants.items():
+            inputs[name] = values[n % count]
+        refs = self._reference_outputs(definition, "", None, inputs)
+        got = [b.clone() for b in buffers]
+        dps = job.solution.spec.destination_passing_style
+        comparison = evaluator.compare(names, got, refs, tol, poisoned=dps)
+        if comparison.status == EvaluationStatus.PASSED:
+            return None
+        detail = "; ".join(comparison.messages()) or comparison.status.value
+        return Verdict(
+            EvaluationStatus.INCORRECT_NUMERICAL,
+            [
+                f"trial {trial}: the outputs of the last timed call do not match the reference on "
+                f"that call's inputs ({detail}): work skipped or cached while timed (A01/A02)"
+            ],
+        )
 
     def _reference_timing(self, definition: Definition, key: str, base: dict[str, Any]) -> Timing:
-        settings = self.config.timing_for(self.device.type)
+        """The reference's time on this workload: cached per definition, workload content,
+        hardware and settings (the method follows from the hardware); timed under its own lock."""
+        settings = self.config.reference_timing_for(self.device.type)
         cached = self.cache.get_timing(definition, key, self.hardware, settings.key())
         if cached is not None:
             return Timing.from_json_dict(cached)
@@ -642,12 +659,38 @@ class Judge:
 
 
 # ============================================================================ helpers
-def _secret_draw(secret: int, uuid: str) -> int:
-    """A draw number no Solution can predict: derived from the per-run secret and the workload."""
+def _secret_draw(secret: int, uuid: str, solution: str) -> int:
+    """A draw number no Solution can predict: derived from the per-run secret, the workload and the
+    Solution's content hash, so that one Solution's timing inputs tell nothing about another's
+    (two Solutions of one author cannot hand each other outputs through the file system)."""
     import hashlib
 
-    digest = hashlib.sha256(f"{secret}:{uuid}".encode()).digest()
+    digest = hashlib.sha256(f"{secret}:{uuid}:{solution}".encode()).digest()
     return (int.from_bytes(digest[:8], "little") & ((1 << 62) - 1)) + (1 << 40)
+
+
+def _schedule_violation(reply: Timed, settings: TimingSettings) -> str | None:
+    """Why the counts a sandbox reports cannot come from the requested schedule, if they cannot."""
+    fixed = settings.budget_ms is None
+    low_iters = settings.iters if fixed else min(settings.min_iters, settings.iters)
+    low_warmup = settings.warmup if fixed else min(1, max(settings.warmup, 1))
+    high_warmup = settings.warmup if fixed else max(settings.warmup, 1)
+    loop = settings.trials * reply.iters
+    made = reply.calls - reply.warmup
+    if (
+        not low_warmup <= reply.warmup <= high_warmup
+        or not low_iters <= reply.iters <= settings.iters
+        or loop < 1
+        or made < loop
+        or made % loop
+        or made // loop > 2
+    ):
+        return (
+            f"protocol violation: the timing loops reported {reply.calls} calls with {reply.warmup} "
+            f"warm-up and {settings.trials}x{reply.iters} per loop, which the requested schedule "
+            f"({settings.to_json_dict()}) does not give"
+        )
+    return None
 
 
 def _varied_inputs(definition: Definition, workload: Workload, base: dict[str, Any]) -> list[str]:

@@ -23,10 +23,10 @@ from typing import Any
 
 from kernel_arena.dataset import Dataset, DatasetError, load_dataset, write_run_manifest
 from kernel_arena.engine.backends.local import LocalBackend
+from kernel_arena.engine.baseline import add_baseline_jobs, annotate, baseline_traces, is_baseline
 from kernel_arena.engine.config import RunConfig
 from kernel_arena.engine.judge import JudgeSettings
 from kernel_arena.engine.plan import Job, Skip, load_solution_arg, plan_run
-from kernel_arena.engine.plausibility import baseline_flags
 from kernel_arena.engine.run_folder import RunFolderLock, check_out_folder, save_solution_json
 from kernel_arena.measure.environment import expand_devices
 from kernel_arena.measure.provenance import definition_hash, solution_hash, workload_hash
@@ -115,6 +115,7 @@ def run(
         else:
             named.append(loaded.name)
     jobs, skips = plan_run(ds, definitions, named or None, extra, devices[0], workloads, workload_tags)
+    jobs = add_baseline_jobs(ds, jobs, config.baseline, devices[0])
     check_out_folder(out, ds)
     result = RunResult(out=out, skipped=skips, jobs=list(jobs))
     with RunFolderLock(out), _signals_as_interrupt():
@@ -125,21 +126,17 @@ def run(
             save_solution_json(out, job.definition.op_type, job.solution)
         result.planned = sum(len(j.workloads) for j in todo)
         listener.planned(result.planned, todo)
-        baselines = _baseline_traces(todo, store)
+        baselines = baseline_traces(todo, store, config.baseline)
         build_root = Path(tempfile.mkdtemp(prefix="kernel-arena-builds-"))
         lock = threading.Lock()
 
         def on_trace(job: Job, trace: Trace) -> None:
             key = (trace.definition, trace.workload.uuid)
-            if job.solution.name == _baseline_name(job):
-                baselines[key] = trace
-            flags = baseline_flags(trace, baselines.get(key))
-            if flags and trace.evaluation is not None and trace.evaluation.performance is not None:
-                perf = trace.evaluation.performance
-                perf.flags = [*((perf.model_extra or {}).get("flags") or []), *flags]
-                trace.evaluation.log = "\n".join(
-                    [*(f"flag: {f['message']}" for f in flags), trace.evaluation.log]
-                )
+            if is_baseline(job, config.baseline):
+                if trace.passed:
+                    baselines[key] = trace
+            else:
+                annotate(trace, baselines.get(key))
             store.append(job.definition.op_type, trace)
             with lock:
                 result.traces.append(trace)
@@ -150,7 +147,10 @@ def run(
         )
         backend = LocalBackend(devices, settings)
         try:
-            backend.run(todo, listener.started, on_trace)
+            # Baselines first and on their own, so that every other trace can quote them.
+            first = [j for j in todo if is_baseline(j, config.baseline)]
+            backend.run(first, listener.started, on_trace)
+            backend.run([j for j in todo if not is_baseline(j, config.baseline)], listener.started, on_trace)
         finally:
             shutil.rmtree(build_root, ignore_errors=True)
     return result
@@ -161,7 +161,7 @@ def _resume(
 ) -> list[Job]:
     """Jobs left to do: a triple counts as done only when traced with the same content hashes."""
     todo: list[Job] = []
-    for job in sorted(jobs, key=lambda j: (j.definition.name, j.solution.name != _baseline_name(j))):
+    for job in sorted(jobs, key=lambda j: (j.definition.name, not is_baseline(j, config.baseline))):
         op = job.definition.op_type
         keys = {(job.definition.name, job.solution.name, w.uuid) for w in job.workloads}
         if force:
@@ -184,26 +184,6 @@ def _resume(
         if remaining:
             todo.append(Job(job.definition, job.solution, remaining))
     return todo
-
-
-def _baseline_name(job: Job) -> str | None:
-    """The definition's baseline Solution (the ``baseline`` field of the Definition JSON), if any."""
-    value = (job.definition.model_extra or {}).get("baseline")
-    return value if isinstance(value, str) else None
-
-
-def _baseline_traces(jobs: list[Job], store: TraceStore) -> dict[tuple[str, str], Trace]:
-    """Baseline traces already in the run folder, by (definition, workload uuid)."""
-    found: dict[tuple[str, str], Trace] = {}
-    for op, name, baseline in sorted(
-        {(j.definition.op_type, j.definition.name, _baseline_name(j)) for j in jobs}
-    ):
-        if baseline is None:
-            continue
-        for t in store.read(op, name):
-            if t.solution == baseline and t.evaluation is not None and t.evaluation.status.value == "PASSED":
-                found[(name, t.workload.uuid)] = t
-    return found
 
 
 @contextlib.contextmanager

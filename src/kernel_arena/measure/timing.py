@@ -15,6 +15,12 @@ CPU: wall clock only, labelled ``wall_clock_cpu``.
 
 Each number is the median over ``trials`` of per-trial medians over ``iters`` iterations, after
 ``warmup`` calls; ``spread`` is (max − min) / median of the trial medians.
+
+Counts are fixed, or sized by a time budget (the habit of ``triton.testing.do_bench``): with
+``budget_ms`` set, warm-up calls (each timed on the host, L2 flush and synchronization included)
+run until ``warmup`` calls or a quarter of the budget; their median sizes ``iters`` so that each
+timing loop (call latency, kernel time) spends about ``budget_ms``, clamped to
+``[min_iters, iters]``. ``warmup`` and ``iters`` are then maxima; the counts used are recorded.
 """
 
 from __future__ import annotations
@@ -35,17 +41,42 @@ MARKER_NAME = "kernel_arena_call_marker"
 _HOST_COPIES = ("Memcpy HtoD", "Memcpy DtoH", "Memcpy HtoH")
 
 
+WARMUP_SHARE = 0.25
+"""Share of the budget the warm-up calls may spend (at least one warm-up call is made)."""
+
+
 @dataclass
 class TimingSettings:
-    """How many calls to make."""
+    """How many calls to make: fixed counts, or maxima under a time budget per timing loop."""
 
     warmup: int = 10
     iters: int = 50
     trials: int = 3
+    budget_ms: float | None = None
+    """Time each timing loop may spend; ``None``: exactly ``warmup`` and ``iters``."""
+    min_iters: int = 1
+    """Fewest iterations per trial under a budget."""
 
     def key(self) -> str:
         """Stable string for cache keys."""
-        return f"w{self.warmup}i{self.iters}t{self.trials}"
+        base = f"w{self.warmup}i{self.iters}t{self.trials}"
+        return base if self.budget_ms is None else f"{base}b{self.budget_ms:g}m{self.min_iters}"
+
+    def plan_iters(self, estimate_ms: float) -> int:
+        """Iterations per trial for calls of about ``estimate_ms`` (flush and sync included)."""
+        if self.budget_ms is None:
+            return self.iters
+        if estimate_ms <= 0:
+            return self.iters
+        fit = int(self.budget_ms / (self.trials * estimate_ms))
+        return max(min(self.min_iters, self.iters), min(self.iters, fit))
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain form (trace extras, run manifests)."""
+        out: dict[str, Any] = {"warmup": self.warmup, "iters": self.iters, "trials": self.trials}
+        if self.budget_ms is not None:
+            out.update(budget_ms=self.budget_ms, min_iters=self.min_iters)
+        return out
 
 
 @dataclass
@@ -62,6 +93,10 @@ class Timing:
     """(max − min) / median of the per-trial medians of ``latency_ms``."""
     trial_medians_ms: list[float] = field(default_factory=list)
     kernels_per_call: float | None = None
+    warmup: int = 0
+    """Warm-up calls made."""
+    iters: int = 0
+    """Iterations per trial used (each timing loop)."""
 
     def to_json_dict(self) -> dict[str, Any]:
         """Plain dict (for caches and trace extras)."""
@@ -72,6 +107,8 @@ class Timing:
             "spread": self.spread,
             "trial_medians_ms": self.trial_medians_ms,
             "kernels_per_call": self.kernels_per_call,
+            "warmup": self.warmup,
+            "iters": self.iters,
         }
 
     @classmethod
@@ -130,21 +167,62 @@ def time_call(
     settings: TimingSettings,
     clock: PhaseClock | None = None,
     flush: Callable[[], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
 ) -> Timing:
     """Time ``fn`` (which performs one full call) on ``device``.
 
-    ``clock`` receives the wall time of each timing loop; ``flush`` replaces the default L2 flush.
+    ``clock`` receives the wall time of each timing loop; ``flush`` replaces the default L2 flush;
+    ``on_plan(warmup, iters)`` is told the counts after the warm-up, before the first timed call.
     """
     clock = clock or PhaseClock()
-    if device.type != "cuda":
-        return _time_cpu(fn, settings, clock)
-    return _time_cuda(fn, device, settings, clock, flush or make_flush(device))
+    cuda = device.type == "cuda"
+    if cuda:
+        flush = flush or make_flush(device)
+
+    def one_call() -> None:
+        if flush is not None:
+            flush()
+        fn()
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize(device)
+
+    with clock.phase("warmup"):
+        warmup, estimate = _warm_up(one_call, sync, settings)
+    iters = settings.plan_iters(estimate)
+    if on_plan is not None:
+        on_plan(warmup, iters)
+    planned = TimingSettings(warmup, iters, settings.trials)
+    if not cuda:
+        timing = _time_cpu(fn, planned, clock)
+    else:
+        assert flush is not None
+        timing = _time_cuda(fn, device, planned, clock, flush)
+    timing.warmup, timing.iters = warmup, iters
+    return timing
+
+
+def _warm_up(one_call: Callable[[], None], sync: Callable[[], None], s: TimingSettings) -> tuple[int, float]:
+    """Make the warm-up calls: (how many, median host time of one in ms; 0 without a budget)."""
+    if s.budget_ms is None:
+        for _ in range(s.warmup):
+            one_call()
+        sync()
+        return s.warmup, 0.0
+    limit = WARMUP_SHARE * s.budget_ms
+    times: list[float] = []
+    while not times or (len(times) < s.warmup and sum(times) < limit):
+        sync()
+        t0 = time.perf_counter()
+        one_call()
+        sync()
+        times.append((time.perf_counter() - t0) * 1e3)
+    # The first call may pay for lazy initialization: leave it out of the estimate when possible.
+    return len(times), statistics.median(times[1:] if len(times) > 1 else times)
 
 
 def _time_cpu(fn: Callable[[], Any], s: TimingSettings, clock: PhaseClock) -> Timing:
-    with clock.phase("warmup"):
-        for _ in range(s.warmup):
-            fn()
     trials = []
     with clock.phase("timed_calls"):
         for _ in range(s.trials):
@@ -165,11 +243,6 @@ def _time_cuda(
     clock: PhaseClock,
     flush: Callable[[], None],
 ) -> Timing:
-    with clock.phase("warmup"):
-        for _ in range(s.warmup):
-            flush()
-            fn()
-
     # Host-inclusive call latency.
     call_trials = []
     with clock.phase("call_latency_loop"):

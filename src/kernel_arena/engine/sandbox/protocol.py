@@ -57,7 +57,9 @@ class CallRequest:
 class TimeRequest:
     """The timing loops. Call ``n`` (warm-up included) passes ``variants[name][n % count]`` for
     each varied input (a stack of fresh values along a leading axis) and writes into output set
-    ``((n - warmup) % (trials * iters)) // iters`` (set 0 during warm-up)."""
+    ``((n - warmup) % (trials * iters)) // iters`` (set 0 during warm-up), with the counts the
+    loops used (``Timed.warmup``, ``Timed.iters``): with ``budget_ms`` set, ``warmup`` and
+    ``iters`` are maxima (``measure.timing``)."""
 
     nonce: str
     inputs: list[Any]
@@ -68,6 +70,8 @@ class TimeRequest:
     warmup: int
     iters: int
     trials: int
+    budget_ms: float | None = None
+    min_iters: int = 1
 
 
 @dataclass
@@ -147,6 +151,8 @@ class Timed(_Message):
     type: Literal["timed"]
     error: Text | None = None
     calls: Annotated[int, Field(ge=0)] = 0
+    warmup: Annotated[int, Field(ge=0)] = 0
+    iters: Annotated[int, Field(ge=0)] = 0
     latency_ms: float = 0.0
     call_latency_ms: float = 0.0
     method: Annotated[str, Field(max_length=300)] = ""

@@ -40,7 +40,7 @@ from kernel_arena.engine.sandbox.protocol import (
     TimeRequest,
     encode_reply,
 )
-from kernel_arena.engine.sandbox.shared import TensorRef, open_value
+from kernel_arena.engine.sandbox.shared import ChunkMaps
 
 FILE_SIZE_LIMIT = 1 << 30
 """Largest file the sandbox (and its children) may write: logs, build folders, JIT caches."""
@@ -55,24 +55,7 @@ class Sandbox:
         self.dps = True
         self.device: Any = None
         self.watch = IntegrityWatch()
-        self._opened: dict[TensorRef, Any] = {}
-
-    def open_call_values(self, values: list[Any]) -> list[Any]:
-        """Open what a CallRequest lends, reusing the mappings of the previous call's identical
-        references (the judge refills the same buffers for every draw of a workload)."""
-        kept: dict[TensorRef, Any] = {}
-        result = []
-        for value in values:
-            if isinstance(value, TensorRef):
-                tensor = self._opened.get(value)
-                if tensor is None:
-                    tensor = open_value(value)
-                kept[value] = tensor
-                result.append(tensor)
-            else:
-                result.append(value)
-        self._opened = kept
-        return result
+        self.maps = ChunkMaps()
 
     def reply(self, message: Any) -> None:
         data = encode_reply(message)
@@ -115,7 +98,7 @@ class Sandbox:
         import torch
 
         assert self.fn is not None
-        opened = self.open_call_values([*req.inputs, *req.outputs])
+        opened = [self.maps.open_value(v) for v in [*req.inputs, *req.outputs]]
         args, outs = opened[: len(req.inputs)], opened[len(req.inputs) :]
         before = self.watch.threads()
         returned: list[ReturnedOutput] = []
@@ -157,8 +140,8 @@ class Sandbox:
         from kernel_arena.measure.timing import TimingSettings, time_call
 
         assert self.fn is not None
-        self._opened = {}
         fn, dps = self.fn, self.dps
+        open_value = self.maps.open_value
         base = [open_value(v) for v in req.inputs]
         index = {name: i for i, name in enumerate(req.input_names)}
         variants = [(index[name], open_value(ref)) for name, ref in req.variants.items()]
@@ -170,14 +153,14 @@ class Sandbox:
             for i, values in variants:
                 args[i] = values[k]
             per_variant.append(tuple(args))
-        warmup, loop = req.warmup, req.trials * req.iters
+        plan: list[int] = []  # [warmup, iters] once the warm-up is over
         last_returned: dict[int, Any] = {}
         counter = [0]
 
         def call() -> None:
             n = counter[0]
             counter[0] = n + 1
-            trial = 0 if n < warmup else ((n - warmup) % loop) // req.iters
+            trial = 0 if not plan else ((n - plan[0]) % (req.trials * plan[1])) // plan[1]
             with torch.no_grad():
                 if dps:
                     fn(*per_variant[n % n_variants], *out_sets[trial])
@@ -187,7 +170,8 @@ class Sandbox:
         before = self.watch.threads()
         clock = PhaseClock(self.device)
         try:
-            timing = time_call(call, self.device, TimingSettings(req.warmup, req.iters, req.trials), clock)
+            settings = TimingSettings(req.warmup, req.iters, req.trials, req.budget_ms, req.min_iters)
+            timing = time_call(call, self.device, settings, clock, on_plan=lambda w, i: plan.extend((w, i)))
             returned: list[ReturnedOutput] = []
             if not dps:
                 for trial, outs in enumerate(out_sets):
@@ -211,6 +195,8 @@ class Sandbox:
                 type="timed",
                 nonce=req.nonce,
                 calls=counter[0],
+                warmup=timing.warmup,
+                iters=timing.iters,
                 latency_ms=timing.latency_ms,
                 call_latency_ms=timing.call_latency_ms,
                 method=timing.method[:300],
