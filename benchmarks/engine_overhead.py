@@ -66,7 +66,7 @@ def main() -> None:
     ap.add_argument("--results", default="benchmarks/results/engine_overhead.md")
     args = ap.parse_args()
     settings = TimingSettings(10, 50, 3)
-    cfg = RunConfig(timing=settings)
+    cfg = RunConfig(timing=settings, baseline="none")  # this Solution alone, as before baselines
     kernel_arena.run(solutions=[args.solution], out=args.out, config=cfg)  # build + reference cache
     runs = []
     overhead_rows = []

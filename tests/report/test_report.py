@@ -74,9 +74,13 @@ def test_leaderboard_numbers_match_hand_computation(tmp_path):
     rows = {r.solution: r for r in leaderboard(ds.traces, "scale_add_n")}
     a, b = rows["a"], rows["b"]
     assert (a.passed, a.total, b.passed, b.total) == (3, 3, 2, 3)
-    # common workloads passed by all: w1, w3 -> a: sqrt(2 * 0.5) = 1, b: sqrt(1 * 8)
-    assert a.geomean_speedup == pytest.approx(1.0)
+    # the headline: over the workloads each passed -> a: (2 * 4 * 0.5) ** (1/3), b: sqrt(1 * 8)
+    assert a.geomean_speedup == pytest.approx(4 ** (1 / 3))
     assert b.geomean_speedup == pytest.approx(math.sqrt(8))
+    # common workloads passed by all: w1, w3 -> a: sqrt(2 * 0.5) = 1, b: sqrt(1 * 8)
+    assert a.geomean_speedup_common == pytest.approx(1.0)
+    assert b.geomean_speedup_common == pytest.approx(math.sqrt(8))
+    assert a.speedup_basis == "reference" and a.wins is None
     assert a.fast_p == {
         0.0: 1.0,
         0.5: 1.0,
@@ -152,3 +156,51 @@ def test_compare_cli_exit_code(tmp_path):
     assert _ka("compare", str(a), str(a)).returncode == 0
     r = _ka("compare", str(a), str(b), "--json")
     assert r.returncode == 1 and json.loads(r.stdout)[0]["kind"] == "regression"
+
+
+def test_run_summary_report_and_viewer_share_one_rule(tmp_path):
+    """One failing solution must not blank the others' geo-means (it did in `report`)."""
+    from kernel_arena.report.render import report_rows
+    from kernel_arena.report.summary import summarize
+
+    ds = load_dataset(_run(tmp_path, HAND))
+    board = {r.solution: r for r in leaderboard(ds.traces, "scale_add_n")}
+    summary = {r.solution: r for r in summarize(ds.traces)}
+    report = {r["solution"]: r for r in report_rows(ds, None, details=False)}
+    for name in ("a", "b"):
+        assert summary[name].geomean_speedup == board[name].geomean_speedup == report[name]["geomean_speedup"]
+        assert summary[name].geomean_speedup is not None
+        assert summary[name].geomean_speedup_common == report[name]["geomean_speedup_common"]
+
+
+def _with_baseline(t: dict, base_latency: float) -> dict:
+    if t["evaluation"].get("performance"):
+        t["evaluation"]["performance"].update(baseline="base", baseline_latency_ms=base_latency)
+    return t
+
+
+def test_speedups_are_quoted_against_the_baseline_when_it_ran(tmp_path):
+    traces = [
+        trace("base", "w1", latency=2.0, ref=20.0),
+        trace("base", "w2", latency=1.0, ref=20.0),
+        _with_baseline(trace("fast", "w1", latency=1.0, ref=20.0), 2.0),
+        _with_baseline(trace("fast", "w2", latency=2.0, ref=20.0), 1.0),
+    ]
+    ds = load_dataset(_run(tmp_path, traces))
+    rows = {r.solution: r for r in leaderboard(ds.traces, "scale_add_n")}
+    fast = rows["fast"]
+    assert fast.speedup_basis == "baseline base"
+    assert fast.geomean_speedup == pytest.approx(1.0)  # sqrt(2 * 0.5), not the 14x against the reference
+    assert fast.geomean_speedup_vs_reference == pytest.approx(math.sqrt(20 * 10))
+    assert (fast.wins, fast.losses) == (1, 1)
+    assert fast.fast_p[1.0] == pytest.approx(0.5)
+    assert rows["base"].geomean_speedup == pytest.approx(1.0) and rows["base"].wins is None
+
+
+def test_buckets_and_timing_marks(tmp_path):
+    traces = [trace("a", "w1", latency=1.0, ref=2.0, spread=0.5), trace("a", "w2", latency=1.0, ref=8.0)]
+    traces[1]["workload"]["axes"] = {"n": 1 << 22}  # 3 x 16 MiB of float32
+    ds = load_dataset(_run(tmp_path, traces))
+    row = leaderboard(ds.traces, "scale_add_n", spec=ds.definitions["scale_add_n"])[0]
+    assert row.noisy == 1 and row.cpu_timed == 2
+    assert row.by_bucket == {"<1 MiB": pytest.approx(2.0), "16-256 MiB": pytest.approx(8.0)}

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kernel_arena.cli.common import DatasetOpt, JsonOpt, console, fail, format_ms
+from kernel_arena.report.marks import TIMING_MARKS_LEGEND, timing_marks
 
 if TYPE_CHECKING:
     from kernel_arena.engine.run import RunResult
@@ -149,7 +150,7 @@ def run_cmd(
             )
     except (DatasetError, ValueError) as exc:
         fail(str(exc))
-    rows = summarize(result.all_traces())
+    rows = summarize(result.all_traces(), {j.definition.name: j.definition for j in result.jobs})
     failed = any(t.evaluation is not None and not t.passed for t in result.traces)
     if as_json:
         print(
@@ -177,7 +178,10 @@ def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
         "definition",
         "solution",
         "passed",
-        "geo-mean speedup",
+        "speedup",
+        "on common workloads",
+        "against",
+        "wins/losses",
         "median latency",
         "worst abs err",
         "first failure",
@@ -185,16 +189,25 @@ def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
         table.add_column(col, overflow="fold")
     for r in rows:
         color = "green" if r.passed == r.total else "red"
+        marks = timing_marks(r.noisy, r.cpu_timed)
         table.add_row(
-            r.definition,
-            r.solution,
+            escape(r.definition),
+            escape(r.solution),
             f"[{color}]{r.passed}/{r.total}[/{color}]",
-            f"{r.geomean_speedup:.2f}x" if r.geomean_speedup else "-",
+            (f"{r.geomean_speedup:.2f}x" if r.geomean_speedup else "-") + escape(marks),
+            f"{r.geomean_speedup_common:.2f}x" if r.geomean_speedup_common else "-",
+            escape(r.speedup_basis),
+            f"{r.wins}/{r.losses}" if r.wins is not None else "-",
             format_ms(r.median_latency_ms),
             f"{r.worst_abs_error:.3g}" if r.worst_abs_error is not None else "-",
             escape((r.first_failure or "")[:160]),
         )
     console.print(table)
+    console.print(
+        "speedup: geo-mean over the workloads each solution passed, against the definition's "
+        "baseline solution when it ran, else the reference; 'on common workloads': over those every "
+        f"solution passed. {TIMING_MARKS_LEGEND}"
+    )
     for s in result.skipped:
         console.print(f"[yellow]skipped[/yellow] {s.solution} ({s.definition}): {escape(s.reason)}")
     interpreted = sorted({j.solution.name for j in result.jobs if j.solution.spec.language == "triton"})

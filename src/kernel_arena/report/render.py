@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kernel_arena.dataset import Dataset
 from kernel_arena.report.leaderboard import FAST_P, latest_traces, leaderboard
+from kernel_arena.report.marks import timing_marks
 
 
 def _cell(v: Any) -> str:
@@ -28,7 +29,7 @@ def report_rows(ds: Dataset, definitions: list[str] | None, details: bool) -> li
     names = definitions or sorted({t.definition for t in ds.traces})
     rows: list[dict[str, Any]] = []
     for name in names:
-        for rank, r in enumerate(leaderboard(ds.traces, name), 1):
+        for rank, r in enumerate(leaderboard(ds.traces, name, spec=ds.definitions.get(name)), 1):
             row = {
                 "definition": name,
                 "rank": rank,
@@ -36,7 +37,16 @@ def report_rows(ds: Dataset, definitions: list[str] | None, details: bool) -> li
                 "passed": r.passed,
                 "total": r.total,
                 "pass_rate": r.pass_rate,
+                "speedup_basis": r.speedup_basis,
                 "geomean_speedup": r.geomean_speedup,
+                "geomean_speedup_common": r.geomean_speedup_common,
+                "wins": r.wins,
+                "losses": r.losses,
+                "timing_marks": timing_marks(r.noisy, r.cpu_timed),
+                "by_bucket": "; ".join(
+                    f"{k}: {v:.2f}x" if v is not None else f"{k}: -" for k, v in r.by_bucket.items()
+                ),
+                "geomean_speedup_vs_reference": r.geomean_speedup_vs_reference,
             }
             row.update({f"fast_{p:g}": r.fast_p[p] for p in FAST_P})
             row.update(

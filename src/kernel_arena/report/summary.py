@@ -1,11 +1,14 @@
-"""The one aggregation rule over traces: per (definition, solution) rows used by run, report and web."""
+"""The run summary: per (definition, solution), the leaderboard's numbers plus the first failure.
+
+The numbers come from ``report.leaderboard`` (the one aggregation rule), so ``run``, ``report``
+and the viewer agree.
+"""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 
-from kernel_arena.schema import Trace
+from kernel_arena.schema import Definition, Trace
 
 
 @dataclass
@@ -17,59 +20,58 @@ class SummaryRow:
     passed: int
     total: int
     geomean_speedup: float | None
+    """Over the workloads it passed, against ``speedup_basis``."""
     worst_abs_error: float | None
     first_failure: str | None
     median_latency_ms: float | None
+    speedup_basis: str = "reference"
+    geomean_speedup_common: float | None = None
+    """On the workloads every solution of the definition passed."""
+    wins: int | None = None
+    losses: int | None = None
+    noisy: int = 0
+    cpu_timed: int = 0
 
 
-def summarize(traces: list[Trace]) -> list[SummaryRow]:
-    """Summary rows over traces (latest per key)."""
-    from kernel_arena.report.leaderboard import geomean, latest_traces
+def summarize(traces: list[Trace], definitions: dict[str, Definition] | None = None) -> list[SummaryRow]:
+    """Summary rows over traces (latest per key), sorted by definition and solution."""
+    from kernel_arena.report.leaderboard import latest_traces, leaderboard
 
-    groups: dict[tuple[str, str], list[Trace]] = {}
-    for t in latest_traces(traces):
-        groups.setdefault((t.definition, t.solution or ""), []).append(t)
+    latest = latest_traces(traces)
     rows = []
-    for (definition, solution), ts in sorted(groups.items()):
-        passed = [t for t in ts if t.passed]
-        speedups = [
-            t.evaluation.performance.speedup_factor
-            for t in passed  # type: ignore[union-attr]
-            if t.evaluation.performance and t.evaluation.performance.speedup_factor > 0
-        ]  # type: ignore[union-attr]
-        lat = [
-            t.evaluation.performance.latency_ms
-            for t in passed  # type: ignore[union-attr]
-            if t.evaluation.performance
-        ]  # type: ignore[union-attr]
-        errs = [
-            t.evaluation.correctness.max_absolute_error
-            for t in ts  # type: ignore[union-attr]
-            if t.evaluation and t.evaluation.correctness
-        ]
-        failures = [t for t in ts if t.evaluation is not None and not t.passed]
-        first = None
-        if failures:
-            ev = failures[0].evaluation
-            assert ev is not None
-            found = failures[0].diagnoses
-            detail = (
-                f"diagnosis: {found[0]['message']} ({found[0]['pitfall']})" if found else first_line(ev.log)
+    for name in sorted({t.definition for t in latest}):
+        spec = (definitions or {}).get(name)
+        for r in sorted(leaderboard(latest, name, spec=spec), key=lambda r: r.solution):
+            failures = [
+                t for t in latest if t.definition == name and t.solution == r.solution and not t.passed
+            ]
+            rows.append(
+                SummaryRow(
+                    name,
+                    r.solution,
+                    r.passed,
+                    r.total,
+                    r.geomean_speedup,
+                    r.worst_abs_error,
+                    _first_failure(failures[0]) if failures else None,
+                    r.median_latency_ms,
+                    r.speedup_basis,
+                    r.geomean_speedup_common,
+                    r.wins,
+                    r.losses,
+                    r.noisy,
+                    r.cpu_timed,
+                )
             )
-            first = f"{ev.status.value}: {detail}"
-        rows.append(
-            SummaryRow(
-                definition,
-                solution,
-                len(passed),
-                len(ts),
-                geomean(speedups),
-                max(errs) if errs else None,
-                first,
-                statistics.median(lat) if lat else None,
-            )
-        )
     return rows
+
+
+def _first_failure(trace: Trace) -> str:
+    ev = trace.evaluation
+    assert ev is not None
+    found = trace.diagnoses
+    detail = f"diagnosis: {found[0]['message']} ({found[0]['pitfall']})" if found else first_line(ev.log)
+    return f"{ev.status.value}: {detail}"
 
 
 def first_line(log: str) -> str:
