@@ -14,6 +14,8 @@ from helpers import (
     make_tiny_dataset,
     run_command,
     solution_json,
+    tiny_definition,
+    write_json,
 )
 
 import kernel_arena
@@ -113,8 +115,17 @@ def test_each_solution_gets_its_status(bad_run, solution, status, log_has):
             assert perf.model_extra["timing"]["method"] == "wall_clock_cpu"
             assert "call_latency_ms" in perf.model_extra
             judge = perf.model_extra["timing"]["harness_ms"]
-            for phase in ("inputs", "reference", "lend", "call_roundtrip", "compare", "mutation_check",
-                          "timing_inputs", "timing_roundtrip", "timed_output_check"):
+            for phase in (
+                "inputs",
+                "reference",
+                "lend",
+                "call_roundtrip",
+                "compare",
+                "mutation_check",
+                "timing_inputs",
+                "timing_roundtrip",
+                "timed_output_check",
+            ):
                 assert judge[phase] >= 0, phase
             assert perf.model_extra["timing"]["sandbox_ms"]["timed_calls"] >= 0
         if status == S.INCORRECT_NUMERICAL:
@@ -223,3 +234,15 @@ def test_torn_trace_line_is_cut_before_appending(tmp_path):
         kernel_arena.run(dataset=root, out=out, config=FAST, device="cpu")
     keys = [t.key for t in load_dataset(out).traces]
     assert sorted(k[2] for k in keys) == ["wl-0", "wl-1"]
+
+
+def test_a_slow_reference_does_not_make_a_correct_solution_time_out(tmp_path):
+    """The timeout bounds the Solution's build, calls and timing loops, not the judge's reference."""
+    slow_reference = "import time\n\ndef run(x, y, alpha):\n    time.sleep(1.5)\n    return alpha * x + y\n"
+    root = make_tiny_dataset(tmp_path / "ds", [solution_json("good", GOOD_DPS)])
+    write_json(
+        root / "definitions" / "elementwise" / "scale_add_n.json", tiny_definition(reference=slow_reference)
+    )
+    cfg = RunConfig(timing=TimingSettings(0, 1, 1), timeout_s=1.0, draws=1, reference_timing=False)
+    result = kernel_arena.run(dataset=root, out=tmp_path / "out", config=cfg, device="cpu")
+    assert [t.evaluation.status for t in result.traces] == [S.PASSED], result.traces[0].evaluation.log

@@ -1,14 +1,17 @@
-"""The progress of ``kernel-arena run``: a rich bar over all evaluations, shown only on a terminal,
-and one line per failure as it happens."""
+"""The progress of ``kernel-arena run``: on a terminal, a rich bar over all evaluations and one line
+per failure as it happens; elsewhere (a pipe, a CI log, an agent), one plain line per finished
+(solution, workload) on stderr: counter, status, kernel time, speedup, elapsed time and ETA."""
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from kernel_arena.cli.common import format_ms
 from kernel_arena.engine.plan import Job
 from kernel_arena.engine.run import RunListener
 from kernel_arena.schema import Trace, Workload
@@ -17,11 +20,15 @@ from kernel_arena.schema import Trace, Workload
 class ProgressListener(RunListener):
     """Draws one bar over all evaluations; prints failures as they happen."""
 
-    def __init__(self, console: Console, enabled: bool = True) -> None:
+    def __init__(self, console: Console, enabled: bool = True, lines: Console | None = None) -> None:
         self.console = console
         self.enabled = enabled and console.is_terminal
+        self.lines = lines if enabled and not console.is_terminal else None
         self._progress: Progress | None = None
         self._task: Any = None
+        self._total = 0
+        self._done = 0
+        self._start = time.monotonic()
 
     def __enter__(self) -> ProgressListener:
         if self.enabled:
@@ -43,6 +50,7 @@ class ProgressListener(RunListener):
             self._progress.__exit__(exc_type, exc, tb)
 
     def planned(self, total: int, jobs: list[Job]) -> None:
+        self._total, self._done, self._start = total, 0, time.monotonic()
         if self._progress is not None:
             self._task = self._progress.add_task("evaluating", total=total)
 
@@ -52,8 +60,36 @@ class ProgressListener(RunListener):
             self._progress.update(self._task, description=f"{job.solution.name} · {name} · {device}")
 
     def finished(self, trace: Trace) -> None:
+        self._done += 1
         if self._progress is not None:
             self._progress.advance(self._task)
+        if self.lines is not None:
+            self.lines.print(progress_line(trace, self._done, self._total, time.monotonic() - self._start))
         ev = trace.evaluation
         if ev is not None and not trace.passed and self.enabled:
             self.console.print(f"[red]{ev.status.value}[/red] {trace.solution} on {trace.workload.uuid[:8]}")
+
+
+def progress_line(trace: Trace, done: int, total: int, elapsed_s: float) -> str:
+    """``[3/12] PASSED solution · workload · 8.4 us · 1.05x vs baseline · 0:12 elapsed · ETA 0:36``."""
+    ev = trace.evaluation
+    parts = [f"[{done}/{total}]", ev.status.value if ev is not None else "?"]
+    parts.append(f"{trace.solution} · {trace.workload.name or trace.workload.uuid[:8]}")
+    perf = ev.performance if ev is not None else None
+    if perf is not None and perf.latency_ms > 0:
+        parts.append(f"· {format_ms(perf.latency_ms)}")
+        extra = perf.model_extra or {}
+        if extra.get("speedup_vs_baseline"):
+            parts.append(f"· {extra['speedup_vs_baseline']:.2f}x vs {extra.get('baseline')}")
+        elif perf.speedup_factor > 0:
+            parts.append(f"· {perf.speedup_factor:.2f}x vs reference")
+    parts.append(f"· {_clock(elapsed_s)} elapsed")
+    if 0 < done < total:
+        parts.append(f"· ETA {_clock(elapsed_s / done * (total - done))}")
+    return " ".join(parts)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kernel_arena.cli.common import DatasetOpt, JsonOpt, console, fail, format_ms
+from kernel_arena.cli.common import DatasetOpt, JsonOpt, console, err, fail, format_ms
 from kernel_arena.report.marks import TIMING_MARKS_LEGEND, timing_marks
 
 if TYPE_CHECKING:
@@ -76,7 +76,13 @@ def run_cmd(
     atol: Annotated[Optional[float], typer.Option(help="Absolute tolerance (default 1e-2).")] = None,
     rtol: Annotated[Optional[float], typer.Option(help="Relative tolerance (default 1e-2).")] = None,
     config: Annotated[Optional[Path], typer.Option(help="Tolerance config (.toml or .json).")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds per workload before TIMEOUT.")] = 600.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            help="Seconds the Solution's build, one of its correctness calls, or its timing loops may "
+            "take before TIMEOUT (the reference and the sandbox's start-up are not counted)."
+        ),
+    ] = 600.0,
     synthesize_missing: Annotated[
         bool,
         typer.Option("--synthesize-missing", help="Synthesize page tables whose blob files are missing."),
@@ -133,7 +139,7 @@ def run_cmd(
         fail(f"--budget-ms must be positive, got {budget_ms}")
     from kernel_arena.cli.progress import ProgressListener
 
-    listener = ProgressListener(console, enabled=not as_json)
+    listener = ProgressListener(console, enabled=not as_json, lines=err)
     try:
         with listener:
             result = run(
@@ -150,6 +156,13 @@ def run_cmd(
             )
     except (DatasetError, ValueError) as exc:
         fail(str(exc))
+    if not result.jobs:
+        reasons = "; ".join(f"{x.solution}: {x.reason}" for x in result.skipped)
+        fail(
+            "nothing to run: no (solution, workload) pair matches the selection"
+            + (f" ({reasons})" if reasons else "")
+            + "; see `kernel-arena list workloads` and `kernel-arena list solutions`"
+        )
     rows = summarize(result.all_traces(), {j.definition.name: j.definition for j in result.jobs})
     failed = any(t.evaluation is not None and not t.passed for t in result.traces)
     if as_json:

@@ -42,6 +42,8 @@ from kernel_arena.engine.sandbox.protocol import (
     Called,
     CallRequest,
     Integrity,
+    Ready,
+    ReadyRequest,
     ReturnedOutput,
     Timed,
     TimeRequest,
@@ -76,6 +78,8 @@ SMALL_INPUT_BYTES = 16 << 20
 """Random inputs up to this size get fresh values on every timed call (larger ones: per workload)."""
 VARIANT_BUDGET_BYTES = 512 << 20
 """Memory the judge spends on timing variants per workload (each lent once more to the sandbox)."""
+STARTUP_TIMEOUT_S = 300.0
+"""How long a sandbox may take to start (python, torch, CUDA context) before any Solution code."""
 _REFERENCE_TIMING = threading.Lock()
 """One profiler session at a time in this process (several judges share it with --device all)."""
 
@@ -189,6 +193,12 @@ class Judge:
         the failure is final (a build error or a hang: not retried for later workloads; a sandbox
         that died while building is retried on the next workload)."""
         request = BuildRequest("", job.solution.to_json_dict(), self.device_name, str(self.build_root))
+        try:
+            # Start-up (python, torch, the CUDA context) is the harness's time, not the Solution's.
+            sandbox.request(ReadyRequest("", self.device_name), (Ready,), STARTUP_TIMEOUT_S)
+        except (SandboxTimeout, SandboxDied, SandboxProtocolError) as exc:
+            log = _join_log([f"the sandbox did not start: {exc}"], exc.log)
+            return EvaluationStatus.RUNTIME_ERROR, log, False
         try:
             reply, output = sandbox.request(request, (Built, BuildFailed), self.config.timeout_s)
         except SandboxTimeout as exc:

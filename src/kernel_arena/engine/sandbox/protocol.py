@@ -33,6 +33,15 @@ class ProtocolError(Exception):
 
 # ------------------------------------------------------------------ judge → sandbox (pickled)
 @dataclass
+class ReadyRequest:
+    """Start up: import torch and the harness, learn the environment. Sent before any Solution code
+    is loaded, so its time is the harness's, not the Solution's (its own, generous timeout)."""
+
+    nonce: str
+    device: str
+
+
+@dataclass
 class BuildRequest:
     """Build the Solution (sources, dependencies, entry point)."""
 
@@ -94,6 +103,14 @@ def _finite(value: float) -> float:
 
 
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
+
+
+class Ready(_Message):
+    """The sandbox is up; what it learnt about the environment."""
+
+    type: Literal["ready"]
+    hardware: Annotated[str, Field(max_length=200)]
+    libs: dict[Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=200)]]
 
 
 class Built(_Message):
@@ -184,7 +201,7 @@ class Timed(_Message):
         return {k: _finite(v) for k, v in values.items()}
 
 
-Reply = Annotated[Union[Built, BuildFailed, Called, Timed], Field(discriminator="type")]
+Reply = Annotated[Union[Ready, Built, BuildFailed, Called, Timed], Field(discriminator="type")]
 _REPLY = TypeAdapter(Reply)
 
 

@@ -34,6 +34,8 @@ from kernel_arena.engine.sandbox.protocol import (
     Built,
     Called,
     CallRequest,
+    Ready,
+    ReadyRequest,
     ReturnedOutput,
     StopRequest,
     Timed,
@@ -56,6 +58,8 @@ class Sandbox:
         self.device: Any = None
         self.watch = IntegrityWatch()
         self.maps = ChunkMaps()
+        self.hardware = ""
+        self.libs: dict[str, str] = {}
 
     def reply(self, message: Any) -> None:
         data = encode_reply(message)
@@ -64,20 +68,34 @@ class Sandbox:
             written = os.write(self.reply_fd, view)
             view = view[written:]
 
-    # ------------------------------------------------------------------ build
-    def build(self, req: BuildRequest) -> None:
+    # ------------------------------------------------------------------ start-up and build
+    def ready(self, req: ReadyRequest) -> None:
+        """Import what every later request needs before any Solution code runs."""
+        self._start(req.device)
+        self.reply(Ready(type="ready", nonce=req.nonce, hardware=self.hardware, libs=self.libs))
+
+    def _start(self, device: str) -> None:
         import torch
 
-        from kernel_arena.engine.sandbox.build import BuildError, build_solution
+        import kernel_arena.engine.sandbox.build  # noqa: F401 - imported ahead, on the harness's time
+        import kernel_arena.measure.timing  # noqa: F401
         from kernel_arena.measure.environment import hardware_name, library_versions
-        from kernel_arena.schema import Solution
 
-        cuda = req.device.startswith("cuda")
+        cuda = device.startswith("cuda")
         self.device = torch.device("cuda:0" if cuda else "cpu")
         if cuda:
             torch.cuda.set_device(self.device)
-        hardware = hardware_name("cuda:0" if cuda else "cpu")
-        libs = library_versions(req.device)
+            torch.empty(1, device=self.device)  # creates the CUDA context
+        self.hardware = hardware_name("cuda:0" if cuda else "cpu")
+        self.libs = library_versions(device)
+
+    def build(self, req: BuildRequest) -> None:
+        from kernel_arena.engine.sandbox.build import BuildError, build_solution
+        from kernel_arena.schema import Solution
+
+        if self.device is None:
+            self._start(req.device)
+        hardware, libs = self.hardware, dict(self.libs)
         solution = Solution.model_validate(req.solution)
         self.dps = solution.spec.destination_passing_style
         try:
@@ -283,7 +301,12 @@ def _limit_resources() -> None:
 
 def serve(requests: Connection, sandbox: Sandbox) -> None:
     """Answer requests until stop or EOF."""
-    handlers = {BuildRequest: sandbox.build, CallRequest: sandbox.call, TimeRequest: sandbox.time}
+    handlers = {
+        ReadyRequest: sandbox.ready,
+        BuildRequest: sandbox.build,
+        CallRequest: sandbox.call,
+        TimeRequest: sandbox.time,
+    }
     while True:
         try:
             req = requests.recv()
@@ -294,7 +317,7 @@ def serve(requests: Connection, sandbox: Sandbox) -> None:
         handler = handlers.get(type(req))
         if handler is None:
             return
-        if not isinstance(req, BuildRequest) and sandbox.fn is None:
+        if not isinstance(req, (ReadyRequest, BuildRequest)) and sandbox.fn is None:
             return  # the judge only sends calls after a successful build
         handler(req)
         sys.stdout.flush()
