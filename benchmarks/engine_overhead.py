@@ -38,7 +38,12 @@ def judge_and_sandbox_phases(timing: dict) -> dict[str, float]:
     """The judge's phases with its timing round trip split into the sandbox's own phases and the
     hand-off (lending buffers, the request, validating the reply); older traces have no sandbox."""
     phases = dict(timing.get("harness_ms", {}))
-    sandbox = timing.get("sandbox_ms") or {}
+    sandbox = dict(timing.get("sandbox_ms") or {})
+    draws = {k: sandbox.pop(k) for k in list(sandbox) if k.startswith("draw ")}
+    if draws:
+        roundtrip = phases.pop("call_roundtrip", 0.0)
+        phases.update({f"sandbox {k}": v for k, v in draws.items()})
+        phases["correctness hand-off (round trips - sandbox phases)"] = roundtrip - sum(draws.values())
     if sandbox:
         roundtrip = phases.pop("timing_roundtrip", 0.0)
         phases.update({f"sandbox {k}": v for k, v in sandbox.items()})

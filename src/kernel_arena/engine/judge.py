@@ -328,6 +328,7 @@ class Judge:
         layout_notes: list[str] = []
         prev_refs: dict[str, torch.Tensor] | None = None
         lent: LentCall | None = None
+        draw_phases: dict[str, float] = {}  # the sandbox's own clock of the correctness calls
         for draw in range(self.config.draws):
             try:
                 with clock.phase("inputs"):
@@ -350,6 +351,8 @@ class Judge:
                 reply, output = sandbox.request(
                     CallRequest("", lent.wire, lent.buffer_refs, names), (Called,), self.config.timeout_s
                 )
+            for phase, ms in reply.harness_ms.items():
+                draw_phases[f"draw {phase}"] = draw_phases.get(f"draw {phase}", 0.0) + ms
             outputs.append(output)
             with clock.phase("read_outputs"):
                 got = [b.clone() for b in lent.buffers]
@@ -435,7 +438,7 @@ class Judge:
             "trials": settings.trials,
             "budget_ms": settings.budget_ms,
             "harness_ms": clock.rounded(),
-            "sandbox_ms": sandbox_ms,
+            "sandbox_ms": {**{k: round(v, 2) for k, v in draw_phases.items()}, **sandbox_ms},
         }
         performance: dict[str, Any] = {
             "latency_ms": sol_t.latency_ms,

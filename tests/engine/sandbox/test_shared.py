@@ -111,3 +111,19 @@ def test_a_lent_chunk_shares_no_cuda_segment_with_the_judges_own_tensors():
         pytest.skip("needs a CUDA GPU")
     out = subprocess.run([sys.executable, "-c", GPU_SEGMENTS], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-3000:]
+
+
+def test_unused_chunks_are_given_back_before_a_bigger_one_and_the_sandbox_drops_their_maps():
+    arena = SharedArena(torch.device("cpu"))
+    try:
+        maps = ChunkMaps()
+        _, small = arena.empty((16,), torch.float32)
+        maps.open(small)
+        arena.reset()  # the next workload needs more than the first chunk holds
+        _, big = arena.empty((CHUNK_BYTES // 2,), torch.float32)
+        assert big.chunk != small.chunk and len(arena._chunks) == 1
+        maps.retain([big, 1.0, None])
+        maps.open(big)
+        assert list(maps._maps) == [big.chunk]
+    finally:
+        arena.close()

@@ -160,6 +160,13 @@ class Called(_Message):
     returned_count: Annotated[int, Field(ge=0)] | None = None
     returned: list[ReturnedOutput] = Field(default_factory=list, max_length=256)
     integrity: Integrity = Integrity()
+    harness_ms: dict[Annotated[str, Field(max_length=64)], float] = Field(default_factory=dict, max_length=64)
+    """The sandbox's own phase clock for this call (informative only: never used in a verdict)."""
+
+    @field_validator("harness_ms")
+    @classmethod
+    def _check_phases(cls, values: dict[str, float]) -> dict[str, float]:
+        return {k: _finite(v) for k, v in values.items()}
 
 
 class Timed(_Message):

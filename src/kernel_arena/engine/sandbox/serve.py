@@ -115,21 +115,28 @@ class Sandbox:
     def call(self, req: CallRequest) -> None:
         import torch
 
+        from kernel_arena.measure.phases import PhaseClock
+
         assert self.fn is not None
-        opened = [self.maps.open_value(v) for v in [*req.inputs, *req.outputs]]
+        clock = PhaseClock()
+        with clock.phase("open"):
+            values = [*req.inputs, *req.outputs]
+            self.maps.retain(values)
+            opened = [self.maps.open_value(v) for v in values]
         args, outs = opened[: len(req.inputs)], opened[len(req.inputs) :]
         before = self.watch.threads()
         returned: list[ReturnedOutput] = []
         count: int | None = None
         try:
-            with torch.no_grad():
+            with clock.phase("call"), torch.no_grad():
                 if self.dps:
                     self.fn(*args, *outs)
                 else:
                     result = _as_tuple(self.fn(*args), req.output_names)
                     count = len(result)
                     returned = _copy_returned(result, outs, req.output_names)
-            self._sync()
+            with clock.phase("sync"):
+                self._sync()
         except (Exception, SystemExit):  # noqa: BLE001 - the Solution's error is its RUNTIME_ERROR
             self.reply(
                 Called(
@@ -140,13 +147,16 @@ class Sandbox:
                 )
             )
             return
+        with clock.phase("integrity"):
+            integrity = self.watch.check(before)
         self.reply(
             Called(
                 type="called",
                 nonce=req.nonce,
                 returned_count=count,
                 returned=returned,
-                integrity=self.watch.check(before),
+                integrity=integrity,
+                harness_ms=clock.rounded(),
             )
         )
 
@@ -159,6 +169,7 @@ class Sandbox:
 
         assert self.fn is not None
         fn, dps = self.fn, self.dps
+        self.maps.retain([*req.inputs, *req.variants.values(), *(r for trial in req.outputs for r in trial)])
         open_value = self.maps.open_value
         base = [open_value(v) for v in req.inputs]
         index = {name: i for i, name in enumerate(req.input_names)}

@@ -117,6 +117,7 @@ class SharedArena:
         self._id = f"{os.getpid()}-{next(_ARENA_IDS)}"
         self._dir: Path | None = None
         self._chunks: list[_Chunk] = []
+        self._made = 0
 
     def _folder(self) -> Path:
         if self._dir is None:
@@ -135,6 +136,10 @@ class SharedArena:
         size = max(-(-nbytes // ALIGN) * ALIGN, ALIGN)
         chunk = next((c for c in self._chunks if c.memory.numel() - c.used >= size), None)
         if chunk is None:
+            # Chunks this workload has not used are given back before a bigger one is made, so
+            # lent memory stays near one workload's worth (the sandbox drops its maps of them
+            # with its next request: ``ChunkMaps.retain``).
+            self._chunks = [c for c in self._chunks if c.used > 0]
             chunk = self._new_chunk(max(size, CHUNK_BYTES))
         offset = chunk.used
         chunk.used += size
@@ -149,13 +154,14 @@ class SharedArena:
         return tensor, ref
 
     def _new_chunk(self, nbytes: int) -> _Chunk:
-        name = f"{self._id}-{len(self._chunks)}"
+        self._made += 1
+        name = f"{self._id}-{self._made}"
         if self.device.type == "cuda":
             with _PrivatePool.allocating(self.device):
                 memory = torch.zeros(nbytes, dtype=torch.uint8, device=self.device)
             location = _export_cuda(memory)
         else:
-            path = self._folder() / f"chunk{len(self._chunks)}"
+            path = self._folder() / f"chunk{self._made}"
             with open(path, "wb") as handle:
                 handle.truncate(nbytes)  # a sparse file: zeros, and no memory until touched
             memory = torch.from_file(str(path), shared=True, size=nbytes, dtype=torch.uint8)
@@ -222,3 +228,10 @@ class ChunkMaps:
     def open_value(self, value: Any) -> Any:
         """A TensorRef becomes its tensor; scalars and None pass through."""
         return self.open(value) if isinstance(value, TensorRef) else value
+
+    def retain(self, values: list[Any]) -> None:
+        """Drop the maps of chunks none of ``values`` (one request's references) lies in: the judge
+        has given those back, and a map would keep their memory alive."""
+        live = {v.chunk for v in values if isinstance(v, TensorRef)}
+        for name in [n for n in self._maps if n not in live]:
+            del self._maps[name]
