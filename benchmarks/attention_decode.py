@@ -2,6 +2,14 @@
 PyTorch baselines, side by side in one process on the same inputs.
 
     python benchmarks/attention_decode.py --results benchmarks/results/attention_decode.md
+    python benchmarks/attention_decode.py --set production --results benchmarks/results/attention_decode_production.md
+
+``--set production`` times the production-shaped batches of ``decode_batches.py`` (batch 1, 16
+and 64, skewed lengths, scattered pages) with flashinfer's own CUPTI timer
+(``flashinfer.testing.bench_gpu_time_with_cupti``, cold L2): our Triton Solution, flashinfer's
+``run()`` planned once outside the timed region, and the flashinfer wrapper Solution (which plans
+every call), and reports geo-means per size bucket and overall, the achieved share of the
+measured copy bandwidth, and host call latency (call + synchronize). The default set is below.
 
 For each embedded GPU workload and a sweep (batch 1, 4, 16, 64, 256 x KV 128 ... 32768, up to
 1M tokens per call) it records kernel time (CUPTI, cold L2, first kernel start to last kernel
@@ -23,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import build_fn, command_line, copy_bandwidth_gbs, environment_line, geomean, md_table  # noqa: E402
+from production_bench import run_production  # noqa: E402
 
 from kernel_arena.dataset import load_dataset  # noqa: E402
 from kernel_arena.measure.compare import Tolerance, compare_output  # noqa: E402
@@ -173,7 +182,13 @@ def main() -> None:
     ap.add_argument("--kinds", default="gqa,mla")
     ap.add_argument("--iters", type=int, default=30)
     ap.add_argument("--from-json", default=None, help="Re-render the markdown from a saved --json file.")
+    ap.add_argument("--set", choices=["embedded", "production"], default="embedded",
+                    help="embedded GPU workloads + sweep (default), or the production-shaped batches")
+    ap.add_argument("--per-bucket", type=int, default=16, help="production batches per size bucket")
     args = ap.parse_args()
+    if args.set == "production":
+        run_production(args.kinds.split(","), args.results, args.json, args.per_bucket, args.iters, args.from_json)
+        return
     if args.from_json:
         data = json.loads(Path(args.from_json).read_text())
         write_markdown(

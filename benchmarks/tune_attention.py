@@ -67,6 +67,14 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3], "chunk": [64, 128, 256, 512],
                 "merge_heads": [1, 4, 16]},
     },
+    # The production-shaped batches of decode_batches.py (a subset: see production_subset), around
+    # the current tiles; for MLA also the last-arrival merge (merge_last, 0 = merge programs only).
+    "production": {
+        "gqa": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3], "chunk": [16, *CHUNKS[:6]],
+                "prefetch": [0, 128]},
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [2, 3], "chunk": CHUNKS[:5],
+                "merge_heads": [1, 4], "merge_last": [0, 8]},
+    },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
         "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
@@ -81,6 +89,7 @@ SHAPES = {
     "shallow": [(16, 16), (16, 128)],
     "tile32": [],
     "merge": [],
+    "production": [],
 }
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
@@ -90,7 +99,19 @@ EMBEDDED = {
     "shallow": ("gpu_b16_mixed", "gpu_b32_mixed", "gpu_b64_mixed_edge", "gpu_b2_big_pool", "gpu_b16_short"),
     "tile32": ("*",),
     "merge": ("*",),
+    "production": (),
 }
+
+
+def production_subset(kind: str) -> list:
+    """Every fourth batch-1 and every other batch-16/64 production batch (20 of 48)."""
+    from decode_batches import decode_batches
+
+    out = []
+    for i, b in enumerate(decode_batches(kind)):
+        if (b.bucket == "b1" and i % 4 == 0) or (b.bucket != "b1" and i % 2 == 0):
+            out.append((b.name, b, 1000 + i))
+    return out
 
 
 def main() -> None:
@@ -128,8 +149,15 @@ def main() -> None:
                 shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
         for b, kv in SHAPES[args.shapes]:
             shapes[f"b{b}_kv{kv}"] = sweep_inputs(kind, b, kv, b + kv)
+        if args.shapes == "production":  # built one at a time below (pools of up to ~4 GB)
+            from production_bench import production_inputs
+
+            for name, batch_spec, seed in production_subset(kind):
+                shapes[name] = (batch_spec, seed)
         rows = []
         for shape, inputs in shapes.items():
+            if isinstance(inputs, tuple):
+                inputs = production_inputs(kind, *inputs)
             batch = inputs["kv_indptr"].numel() - 1
             total = inputs["kv_indices"].numel()
             nbytes = bytes_moved(kind, inputs)

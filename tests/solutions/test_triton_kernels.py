@@ -115,9 +115,21 @@ def test_gqa_call_plan_takes_small_tiles_for_moderate_batches_of_short_sequences
     assert mod.plan_call(13644, 64, 8, 132) == (128, 32, 4, 3, 0)  # skewed, average 213 tokens
     assert mod.plan_call(32768, 64, 8, 132)[1] == 128  # average 512: the default tiles
     # Long sequences, big batches and tiny ones keep the chunk plan and the default tiles.
-    assert mod.plan_call(4096, 1, 8, 132) == (256, 128, 4, 2, 128)
+    assert mod.plan_call(32768, 1, 8, 132) == (1024, 128, 4, 2, 0)
     assert mod.plan_call(65536, 128, 8, 132) == (2048, 128, 4, 2, 0)
-    assert mod.plan_call(256, 16, 8, 132) == (16, 64, 4, 3, 128)
+
+
+def test_gqa_small_batches_spread_long_sequences_and_never_split_tiny_ones():
+    mod = _load(GQA)
+    assert mod.plan_call(10, 1, 8, 132) == (16, 32, 4, 3, 0)  # one chunk: no merge
+    assert mod.plan_call(166, 1, 8, 132) == (32, 32, 4, 3, 0)
+    assert mod.plan_call(1172, 16, 8, 132) == (32, 32, 4, 3, 0)  # skewed: the long one over ~300 programs
+    assert mod.plan_call(9592, 16, 8, 132) == (256, 32, 4, 3, 0)
+    assert mod.plan_call(16597, 16, 8, 132) == (512, 64, 4, 3, 0)  # past 256 tokens: 64-token tiles
+    assert mod.plan_call(460, 1, 8, 132) == (32, 32, 4, 3, 0)
+    # Single sequences of 65-128 and over 512 tokens keep plan_chunks: fewer slots to merge.
+    assert mod.plan_call(83, 1, 8, 132) == (128, 32, 4, 3, 0)  # the short-average rule below
+    assert mod.plan_call(2674, 1, 8, 132)[0] >= 128
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 32, 1000])
@@ -161,20 +173,79 @@ def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads):
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
 
 
+@pytest.mark.parametrize("merge_last", [2, 3])
+def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last):
+    """Sequences of up to merge_last slots are merged by their last chunk program; longer ones by
+    the merge programs the grid holds for them (found by rank over indptr). Chunk 4 over these
+    lengths gives sequences of 0, 1, 2, 3 and 9 slots, so both paths and the rank search run."""
+    lengths = [0, 3, 6, 9, 33, 1, 0, 5, 2]
+    mod = _load(MLA)
+    gen = torch.Generator().manual_seed(23 + merge_last)
+    pool = sum(lengths) + 7
+    n = len(lengths)
+    qn = torch.randn(n, 16, 512, generator=gen).bfloat16()
+    qp = torch.randn(n, 16, 64, generator=gen).bfloat16()
+    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16()
+    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16()
+    indptr, indices = _table(lengths, pool, gen)
+    scale = 1 / math.sqrt(192)
+    ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
+    expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
+    for _ in range(2):  # the second call finds the counters reset by the first
+        out = torch.full((n, 16, 512), float("nan")).bfloat16()
+        lse = torch.full((n, 16), float("nan"))
+        mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 4, merge_heads=16, merge_last=merge_last)
+        _check(out, lse, *expected)
+
+
+def test_mla_run_default_plan_merges_both_ways(builtin):
+    """run()'s own plan on a skewed batch (chunk 32 on the interpreter's 8 'SMs'): the 300-token
+    sequence spans 10 slots (merge programs), the 40-token one 2 (merged by its last chunk)."""
+    lengths = [300, 3, 0, 40, 1]
+    mod = _load(MLA)
+    assert mod.plan_chunks(sum(lengths), len(lengths), 8)[0] == 32
+    gen = torch.Generator().manual_seed(31)
+    pool = sum(lengths) + 9
+    n = len(lengths)
+    qn = torch.randn(n, 16, 512, generator=gen).bfloat16()
+    qp = torch.randn(n, 16, 64, generator=gen).bfloat16()
+    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16()
+    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16()
+    indptr, indices = _table(lengths, pool, gen)
+    scale = 1 / math.sqrt(192)
+    ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
+    out = torch.full((n, 16, 512), float("nan")).bfloat16()
+    lse = torch.full((n, 16), float("nan"))
+    mod.run(qn, qp, ckv, kpe, indptr, indices, scale, out, lse)
+    _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
+
+
+def test_mla_grid_holds_merge_programs_only_for_sequences_that_can_span_more_slots():
+    mod = _load(MLA)
+    assert mod.merge_sequences(64, 132, 0) == 64  # every sequence may need merge programs
+    assert mod.merge_sequences(64, 132, 8) == 16  # at most 131 // 8 sequences cross 8 boundaries
+    assert mod.merge_sequences(16, 4, 8) == 0  # no sequence can span 9 slots of 4 chunks
+    assert mod.merge_sequences(3, 1000, 2) == 3
+
+
 def test_mla_merge_layout_follows_batch_and_average_length():
     mod = _load(MLA)
     assert mod.merge_heads_for(9152, 16, 16) == 1  # few sequences: spread each merge widely
-    assert mod.merge_heads_for(6040, 32, 16) == 4  # moderate batch of short sequences
-    assert mod.merge_heads_for(131072, 64, 16) == 16  # long sequences
+    assert mod.merge_heads_for(6040, 32, 16) == 1
+    assert mod.merge_heads_for(131072, 64, 16) == 1
     assert mod.merge_heads_for(65536, 128, 16) == 16  # big batch
 
 
 def test_mla_chunk_plan_uses_shapes_only():
     mod = _load(MLA)
-    assert mod.plan_chunks(4096, 1, 132) == (64, 64)
-    assert mod.plan_chunks(131072, 256, 132) == (512, 256)
-    assert mod.plan_chunks(32768, 256, 132) == (256, 128)
-    assert mod.plan_chunks(256, 16, 132) == (16, 16)
+    assert mod.plan_chunks(4096, 1, 132) == (32, 128)  # about two programs per SM, at least 32
+    assert mod.plan_chunks(131072, 256, 132) == (512, 256)  # at most 512
+    assert mod.plan_chunks(32768, 256, 132) == (128, 256)
+    assert mod.plan_chunks(55877, 64, 132) == (256, 219)  # a production batch of 64
+    assert mod.plan_chunks(30, 1, 132) == (32, 1)  # a short sequence stays whole
+    assert mod.plan_chunks(43, 1, 132) == (64, 1)
+    assert mod.plan_chunks(148, 1, 132) == (32, 5)
+    assert mod.plan_chunks(256, 16, 132) == (16, 16)  # tiny sequences: one a chunk
     assert mod.plan_chunks(0, 0, 132)[1] == 1
 
 

@@ -206,39 +206,58 @@ def _uuid(definition: str, name: str) -> str:
 
 def attention_workloads(definition: str, op_type: str, scale: float, out: Path) -> list[dict[str, Any]]:
     """Workload lines for a paged-attention definition; writes the page-table blobs."""
-    from safetensors.numpy import save_file
-
     rng = np.random.default_rng(7)
     lines = []
     for name, tag, lengths, pool, as_blob in _attention_cases():
-        total = int(sum(lengths))
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-        indices = rng.choice(pool, size=total, replace=False).astype(np.int32)
-        uid = _uuid(definition, name)
-        axes = {
-            "batch_size": len(lengths),
-            "num_pages": pool,
-            "len_indptr": len(lengths) + 1,
-            "num_kv_indices": total,
-        }
-        inputs: dict[str, Any] = {}
-        for tensor in _attention_inputs(definition):
-            inputs[tensor] = {"type": "random"}
-        inputs["sm_scale"] = {"type": "scalar", "value": scale}
-        if as_blob:
-            rel = f"blob/workloads/{op_type}/{definition}/{name}.safetensors"
-            save_file({"kv_indptr": indptr, "kv_indices": indices}, str(out / rel))
-            inputs["kv_indptr"] = {"type": "safetensors", "path": f"./{rel}", "tensor_key": "kv_indptr"}
-            inputs["kv_indices"] = {"type": "safetensors", "path": f"./{rel}", "tensor_key": "kv_indices"}
-        lines.append(
-            {
-                "definition": definition,
-                "workload": {"axes": axes, "inputs": inputs, "uuid": uid, "name": name, "tags": [tag]},
-                "solution": None,
-                "evaluation": None,
-            }
-        )
+        indices = rng.choice(pool, size=int(sum(lengths)), replace=False).astype(np.int32)
+        lines.append(attention_workload_line(definition, op_type, name, [tag], lengths, indices, pool, scale,
+                                             out if as_blob else None))
     return lines
+
+
+def attention_workload_line(
+    definition: str,
+    op_type: str,
+    name: str,
+    tags: list[str],
+    lengths: list[int],
+    indices: np.ndarray,
+    pool: int,
+    scale: float,
+    blob_root: Path | None,
+) -> dict[str, Any]:
+    """One paged-attention workload line: random q and caches over a pool of ``pool`` pages, the
+    given page table (sequence b owns ``lengths[b]`` entries of ``indices``). With ``blob_root``
+    the page table is written to ``blob_root/blob/workloads/<op_type>/<definition>/<name>.safetensors``
+    and referenced from the line; without it the page table is left to the harness to draw."""
+    from safetensors.numpy import save_file
+
+    total = int(sum(lengths))
+    if len(indices) != total:
+        raise ValueError(f"{name}: {len(indices)} page indices for {total} tokens")
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    axes = {
+        "batch_size": len(lengths),
+        "num_pages": pool,
+        "len_indptr": len(lengths) + 1,
+        "num_kv_indices": total,
+    }
+    inputs: dict[str, Any] = {tensor: {"type": "random"} for tensor in _attention_inputs(definition)}
+    inputs["sm_scale"] = {"type": "scalar", "value": scale}
+    if blob_root is not None:
+        rel = f"blob/workloads/{op_type}/{definition}/{name}.safetensors"
+        (blob_root / rel).parent.mkdir(parents=True, exist_ok=True)
+        table = {"kv_indptr": indptr, "kv_indices": np.asarray(indices, dtype=np.int32)}
+        save_file(table, str(blob_root / rel))
+        inputs["kv_indptr"] = {"type": "safetensors", "path": f"./{rel}", "tensor_key": "kv_indptr"}
+        inputs["kv_indices"] = {"type": "safetensors", "path": f"./{rel}", "tensor_key": "kv_indices"}
+    uid = _uuid(definition, name)
+    return {
+        "definition": definition,
+        "workload": {"axes": axes, "inputs": inputs, "uuid": uid, "name": name, "tags": list(tags)},
+        "solution": None,
+        "evaluation": None,
+    }
 
 
 def _attention_inputs(definition: str) -> list[str]:

@@ -11,6 +11,7 @@ P16 (kernel.py is a sibling module).
 Not safe to run concurrently on two streams: the partial and counter scratch is shared per device.
 """
 
+import math
 import os
 
 import torch
@@ -169,10 +170,27 @@ def plan_call(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -
     prefetch_for.
     """
     avg = total_tokens / max(batch, 1)
+    if 1 < batch <= 16 and total_tokens <= 24576 or batch == 1 and (total_tokens <= 64 or 128 < total_tokens <= 512):
+        return small_batch_plan(total_tokens, avg, num_kv_heads, sm_count)
     if batch <= 64 and 64 <= avg < 512:
         return 128, 32, 4, 3, 0
     chunk, _ = plan_chunks(total_tokens, batch, num_kv_heads, sm_count)
     return (chunk, *tile_for(chunk), prefetch_for(chunk))
+
+
+def small_batch_plan(total_tokens: int, avg: float, num_kv_heads: int, sm_count: int) -> tuple[int, int, int, int, int]:
+    """Batches of 2 to 16 sequences and up to 24k tokens, and single sequences of up to 64 or of 129
+    to 512 tokens (production batch 16 and batch 1): a skewed batch's long sequence must spread
+    over the GPU, and a tiny one must not be split at all. The
+    chunk is the power of two that gives about three programs per SM (at least 32 tokens, or the
+    average sequence if shorter; at most 1024), with 32-token tiles up to 256-token chunks.
+    On the production batches (benchmarks/results/decode_kernels.md) batch 16 went from 0.59x to
+    0.68x of flashinfer run() (geo-mean); single sequences of 644-2674 tokens were 1.4-1.9x slower
+    with it (one program merges 20-80 slots), so they keep plan_chunks."""
+    lo = max(16, min(32, 1 << max(0, math.ceil(math.log2(max(avg, 1))))))
+    want = total_tokens * num_kv_heads / (3 * sm_count)
+    chunk = min(max(1 << max(0, math.ceil(math.log2(max(want, 1)))), lo), 1024)
+    return chunk, 32 if chunk <= 256 else 64, 4, 3, 0
 
 
 # Plans by shape. In serving, len(kv_indices) changes every step, so the caches are bounded.

@@ -22,6 +22,15 @@ deadlock as long as blocks are dispatched in index order (every chunk program is
 done before any merge program waits) - the forward-progress assumption of single-pass GPU scans.
 Empty sequences (n_b = 0) are written as out 0, lse -inf by the chunk owning their start position.
 
+Merge by the last arrival (MERGE_LAST = K > 0). Merge programs that find nothing to merge still
+cost a dispatch each (1024 of them added 14 us to a 7 us call, tune_attention_merge.md), so with
+K > 0 a sequence of 2..K slots is merged by whichever of its chunk programs arrives last (it reads
+the K partials of all 16 heads), and merge programs serve only sequences of more than K slots.
+Such a sequence crosses at least K of the num_chunks - 1 chunk boundaries, and no boundary is
+crossed twice, so there are at most (num_chunks - 1) // K of them: the grid holds
+min(batch, (num_chunks - 1) // K) sequences' worth of merge programs, and merge program group r
+finds the r-th long sequence by counting over indptr.
+
 L2 prefetch (PREFETCH > 0 tokens). A chunk program first asks for the ckv/kpe rows of its first
 PREFETCH tokens to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no
 waiting), before it reads indptr, and each tile then requests the rows PREFETCH tokens further on,
@@ -41,16 +50,16 @@ def mla_decode_kernel(
     out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
-    CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
+    CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
 ):
     pid = tl.program_id(0)
     if pid < num_chunks:
         _chunk_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
                        count_ptr, out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks, pid,
-                       NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST)
+                       NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST)
     else:
         _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
-                       pid - num_chunks, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S)
+                       pid - num_chunks, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S, BLOCK_B, MERGE_LAST)
 
 
 @triton.jit
@@ -59,6 +68,7 @@ def _chunk_program(
     out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks, c,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
+    MERGE_LAST: tl.constexpr,
 ):
     tok_lo = c.to(tl.int64) * chunk
     tok_hi = tl.minimum(tok_lo + chunk, total)
@@ -128,7 +138,42 @@ def _chunk_program(
             tl.store(part_o_ptr + part[:, None] * D_CKV + offs_c[None, :], o)
             tl.store(part_lse_ptr + part, lse)
             tl.debug_barrier()  # every thread's partial stores precede the release below
-            tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
+            if n_slots <= MERGE_LAST:  # the last of b's chunk programs to arrive merges b
+                arrived = tl.atomic_add(count_ptr + b, 1, sem="acq_rel", scope="gpu")
+                if arrived == n_slots - 1:
+                    _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, start // chunk + b64, n_slots,
+                                     b64, NUM_HEADS, D_CKV)
+                    tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
+            else:
+                tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
+
+
+@triton.jit
+def _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, first_slot, n_slots, b64,
+                     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr):
+    """Merge sequence b's n_slots partials (all heads, one slot at a time) into out and lse."""
+    offs_h = tl.arange(0, NUM_HEADS)
+    offs_c = tl.arange(0, D_CKV)
+    top = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
+    wsum = tl.zeros((NUM_HEADS,), dtype=tl.float32)
+    o = tl.zeros((NUM_HEADS, D_CKV), dtype=tl.float32)
+    for s in range(0, n_slots):
+        rows = (first_slot + s) * NUM_HEADS + offs_h
+        # .cg: read through to L2, where the other programs' partials are (never a stale L1 line).
+        lse_s = tl.load(part_lse_ptr + rows, cache_modifier=".cg")
+        o_s = tl.load(part_o_ptr + rows[:, None] * D_CKV + offs_c[None, :], cache_modifier=".cg")
+        new_top = tl.maximum(top, lse_s)
+        shift = tl.where(new_top > float("-inf"), new_top, 0.0)
+        alpha = tl.where(top > float("-inf"), tl.exp2(top - shift), 0.0)
+        w = tl.where(lse_s > float("-inf"), tl.exp2(lse_s - shift), 0.0)
+        wsum = wsum * alpha + w
+        o = o * alpha[:, None] + w[:, None] * o_s
+        top = new_top
+    finite = wsum > 0
+    out_rows = b64 * NUM_HEADS + offs_h
+    o = tl.where(finite[:, None], o / tl.where(finite, wsum, 1.0)[:, None], 0.0)
+    tl.store(out_ptr + out_rows[:, None] * D_CKV + offs_c[None, :], o.to(out_ptr.dtype.element_ty))
+    tl.store(lse_ptr + out_rows, tl.where(finite, top + tl.log2(tl.where(finite, wsum, 1.0)), float("-inf")))
 
 
 @triton.jit
@@ -150,18 +195,20 @@ def _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_t, limit, D_CKV: tl.const
 def _merge_program(
     part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, m,
     NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
-    CHUNK_S: tl.constexpr,
+    CHUNK_S: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr,
 ):
     # Merge program m serves (sequence b, MERGE_HEADS heads from h0, a BLOCK_D slice of the output).
     d_blocks: tl.constexpr = HEAD_DIM // BLOCK_D
     per_seq: tl.constexpr = (NUM_HEADS // MERGE_HEADS) * d_blocks
     b = m // per_seq
+    if MERGE_LAST > 0:  # group r serves the r-th sequence of more than MERGE_LAST slots, if any
+        b = _nth_long_sequence(indptr_ptr, batch, chunk, b, BLOCK_B, MERGE_LAST)
     h0 = ((m // d_blocks) % (NUM_HEADS // MERGE_HEADS)) * MERGE_HEADS
     pid_d = m % d_blocks
-    start = tl.load(indptr_ptr + b).to(tl.int64)
-    end = tl.load(indptr_ptr + b + 1).to(tl.int64)
-    n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
-    if n_slots > 1:  # otherwise a chunk program wrote this sequence directly
+    start = tl.load(indptr_ptr + tl.maximum(b, 0)).to(tl.int64)
+    end = tl.load(indptr_ptr + tl.maximum(b, 0) + 1).to(tl.int64)
+    n_slots = tl.where((b >= 0) & (end > start), (end - 1) // chunk - start // chunk + 1, 0)
+    if n_slots > tl.maximum(MERGE_LAST, 1):  # otherwise a chunk program wrote this sequence
         arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
         while arrived < n_slots:
             arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
@@ -196,3 +243,21 @@ def _merge_program(
         if done == per_seq - 1:  # every merge program of b is past its wait: reset for the next call
             tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
             tl.atomic_xchg(count_ptr + batch + b, 0, sem="relaxed", scope="gpu")
+
+
+@triton.jit
+def _nth_long_sequence(indptr_ptr, batch, chunk, r, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr):
+    """Index of the r-th (from 0) sequence spanning more than MERGE_LAST chunks, or -1."""
+    found = -1
+    seen = 0
+    for b0 in range(0, batch, BLOCK_B):
+        offs_b = b0 + tl.arange(0, BLOCK_B)
+        in_batch = offs_b < batch
+        st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
+        en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
+        slots = tl.where(en > st, (en - 1) // chunk - st // chunk + 1, 0)
+        is_long = (in_batch & (slots > MERGE_LAST)).to(tl.int32)
+        rank = seen + tl.cumsum(is_long, 0)
+        found = tl.maximum(found, tl.max(tl.where((is_long > 0) & (rank == r + 1), offs_b, -1)))
+        seen += tl.sum(is_long)
+    return found

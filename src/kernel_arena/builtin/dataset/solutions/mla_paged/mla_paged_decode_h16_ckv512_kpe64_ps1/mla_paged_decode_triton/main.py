@@ -10,6 +10,7 @@ P14 (empty sequences: output 0, lse -inf), P15 (64-bit row offsets), P16 (siblin
 Not safe to run concurrently on two streams: the partial and counter scratch is shared per device.
 """
 
+import math
 import os
 
 import torch
@@ -94,20 +95,27 @@ def _sm_count(device) -> int:
     return _SM_COUNT[key]
 
 
-# Policy and tile from benchmarks/results/tune_attention.md (H100): about one program per SM,
-# 64..512 tokens per chunk, never more than ~4 average sequences per chunk; BLOCK_N 32, 4 warps,
-# 3 stages won or tied on every shape swept.
-def plan_chunks(total_tokens: int, batch: int, sm_count: int, programs_per_sm: int = 1) -> tuple[int, int]:
+def _pow2_at_least(x: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(x, 1))))
+
+
+# Policy from the production-shaped sweep (benchmarks/results/decode_kernels.md, H100): about two
+# programs per SM, power-of-two chunks of 32..512 tokens (64 when the average sequence is 33-64
+# tokens long, so that it stays whole; never more than ~4 average sequences a chunk), BLOCK_N 32, 4 warps, 2 stages (three programs fit per SM), and sequences of up to 8 slots
+# merged by their last-arriving chunk program.
+MERGE_LAST = 8
+
+
+def plan_chunks(total_tokens: int, batch: int, sm_count: int, programs_per_sm: int = 2) -> tuple[int, int]:
     """(chunk, num_chunks) from shapes only (len(kv_indices) and the batch size).
 
     The grid has no head axis (all 16 heads share a program). At least one chunk (it writes the
     empty sequences of an all-empty batch).
     """
-    avg = -(-total_tokens // max(batch, 1))
-    want = -(-total_tokens // (programs_per_sm * sm_count))
-    lo = min(64, max(avg, 1))
-    hi = max(lo, min(512, 4 * avg))
-    chunk = -(-min(max(want, lo), hi) // 16) * 16
+    avg = total_tokens / max(batch, 1)
+    lo = _pow2_at_least(avg) if avg <= 64 else 32  # a sequence of up to 64 tokens is never split
+    hi = max(lo, min(512, _pow2_at_least(4 * avg)))
+    chunk = min(max(_pow2_at_least(total_tokens / (programs_per_sm * sm_count)), lo), hi)
     return chunk, max(1, -(-total_tokens // chunk))
 
 
@@ -129,16 +137,11 @@ _DECODE = FastLaunch(mla_decode_kernel)
 
 
 def merge_heads_for(total_tokens: int, batch: int, num_heads: int) -> int:
-    """Heads per merge program. Up to 16 sequences: 1 (64 merge programs a sequence, for the many
-    slots of a few long sequences). Up to 64 sequences averaging under 1024 tokens: 4 (16 a
-    sequence; on the embedded skewed batches 10-25% faster than 1 or 16, since fewer programs
-    wait on the counters). Otherwise all heads (4 a sequence). Evidence:
-    benchmarks/results/tune_attention_merge.md."""
-    if batch <= 16:
-        return 1
-    if batch <= 64 and total_tokens < 1024 * batch:
-        return min(4, num_heads)
-    return num_heads
+    """Heads per merge program (merge programs serve only sequences of more than MERGE_LAST
+    slots). Up to 64 sequences: 1 (64 merge programs a sequence, for the many slots of a few long
+    sequences; best or tied on every production batch swept). Otherwise all heads (4 a sequence).
+    Evidence: benchmarks/results/decode_kernels.md, tune_attention_merge.md."""
+    return 1 if batch <= 64 else num_heads
 
 
 # Plans by shape. In serving, len(kv_indices) changes every step, so the cache is bounded.
@@ -156,13 +159,22 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
         plan = _PLANS[shape] = (plan_chunks(total, batch, _sm_count(q_nope.device))[0],
                                 merge_heads_for(total, batch, num_heads))
     decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, plan[0],
-           merge_heads=plan[1])
+           num_stages=2, merge_heads=plan[1], merge_last=MERGE_LAST)
+
+
+def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
+    """Sequences the grid holds merge programs for. With merge_last = K > 0 only sequences of more
+    than K slots use merge programs; each crosses at least K of the num_chunks - 1 chunk
+    boundaries and no boundary twice, so there are at most (num_chunks - 1) // K of them."""
+    return batch if merge_last <= 0 else min(batch, (num_chunks - 1) // merge_last)
 
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=32, num_warps=4, num_stages=3, prefetch=0, merge_heads=None):
-    """The launch for a given chunk size, tile config and L2 prefetch distance in tokens (a power of
-    two, or 0 for none; the CPU interpreter never prefetches). Exposed for tests and tuning."""
+           block_n=32, num_warps=4, num_stages=3, prefetch=0, merge_heads=None, merge_last=0):
+    """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
+    two, or 0 for none; the CPU interpreter never prefetches) and merge_last (sequences of up to
+    that many slots are merged by their last-arriving chunk program; 0: merge programs merge
+    every split sequence). Exposed for tests and tuning."""
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
     total = kv_indices.numel()
@@ -172,12 +184,13 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     block_d = 128
     if merge_heads is None:
         merge_heads = merge_heads_for(total, batch, num_heads)
+    merge_seqs = merge_sequences(batch, num_chunks, merge_last)
     _DECODE(
-        (num_chunks + batch * (num_heads // merge_heads) * (d_ckv // block_d),),
+        (num_chunks + merge_seqs * (num_heads // merge_heads) * (d_ckv // block_d),),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
-             PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST),
+             PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last),
         num_warps=num_warps, num_stages=num_stages,
     )
