@@ -76,6 +76,8 @@ from kernel_arena.schema import (
 
 SMALL_INPUT_BYTES = 16 << 20
 """Random inputs up to this size get fresh values on every timed call (larger ones: per workload)."""
+VARIED_SET_BYTES = 4 << 20
+"""Largest set of varied inputs (one set per timed call); see ``_varied_inputs``."""
 VARIANT_BUDGET_BYTES = 512 << 20
 """Memory the judge spends on timing variants per workload (each lent once more to the sandbox)."""
 STARTUP_TIMEOUT_S = 300.0
@@ -707,16 +709,31 @@ def _schedule_violation(reply: Timed, settings: TimingSettings) -> str | None:
 
 
 def _varied_inputs(definition: Definition, workload: Workload, base: dict[str, Any]) -> list[str]:
-    """Random tensor inputs small enough to get fresh values on every timed call."""
+    """Random tensor inputs that get fresh values on every timed call: the smallest ones, in
+    ascending size, while one set of them stays within ``VARIED_SET_BYTES`` (at least one).
+
+    One varied input the outputs depend on is enough to defeat a memo (a stale output for new
+    values fails the re-check; a fresh computation is timed); keeping the set small keeps the
+    number of distinct sets (one per timed call) affordable, so no set repeats within a run's
+    calls and a memo never hits."""
     tables = page_table_inputs(definition)
-    return [
-        name
-        for name, value in base.items()
-        if isinstance(value, torch.Tensor)
-        and isinstance(workload.inputs.get(name), RandomInput)
-        and name not in tables
-        and value.numel() * value.element_size() <= SMALL_INPUT_BYTES
-    ]
+    candidates = sorted(
+        (
+            (value.numel() * value.element_size(), name)
+            for name, value in base.items()
+            if isinstance(value, torch.Tensor)
+            and isinstance(workload.inputs.get(name), RandomInput)
+            and name not in tables
+            and value.numel() * value.element_size() <= SMALL_INPUT_BYTES
+        ),
+    )
+    chosen, total = [], 0
+    for size, name in candidates:
+        if chosen and total + size > VARIED_SET_BYTES:
+            break
+        chosen.append(name)
+        total += size
+    return [name for name in base if name in chosen]
 
 
 def _same_bytes(a: torch.Tensor, b: torch.Tensor) -> bool:

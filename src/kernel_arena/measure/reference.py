@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,25 @@ def as_output_tuple(result: Any, names: list[str]) -> tuple[Any, ...]:
     return (result,)
 
 
+DISK_ENTRY_MAX_BYTES = 64 << 20
+"""Reference outputs larger than this (one draw) are kept in memory only, never written."""
+DISK_MAX_BYTES = 4 << 30
+"""Size cap of the on-disk cache: the oldest entries are deleted past it."""
+MEMORY_MAX_BYTES = 1 << 30
+"""Size cap of the in-memory cache of outputs too big for the disk (least recently used evicted)."""
+
+
 class ReferenceCache:
-    """Reference outputs (and reference timings) per (definition, workload, draw, device)."""
+    """Reference outputs (and reference timings) per (definition, workload, draw, device).
+
+    Outputs of up to ``DISK_ENTRY_MAX_BYTES`` go to safetensors files under ``root`` (capped at
+    ``DISK_MAX_BYTES``, oldest first out); bigger ones (GDN's state at large batch is 128 MB a
+    draw) stay in this process's memory, up to ``MEMORY_MAX_BYTES``, so the Solutions of one run
+    still share them."""
 
     def __init__(self, root: Path | None) -> None:
         self.root = Path(root) if root is not None else None
+        self._memory: OrderedDict[Path, dict[str, torch.Tensor]] = OrderedDict()
         self.hits = 0
         self.misses = 0
         self.tampered: list[str] = []
@@ -66,6 +81,11 @@ class ReferenceCache:
         if stem is None:
             return None
         path = stem.with_suffix(".safetensors")
+        kept = self._memory.get(path)
+        if kept is not None:
+            self._memory.move_to_end(path)
+            self.hits += 1
+            return {k: v.to(device) for k, v in kept.items()}
         if not path.is_file():
             self.misses += 1
             return None
@@ -108,10 +128,38 @@ class ReferenceCache:
             return
         from safetensors.torch import save
 
-        data = save({k: v.detach().contiguous().cpu() for k, v in outputs.items()})
+        host = {k: v.detach().contiguous().cpu() for k, v in outputs.items()}
         path = stem.with_suffix(".safetensors")
+        size = sum(v.numel() * v.element_size() for v in host.values())
+        if size > DISK_ENTRY_MAX_BYTES:
+            self._memory[path] = host
+            while len(self._memory) > 1 and sum(_nbytes(e) for e in self._memory.values()) > MEMORY_MAX_BYTES:
+                self._memory.popitem(last=False)
+            return
+        data = save(host)
         atomic_write_bytes(path, data)
         self._digests[path] = hashlib.sha256(data).hexdigest()
+        self._enforce_cap()
+
+    def _enforce_cap(self) -> None:
+        """Delete the oldest cache files while the cache is larger than ``DISK_MAX_BYTES``."""
+        if self.root is None or not self.root.is_dir():
+            return
+        files = []
+        for path in self.root.rglob("*"):
+            try:
+                if path.is_file():
+                    st = path.stat()
+                    files.append((st.st_mtime, st.st_size, path))
+            except OSError:
+                continue
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= DISK_MAX_BYTES:
+                break
+            path.unlink(missing_ok=True)
+            self._digests.pop(path, None)
+            total -= size
 
     def get_timing(
         self, definition: Definition, workload_key: str, device_name: str, settings: str
@@ -157,3 +205,7 @@ class ReferenceCache:
             return None
         tag = hashlib.sha256(f"{device_name}|{settings}".encode()).hexdigest()[:12]
         return self.root / definition.name / f"{definition_hash(definition)}_{workload_key}_timing_{tag}.json"
+
+
+def _nbytes(tensors: dict[str, torch.Tensor]) -> int:
+    return sum(v.numel() * v.element_size() for v in tensors.values())
