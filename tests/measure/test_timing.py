@@ -66,8 +66,20 @@ def test_fixed_counts_make_exactly_the_calls_asked_for():
 def test_a_budget_shrinks_the_counts_of_a_slow_call():
     fn, calls = _counting_sleep(0.02)  # 20 ms a call, 60 ms per timing loop allowed
     t = time_call(fn, torch.device("cpu"), TimingSettings(10, 50, 3, budget_ms=60, min_iters=1))
-    assert t.warmup == 1  # the first warm-up call already spends the warm-up's quarter of the budget
+    assert t.warmup == 2  # the second warm-up call already spends the warm-up's quarter of the budget
     assert t.iters == 1 and calls[0] == t.warmup + 3 * t.iters
+
+
+def test_a_slow_first_call_does_not_shrink_the_counts():
+    """A first call that compiles (here: 200 ms) must not be taken for the call's cost."""
+    calls = [0]
+
+    def fn() -> None:
+        calls[0] += 1
+        time.sleep(0.2 if calls[0] == 1 else 0.0005)
+
+    t = time_call(fn, torch.device("cpu"), TimingSettings(10, 20, 2, budget_ms=100, min_iters=1))
+    assert t.iters == 20 and t.warmup == 10
 
 
 def test_a_budget_never_goes_below_the_minimum_nor_above_the_maximum():
