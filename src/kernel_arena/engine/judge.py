@@ -94,7 +94,7 @@ class Verdict:
     messages: list[str] = field(default_factory=list)
     correctness: dict[str, Any] | None = None
     performance: dict[str, Any] | None = None
-    diagnoses: list[dict[str, str]] = field(default_factory=list)
+    diagnoses: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -649,7 +649,7 @@ class Judge:
         error: bool = False,
         mutated: list[str] | None = None,
         previous: dict[str, torch.Tensor] | None = None,
-    ) -> list[dict[str, str]]:
+    ) -> list[dict[str, Any]]:
         """The detectors' confirmed causes, as ``{"pitfall", "message"}`` (a failing detector
         claims nothing; a failure of the whole diagnosis is reported as pitfall ``-``)."""
         from kernel_arena.diagnose import FailureEvidence, diagnose_failure
@@ -668,7 +668,7 @@ class Judge:
             previous_references=previous,
         )
         try:
-            return [{"pitfall": d.pitfall, "message": d.message} for d in diagnose_failure(evidence)]
+            return [d.to_json_dict() for d in diagnose_failure(evidence)]
         except Exception as exc:  # noqa: BLE001 - a failing detector must not hide the result
             return [{"pitfall": "-", "message": f"the diagnosis failed: {type(exc).__name__}: {exc}"}]
 
@@ -806,7 +806,7 @@ def _outputs_for_diagnosis(
     return outs
 
 
-def _lines(diagnoses: list[dict[str, str]]) -> list[str]:
+def _lines(diagnoses: list[dict[str, Any]]) -> list[str]:
     """The log lines of diagnoses (the trace also stores them structured)."""
     return [f"diagnosis: {d['message']} ({d['pitfall']})" for d in diagnoses]
 
@@ -868,7 +868,7 @@ def _trace(
     provenance: dict[str, str],
     correctness: dict[str, Any] | None = None,
     performance: dict[str, Any] | None = None,
-    diagnoses: list[dict[str, str]] | None = None,
+    diagnoses: list[dict[str, Any]] | None = None,
 ) -> Trace:
     extra = {"diagnoses": diagnoses} if diagnoses else {}
     evaluation = Evaluation(

@@ -112,6 +112,42 @@ def poison_mask(tensor: torch.Tensor) -> torch.Tensor:
     return tensor == max(info.min, INT_POISON)
 
 
+@dataclass
+class ElementCheck:
+    """The element-wise rule of ``compare_output``, as masks over the output."""
+
+    close: torch.Tensor
+    """Element within tolerance (special values: exactly where the reference has them)."""
+    finite: torch.Tensor
+    """Both values finite (the only elements whose difference means something)."""
+    special_ok: torch.Tensor
+    """NaN where the reference has NaN, same-signed Inf where it has Inf, finite elsewhere."""
+    diff: torch.Tensor
+    """|out - ref| where both are finite, 0 elsewhere."""
+
+
+def check_elements(
+    o: torch.Tensor,
+    r: torch.Tensor,
+    tol: Tolerance,
+    diff: torch.Tensor | None = None,
+    ref_abs: torch.Tensor | None = None,
+) -> ElementCheck:
+    """Which elements of ``o`` match ``r`` (both fp32 or fp64, same shape): ``|o - r| <= atol +
+    rtol * |r|``, and NaN/Inf exactly where the reference has them. ``diff``/``ref_abs`` are
+    ``|o - r|`` and ``|r|`` when the caller has them already."""
+    diff = (o - r).abs_() if diff is None else diff
+    ref_abs = r.abs() if ref_abs is None else ref_abs
+    o_nan, r_nan = torch.isnan(o), torch.isnan(r)
+    o_inf, r_inf = torch.isinf(o), torch.isinf(r)
+    finite = ~(o_nan | r_nan | o_inf | r_inf)
+    # Special values must match exactly: NaN where NaN, same-signed Inf where Inf.
+    special_ok = (o_nan == r_nan) & (o_inf == r_inf) & (~r_inf | (o == r))
+    diff = torch.where(finite, diff, 0.0)  # |o - r|, zero where not comparable
+    close = torch.where(finite, diff <= tol.atol + tol.rtol * ref_abs, special_ok) & special_ok
+    return ElementCheck(close, finite, special_ok, diff)
+
+
 def compare_output(
     name: str, out: Any, ref: torch.Tensor, tol: Tolerance, poisoned: bool
 ) -> OutputComparison:
@@ -148,15 +184,10 @@ def compare_output(
         return OutputComparison(
             name, EvaluationStatus.PASSED, max_abs=max_abs, max_rel=max_rel, matched_ratio=1.0
         )
-    o_nan, r_nan = torch.isnan(o), torch.isnan(r)
-    o_inf, r_inf = torch.isinf(o), torch.isinf(r)
-    finite = ~(o_nan | r_nan | o_inf | r_inf)
-    # Special values must match exactly: NaN where NaN, same-signed Inf where Inf.
-    special_ok = (o_nan == r_nan) & (o_inf == r_inf) & (~r_inf | (o == r))
-    diff = torch.where(finite, diff, 0.0)  # the fast path's |o - r|, zero where not comparable
-    close = torch.where(finite, diff <= tol.atol + tol.rtol * ref_abs, special_ok) & special_ok
+    check = check_elements(o, r, tol, diff, ref_abs)
+    finite, special_ok, close, diff = check.finite, check.special_ok, check.close, check.diff
     rel = torch.where(finite, diff / ref_abs.clamp_min(1e-12), 0.0)
-    new_nan = o_nan & ~r_nan
+    new_nan = torch.isnan(o) & ~torch.isnan(r)
     unwritten = poison_mask(out) & ~poison_mask(ref) if poisoned else torch.zeros_like(finite)
     # Every statistic in one device-to-host copy: one synchronization per output, not seven.
     stats = torch.stack(
