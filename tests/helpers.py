@@ -141,3 +141,45 @@ def kill_run(cmd: list[str], until: Any) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def gemm_definition(n: int, k: int) -> dict[str, Any]:
+    """C = A @ B.T with B stored [N, K] (the layout a kernel that forgets ``.T`` gets wrong)."""
+    return {
+        "name": f"gemm_n{n}_k{k}",
+        "op_type": "gemm",
+        "description": "C = A @ B.T",
+        "axes": {
+            "M": {"type": "var"},
+            "N": {"type": "const", "value": n},
+            "K": {"type": "const", "value": k},
+        },
+        "inputs": {
+            "A": {"shape": ["M", "K"], "dtype": "float32"},
+            "B": {"shape": ["N", "K"], "dtype": "float32"},
+        },
+        "outputs": {"C": {"shape": ["M", "N"], "dtype": "float32"}},
+        "reference": "import torch\n\ndef run(A, B):\n    return A @ B.T\n",
+    }
+
+
+def make_gemm_dataset(
+    root: Path, shapes: list[tuple[int, int]], solutions: list[dict[str, Any]] | None = None
+) -> Path:
+    """A dataset of gemm definitions (one per (N, K)), each with one workload named ``m16``."""
+    for n, k in shapes:
+        name = f"gemm_n{n}_k{k}"
+        write_json(root / "definitions" / "gemm" / f"{name}.json", gemm_definition(n, k))
+        workload = {
+            "axes": {"M": 16},
+            "inputs": {"A": {"type": "random"}, "B": {"type": "random"}},
+            "uuid": f"{name}-m16",
+            "name": "m16",
+        }
+        write_jsonl(
+            root / "workloads" / "gemm" / f"{name}.jsonl",
+            [{"definition": name, "workload": workload, "solution": None, "evaluation": None}],
+        )
+    for sol in solutions or []:
+        write_json(root / "solutions" / "gemm" / sol["definition"] / f"{sol['name']}.json", sol)
+    return root

@@ -1,15 +1,20 @@
 """Every detector: a planted bug in a small solution is diagnosed with the right pitfall id, and
 a correct solution gets no diagnosis. A judge in this process evaluates each planted solution in
-its own sandbox process on CPU workloads."""
+its own sandbox process on CPU workloads. Beyond the catalogue: the generic layout detector
+(G01/G02, planted on the embedded GQA and on gemm definitions written here) and the failure
+localisation (LOC) when nothing names a cause."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import make_gemm_dataset
 
+from kernel_arena.dataset import load_dataset
 from kernel_arena.diagnose.registry import registered_detectors
 from kernel_arena.engine.config import RunConfig
 from kernel_arena.engine.judge import Judge, JudgeSettings
@@ -28,7 +33,7 @@ BASELINE = {
 }
 
 
-def _evaluate(builtin, tmp_path, definition, code, workload="cpu_b4_edge", dps=True):
+def _evaluate(ds, tmp_path, definition, code, workload="cpu_b4_edge", dps=True):
     solution = Solution.model_validate(
         {
             "name": "planted",
@@ -46,7 +51,7 @@ def _evaluate(builtin, tmp_path, definition, code, workload="cpu_b4_edge", dps=T
     judge = Judge(
         "cpu",
         JudgeSettings(
-            builtin.root,
+            ds.root,
             RunConfig(draws=2, timing=TimingSettings(0, 1, 1), timeout_s=120),
             secret=1234,
             cache_dir=None,
@@ -54,18 +59,19 @@ def _evaluate(builtin, tmp_path, definition, code, workload="cpu_b4_edge", dps=T
             build_root=tmp_path,
         ),
     )
-    wl = next(w for w in builtin.workloads_for(definition) if w.name == workload)
-    (trace,) = judge.evaluate(Job(builtin.definitions[definition], solution, [wl]))
+    wl = next(w for w in ds.workloads_for(definition) if w.name == workload)
+    (trace,) = judge.evaluate(Job(ds.definitions[definition], solution, [wl]))
     assert trace.evaluation is not None
-    return Outcome(trace.evaluation.status, trace.evaluation.log.splitlines())
+    return Outcome(trace.evaluation.status, trace.evaluation.log.splitlines(), trace.diagnoses)
 
 
 @dataclass
 class Outcome:
-    """The trace's status and log lines."""
+    """The trace's status, log lines and stored diagnoses."""
 
     status: EvaluationStatus
     messages: list[str]
+    diagnoses: list[dict]
 
 
 def _baseline(definition: str, replacements: list[tuple[str, str]]) -> str:
@@ -207,14 +213,122 @@ def test_correct_solution_gets_no_diagnosis(builtin, tmp_path, definition, workl
     assert _diagnoses(outcome) == ""
 
 
-def test_wrong_but_unexplained_bug_claims_nothing(builtin, tmp_path):
+def test_every_registered_detector_is_covered():
+    planted = set(PLANTED) | {"P12", "P20", "G01", "G02", "LOC"}
+    for det in registered_detectors():
+        assert set(det.pitfall.split("/")) <= planted, f"{det.pitfall} has no planted-bug test"
+
+
+# ------------------------------------------------------------------ beyond the catalogue
+def _pitfalls(outcome) -> list[str]:
+    return [d["pitfall"] for d in outcome.diagnoses]
+
+
+def test_a_catalogue_claim_stops_the_generic_detectors(builtin, tmp_path):
+    # new_state transposed is P09; the generic G02 would say "axes swapped" as well, and the
+    # localisation would describe it: neither runs once the catalogue named the cause
+    code = _baseline(GDN, [("    new_state.copy_(s)", "    new_state.copy_(s.transpose(-1, -2))")])
+    outcome = _evaluate(builtin, tmp_path, GDN, code, "cpu_b1")
+    assert _pitfalls(outcome) == ["P09"], outcome.messages
+
+
+@pytest.fixture(scope="module")
+def gemms(tmp_path_factory):
+    return load_dataset(make_gemm_dataset(tmp_path_factory.mktemp("gemm"), [(64, 64), (64, 32)]))
+
+
+def test_g01_gemm_that_forgot_the_transpose(gemms, tmp_path):
+    # B is stored [N, K]; the kernel multiplies by B instead of B.T (square, so it runs)
+    code = "def run(A, B, C):\n    C.copy_(A @ B)\n"
+    outcome = _evaluate(gemms, tmp_path, "gemm_n64_k64", code, "m16")
+    assert outcome.status == EvaluationStatus.INCORRECT_NUMERICAL
+    assert _pitfalls(outcome) == ["G01"], outcome.messages
+    (found,) = outcome.diagnoses
+    assert "input B transposed in axes N and K" in found["message"]
+    assert found["detail"] == {"input": "B", "swapped_axes": ["N", "K"]}
+
+
+def test_g01_gemm_reading_b_with_the_other_layouts_strides(gemms, tmp_path):
+    # non-square: the kernel indexes B's memory as if it were [K, N] (what a strided kernel
+    # that forgot the transpose computes); reshape + transpose would be the right reading
+    code = "def run(A, B, C):\n    C.copy_(A @ B.reshape(B.shape[1], B.shape[0]))\n"
+    outcome = _evaluate(gemms, tmp_path, "gemm_n64_k32", code, "m16")
+    assert _pitfalls(outcome) == ["G01"], outcome.messages
+    assert "input B's memory read as [K, N]" in outcome.diagnoses[0]["message"]
+
+
+def test_g02_gemm_output_written_in_the_other_layout(gemms, tmp_path):
+    code = "def run(A, B, C):\n    C.view(B.shape[0], A.shape[0]).copy_((A @ B.T).T)\n"
+    outcome = _evaluate(gemms, tmp_path, "gemm_n64_k32", code, "m16")
+    assert _pitfalls(outcome) == ["G02"], outcome.messages
+    assert "axes M and N swapped: the kernel writes [N, M]" in outcome.diagnoses[0]["message"]
+
+
+def test_g02_query_heads_written_in_reverse_order(builtin, tmp_path):
+    code = _baseline(
+        GQA,
+        [
+            (
+                "output.copy_(out.reshape(batch, num_qo_heads, head_dim))",
+                "output.copy_(out.reshape(batch, num_qo_heads, head_dim).flip(1))",
+            )
+        ],
+    )
+    outcome = _evaluate(builtin, tmp_path, GQA, code, "cpu_b4_edge")
+    assert _pitfalls(outcome) == ["G02"], outcome.messages
+    (found,) = outcome.diagnoses
+    assert (
+        "output matches the reference with its num_qo_heads slices reordered (in reverse order)"
+        in (found["message"])
+    )
+    assert found["detail"]["mapping"] == list(range(31, -1, -1))
+
+
+def test_loc_constant_offset_everywhere(builtin, tmp_path):
+    # no catalogue entry explains new_state + 0.5: the localisation says what the error is
     code = _baseline(GDN, [("    new_state.copy_(s)", "    new_state.copy_(s + 0.5)")])
     outcome = _evaluate(builtin, tmp_path, GDN, code, "cpu_b1")
     assert outcome.status == EvaluationStatus.INCORRECT_NUMERICAL
-    assert _diagnoses(outcome) == ""
+    assert _pitfalls(outcome) == ["LOC"], outcome.messages
+    (found,) = outcome.diagnoses
+    # (a few elements with |expected| > 49 are within rtol of the offset)
+    assert re.match(
+        r"new_state: 1310\d\d of 131072 elements wrong, spread over every axis;", found["message"]
+    )
+    assert "got = expected + 0.5 on every wrong element (a constant offset)" in found["message"]
+    assert found["detail"]["form"] == "offset" and abs(found["detail"]["offset"] - 0.5) < 1e-6
 
 
-def test_every_registered_detector_is_covered():
-    planted = set(PLANTED) | {"P12", "P20"}
-    for det in registered_detectors():
-        assert set(det.pitfall.split("/")) <= planted, f"{det.pitfall} has no planted-bug test"
+def test_loc_one_head_scaled(builtin, tmp_path):
+    code = _baseline(
+        GQA,
+        [
+            (
+                "    output.copy_(out.reshape(batch, num_qo_heads, head_dim))",
+                "    out = out.reshape(batch, num_qo_heads, head_dim).clone()\n"
+                "    out[:, 5] *= 1.5\n"
+                "    output.copy_(out)",
+            )
+        ],
+    )
+    outcome = _evaluate(builtin, tmp_path, GQA, code, "cpu_b4_edge")
+    assert _pitfalls(outcome) == ["LOC"], outcome.messages
+    (found,) = outcome.diagnoses
+    # row 0 is an empty sequence (output 0, unchanged by the scale): rows 1-3 are wrong
+    assert "only at batch_size 1-3 (3 of 4), num_qo_heads 5 (1 of 32)" in found["message"]
+    assert "got = 1.5 x expected on every wrong element (a scale)" in found["message"]
+    worst = found["detail"]["worst"]
+    assert worst["index"][1] == 5 and abs(worst["got"] - 1.5 * worst["expected"]) < 1e-3
+
+
+def test_loc_nan_in_one_sequence(builtin, tmp_path):
+    code = _baseline(
+        GDN, [("    output.copy_(out[:, None])", "    out[1] = float('nan')\n    output.copy_(out[:, None])")]
+    )
+    outcome = _evaluate(builtin, tmp_path, GDN, code, "cpu_b3")
+    assert _pitfalls(outcome) == ["LOC"], outcome.messages
+    (found,) = outcome.diagnoses
+    assert found["message"].startswith("output: 1024 of 3072 elements wrong, only at batch_size 1 (1 of 3)")
+    assert "NaN at 33.3% (1024) where the reference is finite" in found["message"]
+    assert found["detail"]["worst"]["got"] == "NaN" and found["detail"]["worst"]["index"][0] == 1
+    assert abs(found["detail"]["nan_fraction"] - 1 / 3) < 1e-9
