@@ -94,7 +94,7 @@ def model_page(title: str, models: list[type[BaseModel]]) -> str:
 
 def pitfalls_page() -> str:
     """The pitfall catalogue as Kernel Arena detects it."""
-    from kernel_arena.diagnose.registry import registered_detectors
+    from kernel_arena.diagnose.registry import CATALOGUE, GENERIC, LOCALISATION, registered_detectors
 
     lines = [
         "# Pitfall catalogue",
@@ -106,13 +106,21 @@ def pitfalls_page() -> str:
         "## Diagnosed when a solution fails (`kernel-arena run` / `try`)",
         "",
         "A detector re-compares the outputs under a known transformation and claims a cause only "
-        "when that comparison passes. The verdict goes into the trace log as `diagnosis: ... (Pxx)`.",
-        "",
-        "| pitfall | detector | how it is confirmed |",
-        "|---|---|---|",
+        "when that comparison passes. The verdict goes into the trace log as `diagnosis: ... (Pxx)` "
+        "and into `evaluation.diagnoses` as `{pitfall, message}`, with `detail` (structured facts) "
+        "where a detector gives them. The stages below run in order; a stage runs only when the "
+        "ones before it claimed nothing.",
     ]
-    for det in sorted(registered_detectors(), key=lambda d: d.pitfall):
-        lines.append(f"| {det.pitfall} | {det.title} | {' '.join(det.doc.split())} |")
+    stages = {
+        CATALOGUE: ("The pitfall catalogue", "how it is confirmed"),
+        GENERIC: ("When no catalogue entry matches: generic layout detectors", "how it is confirmed"),
+        LOCALISATION: ("When nothing names a cause: where and how the outputs are wrong", "what it reports"),
+    }
+    detectors = registered_detectors()
+    for stage, (heading, how) in stages.items():
+        lines += ["", f"### {heading}", "", f"| id | detector | {how} |", "|---|---|---|"]
+        for det in sorted((d for d in detectors if d.stage == stage), key=lambda d: d.pitfall):
+            lines.append(f"| {det.pitfall} | {det.title} | {' '.join(det.doc.split())} |")
     lines += [
         "",
         "Timing notes (in the log of PASSED traces): P18 when the call latency is far above the "

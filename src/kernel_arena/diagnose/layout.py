@@ -36,6 +36,8 @@ MAX_RERUNS = 24
 """Reference re-runs G01 may spend (one per input and axis pair)."""
 BUDGET_S = 10.0
 """Wall-clock seconds the detector may spend; candidates left when it is spent are not tried."""
+_COLUMNS = 512
+"""Positions within a slice that slices are told apart by (when looking for a slice order)."""
 
 
 def _applies(e: FailureEvidence) -> bool:
@@ -144,7 +146,7 @@ def _slice_map(out: torch.Tensor, ref: torch.Tensor, dim: int, pos: torch.Tensor
     size = ref.shape[dim]
     stride = ref.contiguous().stride()[dim]
     within = pos - torch.unravel_index(pos, tuple(ref.shape))[dim] * stride  # position at index 0
-    columns = torch.unique(within)
+    columns = torch.unique(within)[:_COLUMNS]
     flat_positions = columns[None, :] + torch.arange(size, device=pos.device)[:, None] * stride
 
     def rows(t: torch.Tensor) -> torch.Tensor:

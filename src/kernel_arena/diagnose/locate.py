@@ -4,8 +4,8 @@ For each failing output (a tensor of the reference's shape and dtype): how many 
 wrong; along which axes they lie (the indices holding wrong elements, or the few indices holding
 most of the error mass when every index has some); the worst element (index, expected, got);
 the fraction of NaN / Inf where the reference is finite; and whether the wrong elements differ
-from the reference by one constant offset, one scale factor, or are zero. The element rule is the
-comparison's own (``measure.compare.check_elements``).
+from the reference by one constant offset, one scale factor, both (affine), or are zero. The
+element rule is the comparison's own (``measure.compare.check_elements``).
 
 Runs last (stage LOCALISATION) and claims no cause. Its cost is a few passes over the output; an
 output above ``MAX_ELEMENTS`` elements is looked at on evenly spaced indices of its longest axes
@@ -37,7 +37,8 @@ def _applies(e: FailureEvidence) -> bool:
 def locate(e: FailureEvidence) -> list[Diagnosis]:
     """Claims no cause: for each failing output, where the wrong elements lie (per axis: the wrong
     indices, or the few holding 90% of the error), the worst element with its expected and actual
-    value, the NaN/Inf fraction, and whether the error is a constant offset, a scale or zeros."""
+    value, the NaN/Inf fraction, and whether the error is a constant offset, a scale, both
+    (affine) or zeros."""
     return [locate_output(e, name) for name in e.wrong_value_outputs()]
 
 
@@ -95,7 +96,8 @@ def locate_output(e: FailureEvidence, name: str) -> Diagnosis:
     only = [text for a, text in axes if text and "error_at" not in a]
     most = [text for a, text in axes if text and "error_at" in a]
     where = (["only at " + ", ".join(only)] if only else []) + most
-    parts[0] += ", " + ("; ".join(where) if where else "spread over every axis")
+    if axes:
+        parts[0] += ", " + ("; ".join(where) if where else "spread over every axis")
 
     score = torch.where(check.finite, check.diff / (tol.atol + tol.rtol * r.abs()), 0.0)
     score = torch.where(check.special_ok, score, math.inf)

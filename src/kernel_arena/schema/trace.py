@@ -128,8 +128,9 @@ class Trace(TraceModel):
         return self.evaluation is not None and self.evaluation.status == EvaluationStatus.PASSED
 
     @property
-    def diagnoses(self) -> list[dict[str, str]]:
-        """The pitfall diagnoses of a failed evaluation: ``[{"pitfall": "P03", "message": ...}]``.
+    def diagnoses(self) -> list[dict[str, Any]]:
+        """The pitfall diagnoses of a failed evaluation: ``[{"pitfall": "P03", "message": ...}]``
+        (and ``"detail"``, a dict, where the detector gave one).
 
         Stored structured in ``evaluation.diagnoses``; traces written before that are read from
         their ``diagnosis: ... (Pxx)`` log lines, here and nowhere else."""
@@ -138,7 +139,7 @@ class Trace(TraceModel):
         stored = (self.evaluation.model_extra or {}).get("diagnoses")
         if isinstance(stored, list):
             return [d for d in stored if isinstance(d, dict) and "message" in d]
-        found = []
+        found: list[dict[str, Any]] = []
         for line in self.evaluation.log.splitlines():
             if line.startswith("diagnosis:"):
                 text = line[len("diagnosis:") :].strip()
