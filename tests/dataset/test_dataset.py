@@ -163,3 +163,30 @@ def test_run_view_shows_source_definitions_with_run_traces(tmp_path):
 def test_missing_dataset_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         load_dataset(tmp_path / "nope")
+
+
+def test_read_trace_file_continues_from_a_mark(tmp_path):
+    import json
+
+    from helpers import tiny_workload
+
+    from kernel_arena.dataset import read_trace_file
+
+    def line(uuid: str) -> bytes:
+        t = tiny_workload(uuid)
+        t["solution"] = "s"
+        t["evaluation"] = {"status": "RUNTIME_ERROR", "environment": {"hardware": "CPU"}, "timestamp": "t"}
+        return json.dumps(t).encode() + b"\n"
+
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(line("a") + b"{not json}\n" + line("b")[:30])
+    traces, problems, mark = read_trace_file(path, tmp_path)
+    assert [t.workload.uuid for t in traces] == ["a"]
+    assert [(p.line, p.severity) for p in problems] == [(2, "error"), (3, "warning")]  # bad line, torn tail
+    assert mark.offset == len(line("a")) + len(b"{not json}\n") and mark.lines == 2
+    with open(path, "ab") as f:
+        f.write(line("b")[30:] + line("c"))
+    traces, problems, mark2 = read_trace_file(path, tmp_path, mark)
+    assert [t.workload.uuid for t in traces] == ["b", "c"] and problems == []
+    assert mark2.offset == path.stat().st_size and mark2.lines == 4 and mark2.inode == mark.inode
+    assert read_trace_file(path, tmp_path, mark2)[0] == []

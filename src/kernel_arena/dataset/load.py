@@ -18,13 +18,14 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from kernel_arena.dataset.model import BUILTIN, Dataset, DatasetError
+from kernel_arena.dataset.model import BUILTIN, Dataset, DatasetError, TraceFileMark
 from kernel_arena.dataset.run_view import RUN_MANIFEST, read_run_manifest
 from kernel_arena.dataset.solution_folder import (
     SOLUTION_FILE,
@@ -125,7 +126,9 @@ def _load_into(ds: Dataset, root: Path, source_names: set[str]) -> None:
         _register(ds, "definition", definition.name, definition, file, root, set())
 
     for file in sorted((root / "workloads").rglob("*.jsonl")):
-        for trace in _load_trace_lines(file, root, problems):
+        traces, found, _ = read_trace_file(file, root)
+        problems.extend(found)
+        for trace in traces:
             if not trace.is_workload:
                 problems.append(
                     Problem(
@@ -141,10 +144,9 @@ def _load_into(ds: Dataset, root: Path, source_names: set[str]) -> None:
     _load_solutions(ds, root, source_names)
 
     for file in sorted((root / "traces").rglob("*.jsonl")):
-        for trace in _load_trace_lines(file, root, problems):
-            if trace.is_workload:
-                continue
-            ds.traces.append(trace)
+        traces, found, ds.trace_marks[file] = read_trace_file(file, root)
+        problems.extend(found)
+        ds.traces.extend(t for t in traces if not t.is_workload)
 
 
 def _load_solutions(ds: Dataset, root: Path, source_names: set[str]) -> None:
@@ -197,15 +199,29 @@ def _register(
     ds.files[(kind, name)] = file
 
 
-def _load_trace_lines(file: Path, root: Path, problems: list[Problem]) -> list[Trace]:
-    result = []
+def read_trace_file(
+    file: Path, root: Path, since: TraceFileMark | None = None
+) -> tuple[list[Trace], list[Problem], TraceFileMark]:
+    """Traces of a JSONL file (all, or only the lines after ``since``), the problems of its bad
+    lines, and the new mark. An unterminated last line that does not parse is a torn write: it
+    is reported (as a warning) and not consumed, so the next read retries it once completed.
+    The caller checks that ``since`` still describes the file (same inode, not shorter)."""
+    problems: list[Problem] = []
+    start = since.offset if since is not None else 0
+    first_line = since.lines if since is not None else 0
     try:
-        data = file.read_bytes()
+        with open(file, "rb") as handle:
+            inode = os.fstat(handle.fileno()).st_ino
+            handle.seek(start)
+            data = handle.read()
     except OSError as exc:
         problems.append(Problem(relative_name(root, file), f"cannot read: {exc}"))
-        return result
+        return [], problems, since or TraceFileMark(0, 0, 0)
+    result = []
     lines = data.split(b"\n")
+    consumed, count = len(data), len(lines) - 1
     for i, raw in enumerate(lines):
+        lineno = first_line + i + 1
         if not raw.strip():
             continue
         try:
@@ -215,7 +231,7 @@ def _load_trace_lines(file: Path, root: Path, problems: list[Problem]) -> list[T
         except ValidationError:
             pass
         # Slow path, only for bad lines: a precise message (JSON error, torn line, or field).
-        torn = i == len(lines) - 1 and not data.endswith(b"\n")
+        torn = i == len(lines) - 1
         try:
             obj = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -224,13 +240,17 @@ def _load_trace_lines(file: Path, root: Path, problems: list[Problem]) -> list[T
                 Problem(
                     relative_name(root, file),
                     f"{what}: {exc}",
-                    line=i + 1,
+                    line=lineno,
                     severity="warning" if torn else "error",
                 )
             )
+            if torn:
+                consumed = len(data) - len(raw)
             continue
         try:
             result.append(Trace.model_validate(obj))
         except ValidationError as exc:
-            problems.extend(problems_from_validation_error(exc, relative_name(root, file), i + 1))
-    return result
+            problems.extend(problems_from_validation_error(exc, relative_name(root, file), lineno))
+    if lines[-1] and consumed == len(data):
+        count += 1
+    return result, problems, TraceFileMark(inode, start + consumed, first_line + count)

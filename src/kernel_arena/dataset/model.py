@@ -1,8 +1,9 @@
 """The Dataset model: an indexed dataset folder, its lookups and its atomic saves.
 
 Owns ``Dataset`` (definitions, workloads, solutions and traces by name, with the file each came
-from and the problems found while loading) and ``DatasetError`` (a dataset that cannot be used
-at all). Loading lives in ``load.py``, validation in ``validate.py``.
+from, how far each trace file was read and the problems found while loading), ``TraceFileMark``
+and ``DatasetError`` (a dataset that cannot be used at all). Loading lives in ``load.py``,
+validation in ``validate.py``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,16 @@ from kernel_arena.schema import Definition, SafetensorsInput, Solution, Trace, W
 
 BUILTIN = "builtin"
 """The name that stands for the embedded default dataset (``--dataset builtin``, run manifests)."""
+
+
+@dataclass(frozen=True)
+class TraceFileMark:
+    """How much of a trace file has been read: the file's inode, the bytes read (complete lines;
+    a torn last line is left for later) and the lines they hold."""
+
+    inode: int
+    offset: int
+    lines: int
 
 
 class DatasetError(Exception):
@@ -37,6 +48,8 @@ class Dataset:
     """(kind, name) → file it came from; kind is definition, solution or workloads."""
     source: str | None = None
     """For a run view: the dataset the run came from (``builtin`` or a path)."""
+    trace_marks: dict[Path, TraceFileMark] = field(default_factory=dict)
+    """Trace file → how much of it ``traces`` holds (lets a viewer read only what was appended)."""
 
     # --------------------------------------------------------------------- lookups
     def definition(self, name: str) -> Definition:
