@@ -1,5 +1,6 @@
-"""Compare two runs: per (definition, solution, workload) latency change, flagged only when it
-exceeds the run-to-run spread measured in the traces; new failures first."""
+"""Compare two runs (or two Solutions of one run): per (definition, solution, workload) latency
+change, flagged only when it exceeds the run-to-run spread measured in the traces; new failures
+first. Used by ``kernel-arena compare`` and the viewer's compare page."""
 
 from __future__ import annotations
 
@@ -47,37 +48,50 @@ def compare_runs(a: list[Trace], b: list[Trace]) -> list[Change]:
     """Changes from run A to run B, new failures first, then regressions, improvements."""
     la = {t.key: t for t in latest_traces(a)}
     lb = {t.key: t for t in latest_traces(b)}
-    out = []
-    for key in sorted(set(la) & set(lb)):
-        ta, tb = la[key], lb[key]
-        sa, sb = ta.evaluation.status, tb.evaluation.status  # type: ignore[union-attr]
-        pa = ta.evaluation.performance  # type: ignore[union-attr]
-        pb = tb.evaluation.performance  # type: ignore[union-attr]
-        threshold = max(MIN_THRESHOLD, 2 * max(_spread(ta), _spread(tb)))
-        kind = "unchanged"
-        if ta.passed and not tb.passed:
-            kind = "new_failure"
-        elif not ta.passed and tb.passed:
-            kind = "fixed"
-        elif pa and pb and pa.latency_ms > 0:
-            rel = pb.latency_ms / pa.latency_ms - 1.0
-            if rel > threshold:
-                kind = "regression"
-            elif rel < -threshold:
-                kind = "improvement"
-        out.append(
-            Change(
-                key[0],
-                key[1],
-                key[2],
-                sa.value,
-                sb.value,
-                pa.latency_ms if pa else None,
-                pb.latency_ms if pb else None,
-                threshold,
-                kind,
-            )
-        )
+    return _sorted([_change(key, la[key], lb[key]) for key in sorted(set(la) & set(lb))])
+
+
+def compare_solutions(traces: list[Trace], solution_a: str, solution_b: str) -> list[Change]:
+    """Changes from Solution A to Solution B on the workloads both ran (same run, same rule as
+    ``compare_runs``); ``Change.solution`` reads ``A -> B``."""
+    latest = latest_traces(traces)
+    la = {(t.definition, t.workload.uuid): t for t in latest if t.solution == solution_a}
+    lb = {(t.definition, t.workload.uuid): t for t in latest if t.solution == solution_b}
+    label = f"{solution_a} -> {solution_b}"
+    return _sorted([_change((d, label, w), la[(d, w)], lb[(d, w)]) for d, w in sorted(set(la) & set(lb))])
+
+
+def _change(key: tuple[str, str, str], ta: Trace, tb: Trace) -> Change:
+    """The change from ``ta`` to ``tb``: flagged only beyond twice the larger spread (at least
+    ``MIN_THRESHOLD``)."""
+    sa, sb = ta.evaluation.status, tb.evaluation.status  # type: ignore[union-attr]
+    pa = ta.evaluation.performance  # type: ignore[union-attr]
+    pb = tb.evaluation.performance  # type: ignore[union-attr]
+    threshold = max(MIN_THRESHOLD, 2 * max(_spread(ta), _spread(tb)))
+    kind = "unchanged"
+    if ta.passed and not tb.passed:
+        kind = "new_failure"
+    elif not ta.passed and tb.passed:
+        kind = "fixed"
+    elif pa and pb and pa.latency_ms > 0:
+        rel = pb.latency_ms / pa.latency_ms - 1.0
+        if rel > threshold:
+            kind = "regression"
+        elif rel < -threshold:
+            kind = "improvement"
+    return Change(
+        key[0],
+        key[1],
+        key[2],
+        sa.value,
+        sb.value,
+        pa.latency_ms if pa else None,
+        pb.latency_ms if pb else None,
+        threshold,
+        kind,
+    )
+
+
+def _sorted(changes: list[Change]) -> list[Change]:
     order = {"new_failure": 0, "regression": 1, "improvement": 2, "fixed": 3, "unchanged": 4}
-    out.sort(key=lambda c: (order[c.kind], c.definition, c.solution, c.workload))
-    return out
+    return sorted(changes, key=lambda c: (order[c.kind], c.definition, c.solution, c.workload))

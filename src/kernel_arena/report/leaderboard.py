@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kernel_arena.report.marks import NOISY_SPREAD
-from kernel_arena.schema import DTYPE_BYTES, Definition, Trace
+from kernel_arena.report.traffic import bytes_moved
+from kernel_arena.schema import Definition, Trace
 
 FAST_P = (0.0, 0.5, 1.0, 1.5, 2.0)
 
@@ -130,7 +131,8 @@ class Speedups:
 
 
 def size_bucket(definition: Definition | None, axes: dict[str, int]) -> str:
-    """The size bucket of a workload: its batch size, in powers of four, else the bytes it moves."""
+    """The size bucket of a workload: its batch size, in powers of four, else the bytes it moves
+    (``traffic.bytes_moved``)."""
     if "batch_size" in axes:
         b = int(axes["batch_size"])
         for low, high in ((1, 1), (2, 4), (5, 16), (17, 64), (65, 256)):
@@ -139,7 +141,7 @@ def size_bucket(definition: Definition | None, axes: dict[str, int]) -> str:
         return "batch >256"
     if definition is None:
         return "all"
-    size = workload_size_bytes(definition, axes)
+    size = bytes_moved(definition, axes)
     for limit, label in ((1 << 20, "<1 MiB"), (16 << 20, "1-16 MiB"), (256 << 20, "16-256 MiB")):
         if size < limit:
             return label
@@ -243,30 +245,3 @@ _BUCKET_ORDER = (
 
 def _bucket_order(label: str) -> int:
     return _BUCKET_ORDER.index(label) if label in _BUCKET_ORDER else len(_BUCKET_ORDER)
-
-
-def workload_size_bytes(definition: Definition, axes: dict[str, int]) -> int:
-    """Bytes of all inputs and outputs a workload implies (used as the size axis of charts)."""
-    key = (id(definition), definition.name, tuple(sorted(axes.items())))
-    if key not in _SIZE_CACHE:
-        if len(_SIZE_CACHE) > 65536:
-            _SIZE_CACHE.clear()
-        _SIZE_CACHE[key] = _size_bytes(definition, axes)
-    return _SIZE_CACHE[key]
-
-
-_SIZE_CACHE: dict[tuple[int, str, tuple[tuple[str, int], ...]], int] = {}
-
-
-def _size_bytes(definition: Definition, axes: dict[str, int]) -> int:
-    values = definition.axis_values(axes)
-    total = 0
-    for spec in list(definition.inputs.values()) + list(definition.outputs.values()):
-        if spec.shape is None:
-            continue
-        try:
-            n = math.prod(values[a] for a in spec.shape)
-            total += n * DTYPE_BYTES[spec.dtype]
-        except KeyError:
-            continue
-    return total

@@ -86,7 +86,7 @@ def render_report(
     if fmt == "html":
         from kernel_arena.report.html import render_html
 
-        return render_html(ds, definitions)
+        return render_html(ds, definitions, details)
     rows = report_rows(ds, definitions, details)
     if fmt == "json":
         return json.dumps(rows, indent=2, default=str) + "\n"

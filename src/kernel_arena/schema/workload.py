@@ -65,3 +65,8 @@ class Workload(TraceModel):
         """Our optional ``name`` extra (e.g. ``cpu_b1_single_token``); None when absent."""
         name = (self.model_extra or {}).get("name")
         return None if name is None else str(name)
+
+    @property
+    def label(self) -> str:
+        """What to show a person: the ``name`` extra, else the first 8 characters of the uuid."""
+        return self.name or self.uuid[:8]
