@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -63,8 +64,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--traces", type=int, default=100_000)
     ap.add_argument("--results", default="benchmarks/results/viewer_scale.md")
+    ap.add_argument("--code", help="How to name the measured code when it is not a git checkout.")
     args = ap.parse_args()
     rows: list[tuple[str, float]] = []
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         generate(out, args.traces)
@@ -92,15 +95,17 @@ def main() -> None:
         total = json.loads(timed_get(f"{base}/api/traces?definition={NAME}")[1])["total"]
         srv.shutdown()
         srv.server_close()
+    load_after = os.getloadavg()[0]
     lines = [
         f"# Viewer speed on a run folder of {args.traces:,} traces",
         "",
         f"Command: `python {' '.join(sys.argv)}`",
         "",
-        f"Code: `{code_version()}`",
+        f"Code: `{code_version()}`" + (f" ({args.code})" if args.code else ""),
         "",
         f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()} "
-        "(CPU only; wall-clock seconds of each HTTP request, one client). "
+        "(CPU only; wall-clock seconds of each HTTP request, one client; 1-minute load average "
+        f"{load_before:.1f} before and {load_after:.1f} after, on a machine shared with other jobs). "
         f"Folder: {args.traces:,} traces over the 3 embedded definitions, 10 solutions each "
         f"(`benchmarks/report_scale.py`'s generator); {total:,} latest traces of {NAME} after the append.",
         "",

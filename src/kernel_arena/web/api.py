@@ -116,12 +116,16 @@ def trace_list(
 ) -> dict[str, Any]:
     """Traces (with ``definition``: its latest ones), filtered, at most ``limit`` of them."""
     items = []
+    total = 0
     source = idx.latest(definition) if definition else list(enumerate(idx.ds.traces))
     for i, t in source:
         if solution and t.solution != solution:
             continue
         ev = t.evaluation
         if ev is None or (status and ev.status.value != status):
+            continue
+        total += 1
+        if len(items) >= limit:
             continue
         perf = ev.performance
         found = t.diagnoses
@@ -141,7 +145,7 @@ def trace_list(
                 "flags": [f["id"] for f in t.flags],
             }
         )
-    return {"total": len(items), "traces": items[:limit]}
+    return {"total": total, "traces": items}
 
 
 def trace_detail(idx: TraceIndex, trace_id: int) -> dict[str, Any]:

@@ -4,16 +4,19 @@ Loaded once. On each ``current()`` the trace files are checked (one ``stat`` eac
 appended to a trace file are read from where the last read stopped and added to the index;
 only a trace file that was replaced or shortened (``--force`` rewrites it), a trace file that
 disappeared, or a change to the definitions, workloads or solutions (checked at most once a
-second; a run copies each Solution into its folder as it starts) makes it load everything again. After each load the loaded objects
-are moved out of the cyclic garbage collector's view (``gc.freeze``): they hold no cycles, and
-rescanning a heap of 100,000 traces cost seconds per request (``benchmarks/results/viewer_scale.md``).
+second; a run copies each Solution into its folder as it starts) makes it load everything again.
+Loading and indexing run with the cyclic garbage collector paused, and what they created is then
+moved out of its view (``gc.freeze``): traces hold no cycles, and rescanning a heap of 100,000
+traces cost seconds per request (``benchmarks/results/viewer_scale.md``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from kernel_arena.dataset import load_dataset, read_trace_file, resolve_dataset_path
@@ -65,9 +68,9 @@ class LiveDataset:
         self._index = None
         self._sources = self._source_signature()
         self._sources_checked = time.monotonic()
-        index = TraceIndex(load_dataset(self.path))
+        with _gc_paused():
+            index = TraceIndex(load_dataset(self.path))
         self.loads += 1
-        gc.freeze()
         self._index = index
         return index
 
@@ -99,10 +102,24 @@ class LiveDataset:
                     if st.st_size == mark.offset:
                         continue
                 grown.append((file, mark))
-            for file, mark in grown:
-                traces, problems, ds.trace_marks[file] = read_trace_file(file, ds.trace_root, mark)
-                ds.problems.extend(problems)
-                index.add(t for t in traces if not t.is_workload)
             if grown:
-                gc.freeze()
+                with _gc_paused():
+                    for file, mark in grown:
+                        traces, problems, ds.trace_marks[file] = read_trace_file(file, ds.trace_root, mark)
+                        ds.problems.extend(problems)
+                        index.add(t for t in traces if not t.is_workload)
             return index
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic collection while objects are loaded and indexed; then they are frozen (moved out
+    of the collector's view) before it runs again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
