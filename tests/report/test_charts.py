@@ -66,6 +66,11 @@ def test_every_point_carries_its_values_and_legends_keep_full_names():
     assert titles[0] == f"{long_name}\nsize: 1\nms: 0.25" and len(titles) == 3
     width = float(re.search(r'width="(\d+)"', svg).group(1))
     assert width >= 64 + 16 + len(long_name) * 6  # the legend text fits inside the SVG
+    many = line_chart({f"s{i}": [(1.0, i + 1.0)] for i in range(10)}, "t", "x", "y")
+    lines = re.findall(
+        r'<polyline class="series" data-series="(s\d)" fill="none" stroke="([^"]*)"( stroke-dasharray)?', many
+    )
+    assert lines[0][1] == lines[8][1] and not lines[0][2] and lines[8][2]  # colours repeat dashed
 
 
 def test_fast_p_axis_does_not_stretch_to_an_outlier():

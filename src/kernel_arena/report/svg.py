@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from html import escape
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+DASHES = ["6,3", "2,2", "8,3,2,3"]
+"""Series past the palette's length repeat its colours with these dash patterns."""
 LOG_RATIO = 20.0
 """An ``auto`` axis is logarithmic when max/min of its (positive) data reaches this factor."""
 MAX_POINTS = 300
@@ -26,10 +28,10 @@ CHAR_WIDTH = 6.2
 
 def format_number(v: float, digits: int = 6) -> str:
     """A short label for a number with at most ``digits`` significant digits: ``0.25``, ``1500``,
-    ``2e-5``, ``3.2e6``."""
+    ``2e-5``, ``3.2e6`` (powers of ten from 10^4 up and below 10^-3)."""
     if v == 0:
         return "0"
-    if abs(v) >= 1e5 or abs(v) < 1e-3:
+    if abs(v) >= 1e4 or abs(v) < 1e-3:
         mantissa, exponent = f"{v:.{digits - 1}e}".split("e")
         if "." in mantissa:
             mantissa = mantissa.rstrip("0").rstrip(".")
@@ -164,7 +166,7 @@ def line_chart(
     ya = make_axis(ys, y_scale, y_domain, y_format)
     ml, mr, mt, mb = 64, 20, 28, 44
     longest = max(len(name) for name in clean)
-    width = max(width, int(ml + 22 + CHAR_WIDTH * longest + 8))
+    width = max(width, int(ml + 26 + CHAR_WIDTH * longest + 8))
     legend_top = height
     total_height = height + 16 * len(clean) + 4
     plot_w, plot_h = width - ml - mr, height - mt - mb
@@ -201,6 +203,11 @@ def line_chart(
     ]
     for i, (name, pts) in enumerate(clean.items()):
         color = PALETTE[i % len(PALETTE)]
+        dash = (
+            f' stroke-dasharray="{DASHES[(i // len(PALETTE) - 1) % len(DASHES)]}"'
+            if i >= len(PALETTE)
+            else ""
+        )
         shown = [(x, y) for x, y in pts if xa.lo <= x <= xa.hi and ya.lo <= y <= ya.hi]
         coords = []
         for j, (x, y) in enumerate(shown):
@@ -208,8 +215,8 @@ def line_chart(
                 coords.append(f"{px(shown[j - 1][0]):.1f},{py(y):.1f}")
             coords.append(f"{px(x):.1f},{py(y):.1f}")
         parts.append(
-            f'<polyline class="series" data-series="{escape(name)}" fill="none" stroke="{color}" '
-            f'stroke-width="2" points="{" ".join(coords)}"/>'
+            f'<polyline class="series" data-series="{escape(name)}" fill="none" stroke="{color}"{dash} '
+            f'stroke-width="2" pointer-events="none" points="{" ".join(coords)}"/>'
         )
         for x, y in shown:
             tip = f"{name}\n{xlabel}: {xa.fmt(x, 4)}\n{ylabel}: {ya.fmt(y, 4)}"
@@ -220,8 +227,8 @@ def line_chart(
             )
         ly = legend_top + 16 * i + 8
         parts.append(
-            f'<rect x="{ml}" y="{ly - 8}" width="10" height="10" fill="{color}"/>'
-            f'<text x="{ml + 16}" y="{ly + 1}" class="legend">{escape(name)}</text>'
+            f'<line x1="{ml}" y1="{ly - 3}" x2="{ml + 14}" y2="{ly - 3}" stroke="{color}" stroke-width="3"{dash}/>'
+            f'<text x="{ml + 20}" y="{ly + 1}" class="legend">{escape(name)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -220,6 +220,7 @@ async function comparePage(params) {
 
 async function route() {
   const {path, params} = parseHash();
+  tip.style.display = "none";
   try {
     if (path[0] === "def" && path[1]) await definitionPage(path[1]);
     else if (path[0] === "trace" && path[1]) await tracePage(path[1]);
