@@ -10,7 +10,8 @@ import re
 import pytest
 from helpers import tiny_workload
 
-from kernel_arena.report.charts import definition_charts, fast_p_limit
+from kernel_arena.report.charts import definition_charts, fast_p_limit, fast_p_series
+from kernel_arena.report.leaderboard import Speedups, leaderboard
 from kernel_arena.report.svg import format_number, line_chart, linear_ticks, log_ticks
 from kernel_arena.report.traffic import bytes_moved
 from kernel_arena.schema import Definition, Trace
@@ -20,7 +21,7 @@ def ticks(svg: str, axis: str) -> list[str]:
     return re.findall(rf'class="tick {axis}">([^<]*)<', svg)
 
 
-def passed(solution: str, wl: str, latency: float, ref: float = 2.0, n: int = 64) -> Trace:
+def passed(solution: str, wl: str, latency: float, ref: float = 2.0, n: int = 64, **perf) -> Trace:
     t = tiny_workload(wl, n=n)
     t["solution"] = solution
     t["evaluation"] = {
@@ -28,7 +29,12 @@ def passed(solution: str, wl: str, latency: float, ref: float = 2.0, n: int = 64
         "environment": {"hardware": "CPU"},
         "timestamp": "2026-01-01T00:00:00Z",
         "correctness": {"max_relative_error": 0.0, "max_absolute_error": 0.0},
-        "performance": {"latency_ms": latency, "reference_latency_ms": ref, "speedup_factor": ref / latency},
+        "performance": {
+            "latency_ms": latency,
+            "reference_latency_ms": ref,
+            "speedup_factor": ref / latency,
+            **perf,
+        },
     }
     return Trace.model_validate(t)
 
@@ -81,7 +87,7 @@ def test_fast_p_axis_does_not_stretch_to_an_outlier():
     traces += [
         passed("b", f"w{i}", latency=2.0 / s) for i, s in enumerate([0.9, 1.2, 1.4, 1.9, 2.1, 2.4, 2.8])
     ]
-    limit = fast_p_limit(traces)
+    limit = fast_p_limit(traces, Speedups(traces))
     assert 3.0 <= limit <= 5.0
     definition = Definition.model_validate(
         {
@@ -130,3 +136,18 @@ def test_huge_axis_values_are_left_out_of_the_charts_not_an_error():
     charts = definition_charts(definition, traces, ["a"])
     assert len(re.findall(r"<circle", charts["latency"])) == 1
     assert all(math.isfinite(float(v)) for v in re.findall(r'data-x="([^"]*)"', charts["latency"]))
+
+
+def test_fast_p_curves_use_the_leaderboards_basis():
+    # against the reference every speedup is >= 2; against the baseline only w0 and w1 are faster
+    traces = [passed("base", f"w{i}", latency=1.0, ref=10.0, baseline="base") for i in range(3)]
+    traces += [
+        passed("a", "w0", 0.5, ref=10.0, baseline="base"),
+        passed("a", "w1", 0.5, ref=10.0, baseline="base"),
+    ]
+    traces += [passed("a", "w2", 2.0, ref=10.0, baseline="base")]
+    speed = Speedups(traces)
+    curve = dict(fast_p_series(traces, ["a"], 4.0, speed)["a"])
+    rows = {r.solution: r for r in leaderboard(traces, "scale_add_n")}
+    assert speed.basis == "baseline base"
+    assert curve[2.0] == rows["a"].fast_p[2.0] == pytest.approx(2 / 3)

@@ -104,7 +104,7 @@ def leaderboard_view(idx: TraceIndex, name: str) -> dict[str, Any]:
 
     def compute() -> dict[str, Any]:
         traces = [t for _, t in idx.latest(name)]
-        rows = leaderboard(traces, name)
+        rows = leaderboard(traces, name, spec=idx.ds.definitions[name])
         charts = definition_charts(idx.ds.definitions[name], traces, [r.solution for r in rows])
         return {"rows": [r.to_json_dict() for r in rows], "charts": charts}
 

@@ -123,7 +123,8 @@ async function definitionPage(name, filters = {}) {
   const io = table(["", "name", "shape", "dtype", "description"], [
     ...Object.entries(def.inputs).map(([k, t]) => ["in", esc(k), t.shape ? esc("[" + t.shape.join(", ") + "]") : "scalar", esc(t.dtype), esc(t.description)]),
     ...Object.entries(def.outputs).map(([k, t]) => ["out", esc(k), t.shape ? esc("[" + t.shape.join(", ") + "]") : "scalar", esc(t.dtype), esc(t.description)])]);
-  const board = table(["#", "solution", "passed", "geo-mean speedup", "fast_1", "fast_2", "median latency ms", "call latency ms", "worst abs err", "failures", "flags"],
+  const basis = lb.rows.length ? lb.rows[0].speedup_basis : "reference";
+  const board = table(["#", "solution", "passed", `geo-mean speedup (vs ${basis})`, "fast_1", "fast_2", "median latency ms", "call latency ms", "worst abs err", "failures", "flags"],
     lb.rows.map((r, i) => [i + 1, `<a href="#/solution/${encodeURIComponent(r.solution)}">${esc(r.solution)}</a>`,
       `<span class="${r.passed === r.total ? "ok" : "bad"}">${r.passed}/${r.total}</span>`, fmt(r.geomean_speedup, 3),
       fmt(r.fast_p["1.0"], 2), fmt(r.fast_p["2.0"], 2), fmt(r.median_latency_ms), fmt(r.median_call_latency_ms), fmt(r.worst_abs_error, 3),
