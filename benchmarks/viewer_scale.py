@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -103,7 +104,7 @@ def main() -> None:
     lines = [
         f"# Viewer speed on a run folder of {args.traces:,} traces",
         "",
-        f"Command: `python {' '.join(sys.argv)}`",
+        f"Command: `python {shlex.join(sys.argv)}`",
         "",
         f"Code: `{code_version()}`" + (f" ({args.code})" if args.code else ""),
         "",
