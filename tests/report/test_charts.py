@@ -151,3 +151,29 @@ def test_fast_p_curves_use_the_leaderboards_basis():
     rows = {r.solution: r for r in leaderboard(traces, "scale_add_n")}
     assert speed.basis == "baseline base"
     assert curve[2.0] == rows["a"].fast_p[2.0] == pytest.approx(2 / 3)
+
+
+def test_size_buckets_count_the_referenced_pages():
+    from kernel_arena.report.leaderboard import size_bucket
+
+    paged = Definition.model_validate(
+        {
+            "name": "paged_gather",
+            "op_type": "paged",
+            "axes": {
+                "num_pages": {"type": "var"},
+                "num_kv_indices": {"type": "var"},
+                "page_size": {"type": "const", "value": 16},
+                "d": {"type": "const", "value": 128},
+            },
+            "inputs": {
+                "cache": {"shape": ["num_pages", "page_size", "d"], "dtype": "float32"},
+                "indices": {"shape": ["num_kv_indices"], "dtype": "int32"},
+            },
+            "outputs": {"out": {"shape": ["num_kv_indices", "page_size", "d"], "dtype": "float32"}},
+            "reference": "def run(cache, indices):\n    return cache[indices]\n",
+        }
+    )
+    axes = {"num_pages": 200_000, "num_kv_indices": 8}  # a 1.6 GB pool, 8 pages read
+    assert bytes_moved(paged, axes) == 8 * 16 * 128 * 4 * 2 + 8 * 4
+    assert size_bucket(paged, axes) == "<1 MiB"

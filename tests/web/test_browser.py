@@ -34,7 +34,7 @@ def test_click_from_definitions_to_trace_detail(server, page, tmp_path):
     assert page.inner_text("#trace-status") == "INCORRECT_SHAPE"
     assert "planted diagnosis (P12)" in page.inner_text("#diagnosis")
     page.goto(base + "/#/solution/fast")
-    page.wait_for_selector("pre.code")
+    page.wait_for_selector("h1:text-is('fast')")
     assert "out.copy_" in page.inner_text("main")
     assert all(u.startswith(base) for u in page.requests), "the viewer must not load anything remote"
 
@@ -80,6 +80,9 @@ def test_charts_label_every_axis_and_show_values_on_hover(tmp_path, page):
             "bytes moved (paged caches: referenced pages only): 96 kB",
             "latency (ms): 10.4",
         ]
+        page.goto(base + "/#/")  # a tooltip does not outlive its page
+        page.wait_for_selector("table.definitions")
+        assert not page.is_visible("#tip")
 
 
 def test_code_is_tokenized_before_it_is_escaped(tmp_path, page):
@@ -147,7 +150,7 @@ def test_names_with_a_slash_open_in_the_viewer(tmp_path, page):
         page.wait_for_selector("table.leaderboard")
         assert page.inner_text("h1") == "ops/scale_add"
         page.click("table.leaderboard >> text=team/fast")
-        page.wait_for_selector("pre.code")
+        page.wait_for_selector("h1:text-is('team/fast')")  # the definition page has a pre.code too
         assert page.inner_text("h1") == "team/fast" and "out.copy_" in page.inner_text("main")
 
 
@@ -178,7 +181,7 @@ def test_compare_page_shows_regressions_first_with_ratios(tmp_path, page):
         page.check("input[name=mode][value=solutions]")
         page.select_option("#rr", "1")
         page.wait_for_function("location.hash.includes('run=1')")
-        page.wait_for_selector("#sa")
+        page.wait_for_selector("#sb option:text-is('slow')", state="attached")  # run B's solutions listed
         page.select_option("#sa", "fast")
         page.select_option("#sb", "slow")
         page.wait_for_function("location.hash.includes('solution_b=slow')")
