@@ -185,11 +185,23 @@ def test_host_rule_for_every_interface():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and not is_loopback("0.0.0.0")
 
 
-def test_serve_on_every_interface_warns(run_folder):
+def test_serve_on_every_interface_warns_and_offers_its_runs(run_folder, tmp_path):
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "kernel_arena.cli", "serve", "-d", str(run_folder), "--port", "0"]
+    other = make_run(tmp_path, [_trace("fast", "w0")], "other")
+    cmd = [
+        sys.executable,
+        "-m",
+        "kernel_arena.cli",
+        "serve",
+        "-d",
+        str(run_folder),
+        "--port",
+        "0",
+        "--run",
+        str(other),
+    ]
     for host, warned in (("0.0.0.0", True), ("127.0.0.1", False)):
         proc = subprocess.Popen(
             [*cmd, "--host", host], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -197,10 +209,17 @@ def test_serve_on_every_interface_warns(run_folder):
         try:
             line = proc.stdout.readline()  # printed once the server listens, after any warning
             assert "Kernel Arena viewer on http://" in line
+            port = line.split("http://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1]
+            runs = get(f"http://127.0.0.1:{port}/api/runs")[1]["runs"]
+            assert [r["label"] for r in runs] == [str(run_folder), str(other)]
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=30)
         assert ("reachable from the network" in err) is warned, err
+    missing = subprocess.run([*cmd[:-1], str(tmp_path / "nope")], capture_output=True, text=True)
+    assert (
+        missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    )
 
 
 def test_definitions_filter_sort_and_has_traces(tmp_path):
