@@ -183,3 +183,30 @@ def make_gemm_dataset(
     for sol in solutions or []:
         write_json(root / "solutions" / "gemm" / sol["definition"] / f"{sol['name']}.json", sol)
     return root
+
+
+def kernel_arena_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 600, preexec_fn: Any = None
+) -> Any:
+    """Run the real `kernel-arena` command (as `python -m kernel_arena.cli`) in a subprocess;
+    returns the CompletedProcess with text stdout and stderr."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "kernel_arena.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        preexec_fn=preexec_fn,
+    )
+
+
+def assert_exit(result: Any, code: int) -> None:
+    """The command exited with ``code``, and its stderr holds no Python traceback and no Python
+    warning (``UserWarning: ...`` with a source line); a Solution's own traceback in a trace log
+    is output, on stdout."""
+    assert result.returncode == code, (result.returncode, result.stdout[-3000:], result.stderr[-3000:])
+    assert "Traceback (most recent call last)" not in result.stderr, result.stderr[-3000:]
+    assert "UserWarning" not in result.stderr and "warnings.warn" not in result.stderr, result.stderr

@@ -34,6 +34,9 @@ class Problem:
     """Pitfall id of a static check (``P01``, ``SCHEMA``, ``TARGET``, ...); empty for dataset problems."""
     hint: str = ""
     """How to fix it, when there is one obvious fix."""
+    kind: str = ""
+    """What kind of dataset problem it is, for grouping and counting (``missing_blob``); empty
+    for problems that are not grouped."""
 
     def __str__(self) -> str:
         where = self.file + (f":{self.line}" if self.line is not None else "")
@@ -85,3 +88,12 @@ def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and (
         part in {"const", "var", "random", "scalar", "safetensors"} or "[" in part
     )
+
+
+def validation_summary(exc: ValidationError, file: Path | str, limit: int = 3) -> str:
+    """One line for a file that failed validation: ``file: field: message; field: message``,
+    the first ``limit`` problems and how many more there are (for commands that stop at it)."""
+    problems = problems_from_validation_error(exc, file)
+    parts = [f"{p.field}: {p.message}" if p.field else p.message for p in problems[:limit]]
+    more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+    return f"{file}: " + "; ".join(parts) + more

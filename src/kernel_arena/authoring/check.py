@@ -14,12 +14,13 @@ from __future__ import annotations
 import ast
 import importlib.util
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from kernel_arena.problems import Problem, format_location
+from kernel_arena.problems import Problem, problems_from_validation_error
 from kernel_arena.schema import Definition, Solution
 
 _DTYPE_CASTS = {
@@ -41,16 +42,7 @@ def check_solution_json(
     try:
         solution = Solution.model_validate(data)
     except ValidationError as exc:
-        return [
-            Problem(
-                id="SCHEMA",
-                severity="error",
-                file=where,
-                field=format_location(e["loc"]),
-                message=str(e["msg"]).removeprefix("Value error, "),
-            )
-            for e in exc.errors(include_url=False)
-        ]
+        return [replace(p, id="SCHEMA") for p in problems_from_validation_error(exc, where)]
     try:
         definition = definition_lookup(solution.definition)
     except Exception as exc:  # noqa: BLE001 - DatasetError naming known definitions

@@ -17,6 +17,7 @@ from rich.markup import escape
 
 if TYPE_CHECKING:
     from kernel_arena.dataset import Dataset
+    from kernel_arena.problems import Problem
 
 console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -46,19 +47,77 @@ def emit(text: str, out: Path | None) -> None:
 
 
 def load(dataset: str | None) -> Dataset:
-    """The dataset (or run view) named by ``--dataset``; a DatasetError fails with exit code 2."""
+    """The dataset (or run view) named by ``--dataset``; a DatasetError fails with exit code 2.
+
+    Files that did not load (a JSON typo, a schema error, a torn trace line) are skipped by the
+    loader; each is reported here once, as a warning with file, line and reason.
+    """
     from kernel_arena.dataset import DatasetError, load_dataset
 
     try:
-        return load_dataset(dataset)
+        ds = load_dataset(dataset)
     except DatasetError as exc:
         fail(str(exc))
+    warn_problems(ds.problems, dataset)
+    return ds
+
+
+MAX_WARNINGS = 5
+"""Loader problems printed one per line; beyond that, a count and where to see them all."""
+
+
+def warn_problems(problems: list[Problem], dataset: str | None) -> None:
+    """Warn on stderr about dataset files that did not load (the first few, then a count)."""
+    if not problems:
+        return
+    root = Path(dataset) if dataset else None
+    for p in problems[:MAX_WARNINGS]:
+        where = str(root / p.file) if root is not None and (root / p.file).exists() else p.file
+        where += f":{p.line}" if p.line is not None else ""
+        field = f" {p.field}:" if p.field else ""
+        skipped = "line skipped" if p.file.endswith(".jsonl") and p.line is not None else "file skipped"
+        err.print(f"[yellow]warning:[/yellow] {escape(f'{where}:{field} {p.message} ({skipped})')}")
+    if len(problems) > MAX_WARNINGS:
+        target = f" {dataset}" if dataset else ""
+        err.print(
+            f"[yellow]warning:[/yellow] {len(problems) - MAX_WARNINGS} more problem(s); "
+            f"`kernel-arena validate{escape(target)}` lists them all"
+        )
 
 
 def format_ms(value: float | None) -> str:
-    """A latency in milliseconds as ``12.3 us`` below 1 ms, else ``1.23 ms``; ``-`` for none."""
+    """A latency in milliseconds as ``12.3 us`` below 1 ms, ``1.23 ms`` below 1 s, else
+    ``1.23 s``; ``-`` for none."""
     if value is None:
         return "-"
     if value < 1:
         return f"{value * 1e3:.1f} us"
-    return f"{value:.2f} ms"
+    if value < 1e3:
+        return f"{value:.2f} ms"
+    return f"{value / 1e3:.2f} s"
+
+
+def interpreter_note(solutions: list[str]) -> str:
+    """What a CPU latency of Triton solutions means (they ran in the Triton interpreter)."""
+    return (
+        "on CPU, Triton solutions run in the Triton interpreter "
+        f"({', '.join(solutions)}): their latency checks the pipeline, not GPU speed"
+    )
+
+
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line, at most ``width`` characters: when longer, the middle is replaced
+    by `` … `` at word boundaries, so the start (the exception type) and the end (a ``(P03)``
+    pitfall id, a ``(main.py:12)`` location) both survive."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    keep = max(width - 3, 2)
+    tail_len = max(keep * 2 // 5, 1)
+    head = text[: keep - tail_len]
+    tail = text[len(text) - tail_len :]
+    if " " in head[len(head) // 2 :]:
+        head = head[: head.rindex(" ")]
+    if " " in tail[: len(tail) // 2]:
+        tail = tail[tail.index(" ") + 1 :]
+    return f"{head.rstrip()} … {tail.lstrip()}"

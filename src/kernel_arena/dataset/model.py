@@ -58,7 +58,9 @@ class Dataset:
             return self.definitions[name]
         except KeyError:
             known = ", ".join(sorted(self.definitions)) or "none"
-            raise DatasetError(f"no definition named {name!r} (known: {known})") from None
+            raise DatasetError(
+                f"no definition named {name!r}{self.load_failure(name, 'definitions')} (known: {known})"
+            ) from None
 
     def solution(self, name: str) -> Solution:
         """The solution called ``name``."""
@@ -66,7 +68,22 @@ class Dataset:
             return self.solutions[name]
         except KeyError:
             known = ", ".join(sorted(self.solutions)) or "none"
-            raise DatasetError(f"no solution named {name!r} (known: {known})") from None
+            raise DatasetError(
+                f"no solution named {name!r}{self.load_failure(name, 'solutions')} (known: {known})"
+            ) from None
+
+    def load_failure(self, name: str, folder: str = "") -> str:
+        """``: <file>:<line> did not load (<why>)`` when a file named like ``name`` (under
+        ``folder``: definitions or solutions) failed to load, else empty: appended to "no
+        definition named X" so that a typo in X's file is named, not hidden."""
+        for problem in self.problems:
+            path = Path(problem.file)
+            stem = path.parent.name if path.name == "solution.json" else path.stem
+            if stem == name and (not folder or folder in path.parts) and problem.severity == "error":
+                where = problem.file + (f":{problem.line}" if problem.line is not None else "")
+                field = f"{problem.field}: " if problem.field else ""
+                return f": {where} did not load ({field}{problem.message})"
+        return ""
 
     def solutions_for(self, definition: str) -> list[Solution]:
         """Solutions of a definition, sorted by name."""

@@ -17,6 +17,15 @@ from kernel_arena.problems import Problem
 from kernel_arena.schema import Definition, SafetensorsInput, ScalarInput, Workload
 from kernel_arena.schema.names import SAFE_NAME_RULE, is_safe_name
 
+MISSING_BLOB = "missing_blob"
+"""``Problem.kind`` of a workload input whose safetensors file does not exist."""
+PROBLEM_KINDS = {MISSING_BLOB: "missing blob file"}
+"""``Problem.kind`` → what one problem of that kind is called when counting them."""
+SYNTHESIZE_HINT = (
+    "the missing blobs hold page tables: run or try with --synthesize-missing to synthesize "
+    "valid ones instead"
+)
+
 
 def validate_dataset(path: str | Path | None = None) -> list[Problem]:
     """Every problem of a dataset: per-file schema errors plus cross-file consistency."""
@@ -123,6 +132,7 @@ def _check_workload(
     for name, tensor_spec in definition.inputs.items():
         if name not in wl.inputs and not tensor_spec.optional:
             problems.append(Problem(file, f"input {name!r} has no spec", f"{where}.inputs"))
+    missing: dict[str, list[str]] = {}
     for name, spec in wl.inputs.items():
         loc = f"{where}.inputs.{name}"
         tensor = definition.inputs.get(name)
@@ -131,10 +141,18 @@ def _check_workload(
             continue
         if isinstance(spec, ScalarInput) and tensor.shape is not None:
             problems.append(Problem(file, "a scalar value given for a tensor input", loc))
-        if isinstance(spec, SafetensorsInput):
-            blob = ds.blob_path(spec)
-            if not blob.is_file():
-                problems.append(
-                    Problem(file, f"blob file {spec.path} does not exist (looked at {blob})", f"{loc}.path")
-                )
+        if isinstance(spec, SafetensorsInput) and not ds.blob_path(spec).is_file():
+            missing.setdefault(spec.path, []).append(name)
+    page_tables = {name for pair in definition.page_tables() for name in pair}
+    for path, names in missing.items():
+        synthesizable = set(names) <= page_tables
+        problems.append(
+            Problem(
+                file,
+                f"blob file {path} does not exist (input{'s' if len(names) > 1 else ''} {', '.join(names)})",
+                f"{where}.inputs",
+                hint=SYNTHESIZE_HINT if synthesizable else "",
+                kind=MISSING_BLOB,
+            )
+        )
     return problems

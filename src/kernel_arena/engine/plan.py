@@ -10,10 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from kernel_arena.dataset import Dataset, DatasetError
-from kernel_arena.dataset.solution_folder import is_solution_folder, pack_solution
+from kernel_arena.dataset.solution_folder import (
+    SOLUTION_FILE,
+    SolutionFolderError,
+    is_solution_folder,
+    pack_solution,
+)
 from kernel_arena.engine.run_folder import check_name
 from kernel_arena.measure.environment import targets_device
+from kernel_arena.problems import validation_summary
 from kernel_arena.schema import Definition, Solution, Workload
 
 
@@ -36,12 +44,21 @@ class Job:
 
 
 def load_solution_arg(arg: str) -> Solution | None:
-    """A solution given as a path: an authoring folder or an inline JSON file; else None."""
+    """A solution given as a path: an authoring folder or an inline JSON file; else None.
+
+    DatasetError naming the file (and the fields) when it is not a valid Solution.
+    """
     path = Path(arg)
-    if is_solution_folder(path):
-        return pack_solution(path)
-    if path.is_file() and path.suffix == ".json":
-        return Solution.model_validate_json(path.read_text(encoding="utf-8"))
+    try:
+        if is_solution_folder(path):
+            return pack_solution(path)
+        if path.is_file() and path.suffix == ".json":
+            return Solution.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        file = path / SOLUTION_FILE if path.is_dir() else path
+        raise DatasetError(validation_summary(exc, file)) from None
+    except (SolutionFolderError, OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: {exc}" if str(path) not in str(exc) else str(exc)) from None
     return None
 
 
@@ -96,6 +113,7 @@ def plan_run(
         if sol.definition not in ds.definitions:
             raise DatasetError(
                 f"solution {sol.name!r} implements {sol.definition!r}, which is not in the dataset"
+                + ds.load_failure(sol.definition, "definitions")
             )
         definition = ds.definitions[sol.definition]
         check_name("op type", definition.op_type, f"definition {definition.name!r}")

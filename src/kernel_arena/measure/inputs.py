@@ -64,22 +64,6 @@ class BlobCache:
         return self._tensors[cache_key]
 
 
-def find_page_tables(definition: Definition) -> list[tuple[str, str]]:
-    """(indptr input, indices input) pairs: integer ``<p>indptr``/``<p>indices`` of rank 1."""
-    pairs = []
-    for name, spec in definition.inputs.items():
-        if name.endswith("indptr") and _is_int_vector(spec):
-            partner = name[: -len("indptr")] + "indices"
-            other = definition.inputs.get(partner)
-            if other is not None and _is_int_vector(other):
-                pairs.append((name, partner))
-    return pairs
-
-
-def _is_int_vector(spec: TensorSpec) -> bool:
-    return spec.shape is not None and len(spec.shape) == 1 and spec.dtype.startswith("int")
-
-
 def _pool_size(definition: Definition, axes: dict[str, int], count: int) -> int:
     # The pool is the leading axis of the largest paged tensor; "num_pages" by convention.
     if "num_pages" in axes:
@@ -135,7 +119,7 @@ def random_input(
 
 def page_table_inputs(definition: Definition) -> set[str]:
     """Names of the indptr/indices inputs that describe a page table (structure, not values)."""
-    return {name for pair in find_page_tables(definition) for name in pair}
+    return {name for pair in definition.page_tables() for name in pair}
 
 
 def materialize_inputs(
@@ -154,7 +138,7 @@ def materialize_inputs(
     values: dict[str, Any] = {}
     synthesized: set[str] = set()
 
-    for indptr_name, indices_name in find_page_tables(definition):
+    for indptr_name, indices_name in definition.page_tables():
         specs = [workload.inputs.get(indptr_name), workload.inputs.get(indices_name)]
         wants = [isinstance(s, RandomInput) for s in specs]
         missing = [
@@ -190,6 +174,11 @@ def materialize_inputs(
             values[name] = _random_tensor(spec, shape, device, seed_for(workload.uuid, draw, name))
             continue
         path = _blob_file(dataset_root, source)
+        if not path.is_file() and _synthesizable(definition, workload, dataset_root, name):
+            raise InputError(
+                f"blob file {path} does not exist; it holds page table input {name!r}, which "
+                "--synthesize-missing can synthesize (a valid page table) instead"
+            )
         tensor = blobs.load(path, source.tensor_key)
         expected = torch_dtype(spec.dtype)
         if tensor.dtype != expected:
@@ -206,6 +195,19 @@ def materialize_inputs(
 
     check_constraints(definition, axes, values, workload.uuid)
     return {name: values[name] for name in definition.inputs}
+
+
+def _synthesizable(definition: Definition, workload: Workload, dataset_root: Path, name: str) -> bool:
+    """Is ``name`` half of a page table that ``synthesize_missing`` would synthesize?"""
+    for pair in definition.page_tables():
+        if name in pair:
+            specs = [workload.inputs.get(n) for n in pair]
+            return all(
+                isinstance(s, RandomInput)
+                or (isinstance(s, SafetensorsInput) and not _blob_file(dataset_root, s).is_file())
+                for s in specs
+            )
+    return False
 
 
 def _axis(definition: Definition, tensor: str) -> str:

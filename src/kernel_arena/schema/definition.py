@@ -170,3 +170,19 @@ class Definition(TraceModel):
         if missing:
             raise KeyError(f"no value for axis {missing[0]!r}")
         return tuple(int(axis_values[a]) for a in spec.shape)
+
+    def page_tables(self) -> list[tuple[str, str]]:
+        """(indptr input, indices input) pairs: integer ``<p>indptr``/``<p>indices`` of rank 1
+        (a page table; ``--synthesize-missing`` can synthesize one whose blobs are missing)."""
+        pairs = []
+        for name, spec in self.inputs.items():
+            if name.endswith("indptr") and _is_int_vector(spec):
+                partner = name[: -len("indptr")] + "indices"
+                other = self.inputs.get(partner)
+                if other is not None and _is_int_vector(other):
+                    pairs.append((name, partner))
+        return pairs
+
+
+def _is_int_vector(spec: TensorSpec) -> bool:
+    return spec.shape is not None and len(spec.shape) == 1 and spec.dtype.startswith("int")
