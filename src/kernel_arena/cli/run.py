@@ -11,7 +11,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kernel_arena.cli.common import DatasetOpt, JsonOpt, console, err, fail, format_ms
+from kernel_arena.cli.common import (
+    DatasetOpt,
+    JsonOpt,
+    console,
+    err,
+    fail,
+    format_ms,
+    interpreter_note,
+    load,
+    shorten,
+)
 from kernel_arena.report.marks import TIMING_MARKS_LEGEND, timing_marks
 
 if TYPE_CHECKING:
@@ -116,10 +126,14 @@ def run_cmd(
             cfg = load_config(config, cfg)
         except ConfigError as exc:
             fail(str(exc))
-    if any(v is not None for v in (warmup, iters, trials)):
-        from kernel_arena.measure.environment import expand_devices
+    from kernel_arena.measure.environment import expand_devices
 
-        base = cfg.timing_for(expand_devices(device)[0])
+    try:
+        devices = expand_devices(device)
+    except ValueError as exc:
+        fail(str(exc))
+    if any(v is not None for v in (warmup, iters, trials)):
+        base = cfg.timing_for(devices[0])
         cfg.timing = TimingSettings(
             warmup if warmup is not None else base.warmup,
             iters if iters is not None else base.iters,
@@ -143,7 +157,7 @@ def run_cmd(
     try:
         with listener:
             result = run(
-                dataset=dataset,
+                dataset=load(dataset),
                 definitions=definition,
                 solutions=solution,
                 workloads=workload,
@@ -213,7 +227,7 @@ def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
             f"{r.wins}/{r.losses}" if r.wins is not None else "-",
             format_ms(r.median_latency_ms),
             f"{r.worst_abs_error:.3g}" if r.worst_abs_error is not None else "-",
-            escape((r.first_failure or "")[:160]),
+            escape(shorten(r.first_failure or "", 160)),
         )
     console.print(table)
     console.print(
@@ -227,10 +241,7 @@ def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
     if interpreted and all(
         t.evaluation and t.evaluation.environment.hardware.startswith("CPU") for t in result.traces
     ):
-        console.print(
-            "note: on CPU, Triton solutions run in the Triton interpreter "
-            f"({', '.join(interpreted)}): their latency checks the pipeline, not GPU speed"
-        )
+        console.print(f"note: {escape(interpreter_note(interpreted))}")
     if result.already_done:
         console.print(
             f"{result.already_done} evaluation(s) already traced in {result.out} were "

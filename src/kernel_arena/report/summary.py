@@ -6,6 +6,7 @@ and the viewer agree.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from kernel_arena.schema import Definition, Trace
@@ -69,21 +70,53 @@ def summarize(traces: list[Trace], definitions: dict[str, Definition] | None = N
 def _first_failure(trace: Trace) -> str:
     ev = trace.evaluation
     assert ev is not None
+    return f"{ev.status.value}: {failure_reason(trace)}"
+
+
+def failure_reason(trace: Trace) -> str:
+    """Why a trace failed, in one line: its first diagnosis with the pitfall id, else what its
+    log says (``log_reason``)."""
     found = trace.diagnoses
-    detail = f"diagnosis: {found[0]['message']} ({found[0]['pitfall']})" if found else first_line(ev.log)
-    return f"{ev.status.value}: {detail}"
+    if found:
+        return f"diagnosis: {found[0]['message']} ({found[0]['pitfall']})"
+    return log_reason(trace.evaluation.log if trace.evaluation is not None else "")
 
 
-def first_line(log: str) -> str:
-    """The most informative line of a log: a diagnosis if any, else the first line."""
-    lines = [ln.strip() for ln in log.splitlines() if ln.strip()]
+_FRAME = re.compile(r'^\s+File "(?P<file>[^"]+)", line (?P<line>\d+)')
+
+
+def log_reason(log: str) -> str:
+    """The most informative line of a failure log, with the Solution's output left out.
+
+    A diagnosis line if there is one; else the exception line of the last traceback, with the
+    Solution file and line it was raised from (``SystemExit: 3 (main.py:23)``), prefixed with
+    ``while timing:`` when it happened in the timing loop; else the first line (a crash signal,
+    a timeout, a build or comparison message).
+    """
+    head = log.split("--- solution output ---", 1)[0]
+    lines = [ln.rstrip() for ln in head.splitlines() if ln.strip() and not ln.startswith("flag:")]
     for ln in lines:
-        if ln.startswith("diagnosis:"):
-            return ln
-    for ln in reversed(lines):
-        if (
-            ln.startswith(("Error", "RuntimeError", "ValueError", "TypeError", "AssertionError"))
-            or "Error:" in ln
-        ):
-            return ln
-    return lines[0] if lines else ""
+        if ln.strip().startswith("diagnosis:"):
+            return ln.strip()
+    found: str | None = None
+    in_traceback = False
+    where: str | None = None
+    intro = ""
+    for i, ln in enumerate(lines):
+        frame = _FRAME.match(ln)
+        if ln.startswith("Traceback (most recent call last)") or frame:
+            if not in_traceback:
+                intro = lines[i - 1] if i > 0 and ln.startswith("Traceback") else intro
+                where = None
+            in_traceback = True
+            if frame and not frame["file"].startswith(("/", "<")):
+                where = f"{frame['file']}:{frame['line']}"
+            continue
+        if in_traceback and not ln.startswith((" ", "\t")):
+            if ln.startswith(("During handling", "The above exception")):
+                continue
+            found = ln.strip() + (f" ({where})" if where else "")
+            in_traceback = False
+    if found is not None:
+        return ("while timing: " if intro.startswith("while timing") else "") + found
+    return lines[0].strip() if lines else ""

@@ -15,6 +15,7 @@ from typing import Any
 from kernel_arena.report.charts import definition_charts
 from kernel_arena.report.compare import MIN_THRESHOLD, Change, compare_runs, compare_solutions
 from kernel_arena.report.leaderboard import latest_traces, leaderboard
+from kernel_arena.report.summary import failure_reason
 from kernel_arena.web.index import TraceIndex
 
 SORT_KEYS = ("name", "op_type", "workloads", "solutions", "traces")
@@ -128,8 +129,7 @@ def trace_list(
         if len(items) >= limit:
             continue
         perf = ev.performance
-        found = t.diagnoses
-        diag = f"diagnosis: {found[0]['message']} ({found[0]['pitfall']})" if found else ""
+        diag = failure_reason(t) if not t.passed else ""
         items.append(
             {
                 "id": i,

@@ -14,12 +14,12 @@ import importlib.metadata
 import re
 import sys
 import tempfile
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kernel_arena.engine.sandbox.tracebacks import solution_traceback
 from kernel_arena.schema import Solution
 
 # pip distribution name → import name, where they differ.
@@ -146,13 +146,14 @@ def build_solution(solution: Solution, build_root: Path | None = None) -> BuiltS
     _forget_modules(siblings)
     try:
         module = importlib.import_module(module_name)
-    except Exception:  # noqa: BLE001 - the import error is the build log
-        files = ", ".join(s.path for s in solution.sources)
-        raise BuildError(
-            f"importing the entry file {entry_file} failed:\n{_short_traceback(package)}\n"
-            f"solution files: {files} (pitfall P16: sibling imports must name files among "
-            "the sources)"
-        ) from None
+    except Exception as exc:  # noqa: BLE001 - the import error is the build log
+        log = f"importing the entry file {entry_file} failed:\n{solution_traceback(exc, package)}"
+        if isinstance(exc, ImportError):
+            files = ", ".join(s.path for s in solution.sources)
+            log += (
+                f"\nsolution files: {files} (pitfall P16: sibling imports must name files among the sources)"
+            )
+        raise BuildError(log) from None
     finally:
         _forget_modules(siblings)
     fn = getattr(module, solution.spec.entry_function, None)
@@ -180,11 +181,6 @@ def _forget_modules(names: set[str]) -> None:
             file = getattr(sys.modules[name], "__file__", None) or ""
             if "/ka_solution_" in file.replace("\\", "/"):
                 del sys.modules[name]
-
-
-def _short_traceback(package: Path) -> str:
-    text = traceback.format_exc()
-    return text.replace(str(package.parent) + "/", "")
 
 
 def _build_extension(solution: Solution, package: Path) -> Callable[..., Any]:

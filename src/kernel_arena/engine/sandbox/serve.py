@@ -19,7 +19,6 @@ import os
 import resource
 import sys
 import tempfile
-import traceback
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -43,6 +42,7 @@ from kernel_arena.engine.sandbox.protocol import (
     encode_reply,
 )
 from kernel_arena.engine.sandbox.shared import ChunkMaps
+from kernel_arena.engine.sandbox.tracebacks import solution_traceback
 
 FILE_SIZE_LIMIT = 1 << 30
 """Largest file the sandbox (and its children) may write: logs, build folders, JIT caches."""
@@ -54,6 +54,7 @@ class Sandbox:
     def __init__(self, reply_fd: int) -> None:
         self.reply_fd = reply_fd
         self.fn: Callable[..., Any] | None = None
+        self.build_dir: Path | None = None
         self.dps = True
         self.device: Any = None
         self.watch = IntegrityWatch()
@@ -108,6 +109,7 @@ class Sandbox:
             )
             return
         self.fn = built.fn
+        self.build_dir = built.build_dir
         libs.update(built.libs)
         self.reply(Built(type="built", nonce=req.nonce, hardware=hardware, libs=libs))
 
@@ -137,12 +139,12 @@ class Sandbox:
                     returned = _copy_returned(result, outs, req.output_names)
             with clock.phase("sync"):
                 self._sync()
-        except (Exception, SystemExit):  # noqa: BLE001 - the Solution's error is its RUNTIME_ERROR
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the Solution's error is its RUNTIME_ERROR
             self.reply(
                 Called(
                     type="called",
                     nonce=req.nonce,
-                    error=_cut(traceback.format_exc()),
+                    error=_cut(solution_traceback(exc, self.build_dir)),
                     integrity=self.watch.check(before),
                 )
             )
@@ -208,12 +210,12 @@ class Sandbox:
                         result = _as_tuple(last_returned[trial], req.output_names)
                         returned = _copy_returned(result, list(outs), req.output_names)
             self._sync()
-        except (Exception, SystemExit):  # noqa: BLE001 - a failure while timing is a runtime error
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failure while timing is a runtime error
             self.reply(
                 Timed(
                     type="timed",
                     nonce=req.nonce,
-                    error=_cut(traceback.format_exc()),
+                    error=_cut(solution_traceback(exc, self.build_dir)),
                     calls=counter[0],
                     integrity=self.watch.check(before),
                 )
