@@ -9,8 +9,11 @@ error, never a traceback.
 from __future__ import annotations
 
 import sys
+import warnings
+from typing import TextIO
 
 import typer
+from rich.markup import escape
 
 from kernel_arena.cli.authoring import check_cmd, new_cmd, pack_cmd, try_cmd, unpack_cmd
 from kernel_arena.cli.common import err
@@ -45,12 +48,37 @@ app.command("serve")(serve_cmd)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: warnings as one line each; an interrupt, a full disk or an
+    unwritable folder end with one line, never a traceback."""
+    warnings.showwarning = _show_warning
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted; traces written so far are kept (re-run to resume)")
         sys.exit(130)
+    except OSError as exc:
+        err.print(f"[red]error:[/red] {escape(describe_os_error(exc))}")
+        sys.exit(2)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``PATH: reason`` for a file-system error (``runs/traces: No space left on device``)."""
+    if exc.filename is None or exc.strerror is None:
+        return str(exc)
+    target = f" -> {exc.filename2}" if exc.filename2 is not None else ""
+    return f"{exc.filename}{target}: {exc.strerror}"
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A warning as ``warning: message`` on stderr (no source line of Kernel Arena's code)."""
+    err.print(f"[yellow]warning:[/yellow] {escape(str(message))}")
 
 
 __all__ = ["app", "main"]

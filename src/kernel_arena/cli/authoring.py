@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.markup import escape
 
-from kernel_arena.cli.common import DatasetOpt, JsonOpt, console, emit, fail, load
+from kernel_arena.cli.common import (
+    DatasetOpt,
+    JsonOpt,
+    console,
+    emit,
+    fail,
+    format_ms,
+    interpreter_note,
+    load,
+)
+
+if TYPE_CHECKING:
+    from kernel_arena.authoring.trying import TryOutcome
 
 
 def new_cmd(
@@ -99,18 +111,80 @@ def unpack_cmd(
 
 def try_cmd(
     solution: Annotated[str, typer.Argument(help="Solution name, authoring folder or JSON file.")],
-    workload: Annotated[Optional[str], typer.Option(help="Workload uuid or name (default: first).")] = None,
-    device: Annotated[Optional[str], typer.Option(help="cpu or cuda:N (default: GPU if any).")] = None,
+    workload: Annotated[
+        Optional[str],
+        typer.Option(help="Workload uuid, uuid prefix or name (default: the first for the device)."),
+    ] = None,
+    device: Annotated[
+        Optional[str],
+        typer.Option(help="cpu, cuda or cuda:N (default: cuda:0 when a GPU is visible, else cpu)."),
+    ] = None,
     dataset: DatasetOpt = None,
-    watch: Annotated[bool, typer.Option(help="Re-run whenever a source file changes.")] = False,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds the build, or the workload, may take before TIMEOUT.")
+    ] = 300.0,  # trying.DEFAULT_TIMEOUT_S, written out so that --help does not import torch
+    synthesize_missing: Annotated[
+        bool,
+        typer.Option("--synthesize-missing", help="Synthesize page tables whose blob files are missing."),
+    ] = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Re-run whenever a source file changes.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """The inner loop: build, one workload, correctness with diagnosis, a quick timing."""
-    from kernel_arena.authoring.trying import try_solution, watch_paths
+    """The inner loop: build, one workload, correctness with diagnosis, a quick timing.
+
+    Exit code 0 when it passed, 1 when it failed (or was skipped for this device), 2 for usage
+    errors. With --json, one JSON object per try on stdout.
+    """
+    from kernel_arena.authoring.trying import TryError, try_solution, watch_paths
 
     ds = load(dataset)
     while True:
-        code = try_solution(ds, solution, workload, device, console)
+        try:
+            outcome = try_solution(ds, solution, workload, device, timeout, synthesize_missing)
+        except TryError as exc:
+            fail(str(exc))
+        if as_json:
+            notes = [interpreter_note([outcome.solution.name])] if outcome.interpreted else []
+            print(json.dumps({**outcome.to_json_dict(), "notes": notes}, indent=2, default=str), flush=True)
+        else:
+            _print_try(outcome)
+        code = 0 if outcome.passed else 1
         if not watch:
             raise typer.Exit(code)
-        console.print("[dim]watching for changes (Ctrl-C to stop)...[/dim]")
+        if not as_json:
+            console.print("[dim]watching for changes (Ctrl-C to stop)...[/dim]")
         watch_paths(solution)
+
+
+def _print_try(outcome: TryOutcome) -> None:
+    name = escape(outcome.workload.name or outcome.workload.uuid)
+    if outcome.trace is None:
+        console.print(
+            f"[yellow]skipped[/yellow] {escape(outcome.solution.name)}: {escape(outcome.skipped or '')}"
+        )
+        return
+    ev = outcome.trace.evaluation
+    assert ev is not None
+    color = "green" if outcome.passed else "red"
+    console.print(
+        f"[{color}]{ev.status.value}[/{color}] {escape(outcome.solution.name)} on {name} "
+        f"({outcome.device}, {outcome.elapsed_s:.1f} s)"
+    )
+    if ev.correctness:
+        console.print(
+            f"max abs error {ev.correctness.max_absolute_error:.3g}, "
+            f"max rel error {ev.correctness.max_relative_error:.3g}"
+        )
+    perf = ev.performance
+    if perf:
+        extra = perf.model_extra or {}
+        method = (extra.get("timing") or {}).get("method", "?")
+        console.print(
+            f"latency {format_ms(perf.latency_ms)} ({escape(str(method))}), call "
+            f"{format_ms(extra.get('call_latency_ms'))}, reference {format_ms(perf.reference_latency_ms)}, "
+            f"speedup {perf.speedup_factor:.2f}x"
+        )
+    if ev.log.strip():
+        console.print(escape(ev.log.strip()[:6000]))
+    if outcome.interpreted:
+        console.print(f"note: {interpreter_note([outcome.solution.name])}")

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernel_arena.dataset import Dataset, DatasetError, load_dataset, write_run_manifest
+from kernel_arena.dataset import (
+    Dataset,
+    DatasetError,
+    builtin_dataset_path,
+    load_dataset,
+    write_run_manifest,
+)
 from kernel_arena.engine.backends.local import LocalBackend
 from kernel_arena.engine.baseline import add_baseline_jobs, annotate, baseline_traces, is_baseline
 from kernel_arena.engine.config import RunConfig
@@ -207,6 +213,6 @@ def _signals_as_interrupt() -> Iterator[None]:
 def _source_for_manifest(ds: Dataset, dataset: Any) -> str | None:
     if ds.source is not None:
         return ds.source
-    if dataset is None or str(dataset) == "builtin":
+    if dataset is None or str(dataset) == "builtin" or ds.root.resolve() == builtin_dataset_path().resolve():
         return None
     return str(ds.root)

@@ -16,16 +16,34 @@ def default_device() -> str:
 
 
 def expand_devices(device: str | None) -> list[str]:
-    """``None`` → default; ``all`` → every visible GPU (or cpu); otherwise as given."""
+    """``None`` → default; ``all`` → every visible GPU (or cpu); otherwise as given.
+
+    ValueError for an unknown device, and for a GPU this process cannot use (torch built
+    without CUDA, no GPU visible, an index beyond the visible GPUs).
+    """
     if device is None:
         return [default_device()]
     if device == "all":
         n = torch.cuda.device_count()
         return [f"cuda:{i}" for i in range(n)] if n else ["cpu"]
+    given = device
     if device == "cuda":
-        return ["cuda:0"]
-    if device != "cpu" and not device.startswith("cuda:"):
+        device = "cuda:0"
+    if device == "cpu":
+        return [device]
+    index = device.removeprefix("cuda:")
+    if not device.startswith("cuda:") or not index.isdigit():
         raise ValueError(f"unknown device {device!r}: use cpu, cuda, cuda:N or all")
+    if not torch.cuda.is_available():
+        why = "this torch is built without CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+        raise ValueError(
+            f"device {given!r} cannot be used: {why} (torch {torch.__version__}); use --device cpu"
+        )
+    count = torch.cuda.device_count()
+    if int(index) >= count:
+        raise ValueError(
+            f"device {device!r} does not exist: {count} CUDA GPU(s) visible (cuda:0..cuda:{count - 1})"
+        )
     return [device]
 
 
