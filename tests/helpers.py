@@ -186,10 +186,15 @@ def make_gemm_dataset(
 
 
 def kernel_arena_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 600, preexec_fn: Any = None
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 600,
+    preexec_fn: Any = None,
+    env: dict[str, str] | None = None,
 ) -> Any:
     """Run the real `kernel-arena` command (as `python -m kernel_arena.cli`) in a subprocess;
-    returns the CompletedProcess with text stdout and stderr."""
+    returns the CompletedProcess with text stdout and stderr. ``env`` adds to the environment."""
+    import os
     import subprocess
     import sys
 
@@ -200,6 +205,7 @@ def kernel_arena_cli(
         cwd=cwd,
         timeout=timeout,
         preexec_fn=preexec_fn,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -210,3 +216,36 @@ def assert_exit(result: Any, code: int) -> None:
     assert result.returncode == code, (result.returncode, result.stdout[-3000:], result.stderr[-3000:])
     assert "Traceback (most recent call last)" not in result.stderr, result.stderr[-3000:]
     assert "UserWarning" not in result.stderr and "warnings.warn" not in result.stderr, result.stderr
+
+
+def hand_trace(
+    solution: str, wl: str, status: str = "PASSED", latency: float = 1.0, log: str = "", spread: float = 0.0
+) -> dict[str, Any]:
+    """A trace of the tiny definition as a run would write it, with hand-picked numbers (the
+    reference takes 2 ms; a PASSED trace has an error of 0.001)."""
+    ev: dict[str, Any] = {
+        "status": status,
+        "environment": {"hardware": "CPU", "libs": {}},
+        "timestamp": "2026-01-01T00:00:00Z",
+        "log": log,
+    }
+    if status == "PASSED":
+        ev["correctness"] = {"max_relative_error": 0.001, "max_absolute_error": 0.001}
+        ev["performance"] = {
+            "latency_ms": latency,
+            "reference_latency_ms": 2.0,
+            "speedup_factor": 2.0 / latency,
+            "call_latency_ms": latency * 2,
+            "timing": {"method": "wall_clock_cpu", "spread": spread},
+        }
+    return {**tiny_workload(wl), "solution": solution, "evaluation": ev}
+
+
+def hand_run(out: Path, traces: list[dict[str, Any]]) -> Path:
+    """A run folder ``out`` of the tiny dataset (made beside it) holding ``traces``."""
+    from kernel_arena.dataset import write_run_manifest
+
+    root = make_tiny_dataset(out.parent / f"{out.name}-dataset")
+    write_run_manifest(out, root)
+    write_jsonl(out / "traces" / "elementwise" / f"{TINY_DEF}.jsonl", traces)
+    return out

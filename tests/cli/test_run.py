@@ -72,3 +72,11 @@ def test_a_torn_trace_line_is_one_plain_warning(tmp_path):
         f"warning: {trace_file}: removed a torn last line ({len(torn)} bytes) left by an interrupted run"
     ], r.stderr
     assert all(json.loads(line) for line in trace_file.read_text().splitlines())
+
+
+def test_the_summary_shows_why_a_solution_failed(tmp_path):
+    exits = solution_json("exits", "import sys\n\ndef run(x, y, alpha, out):\n    sys.exit(3)\n")
+    root = make_tiny_dataset(tmp_path / "ds", [exits])
+    r = kernel_arena_cli(*_run_args(root, tmp_path / "out"), env={"COLUMNS": "200"})
+    assert_exit(r, 1)
+    assert "RUNTIME_ERROR: SystemExit: 3 (main.py:4)" in r.stdout, r.stdout

@@ -81,7 +81,10 @@ def test_a_definition_file_with_a_json_typo_is_named(tmp_path):
     assert f"{TINY_DEF}.json:4: invalid JSON: Expecting ',' delimiter (file skipped)" in r.stderr
     r = kernel_arena_cli("new", TINY_DEF, "--name", "x", "--dataset", str(root), cwd=tmp_path)
     assert_exit(r, 2)
-    assert f"no definition named '{TINY_DEF}': definitions/elementwise/{TINY_DEF}.json:4 did not load" in r.stderr
+    assert (
+        f"no definition named '{TINY_DEF}': definitions/elementwise/{TINY_DEF}.json:4 did not load"
+        in r.stderr
+    )
     r = kernel_arena_cli("run", "--dataset", str(root), "--out", str(tmp_path / "out"))
     assert_exit(r, 2)
     assert "invalid JSON" in r.stderr and f"{TINY_DEF}.json:4" in r.stderr

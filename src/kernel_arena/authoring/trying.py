@@ -66,6 +66,8 @@ class TryOutcome:
             "call_latency_ms": extra.get("call_latency_ms"),
             "reference_latency_ms": perf.reference_latency_ms if perf else None,
             "speedup": perf.speedup_factor if perf else None,
+            "baseline": extra.get("baseline"),
+            "speedup_vs_baseline": extra.get("speedup_vs_baseline"),
             "timing_method": (extra.get("timing") or {}).get("method"),
             "interpreted": self.interpreted,
             "diagnoses": self.trace.diagnoses if self.trace is not None else [],
@@ -123,10 +125,13 @@ def try_solution(
         time.monotonic() - t0,
         interpreted=dev == "cpu" and solution.spec.language == "triton",
     )
-    if result.skipped:
-        outcome.skipped = result.skipped[0].reason
+    # The run also evaluates the definition's baseline first (when it targets the device):
+    # the outcome is this solution's trace, which records its speedup against the baseline.
+    skipped = [s for s in result.skipped if s.solution == solution.name]
+    if skipped:
+        outcome.skipped = skipped[0].reason
     else:
-        outcome.trace = result.traces[0]
+        outcome.trace = next(t for t in result.traces if t.solution == solution.name)
     return outcome
 
 

@@ -8,9 +8,10 @@ error, never a traceback.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
-from typing import TextIO
+from typing import Any, TextIO
 
 import typer
 from rich.markup import escape
@@ -47,12 +48,41 @@ app.command("compare")(compare_cmd)
 app.command("serve")(serve_cmd)
 
 
+def command() -> Any:
+    """The app as a click command, with ``--help`` that reads well: each command's docstring
+    reflowed into paragraphs (its source line breaks are not kept), no type label on flags and
+    no default shown for a flag that is off, repeatable options labelled ``NAME...``.
+
+    (Typer carries its own copy of click, so the objects are handled by their attributes.)
+    """
+    group = typer.main.get_command(app)
+    for sub in [group, *getattr(group, "commands", {}).values()]:
+        sub.help = reflow(sub.help or "")
+        help_option = sub.get_help_option(typer.Context(sub))  # created once, then cached
+        for param in [*sub.params, *([help_option] if help_option is not None else [])]:
+            if param.param_type_name != "option":
+                continue
+            if param.is_flag:
+                param.metavar = ""
+                if param.default is False:
+                    param.show_default = False
+            elif param.multiple:
+                param.metavar = f"{(param.name or 'value').upper()}..."
+    return group
+
+
+def reflow(text: str) -> str:
+    """Paragraphs (separated by blank lines) of ``text`` each on one line."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
 def main() -> None:
     """Console-script entry point: warnings as one line each; an interrupt, a full disk or an
     unwritable folder end with one line, never a traceback."""
     warnings.showwarning = _show_warning
     try:
-        app()
+        command()(prog_name="kernel-arena")
     except KeyboardInterrupt:
         err.print("interrupted; traces written so far are kept (re-run to resume)")
         sys.exit(130)

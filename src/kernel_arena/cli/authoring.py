@@ -16,10 +16,10 @@ from kernel_arena.cli.common import (
     console,
     emit,
     fail,
-    format_ms,
     interpreter_note,
     load,
 )
+from kernel_arena.report.text import format_ms
 
 if TYPE_CHECKING:
     from kernel_arena.authoring.trying import TryOutcome
@@ -37,7 +37,7 @@ def new_cmd(
     out: Annotated[Optional[Path], typer.Option(help="Folder to create (default: ./NAME).")] = None,
     author: Annotated[str, typer.Option(help="Author recorded in solution.json.")] = "me",
     dataset: DatasetOpt = None,
-    force: Annotated[bool, typer.Option(help="Overwrite a non-empty folder.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a non-empty folder.")] = False,
 ) -> None:
     """Create an authoring folder (solution.json + sources) with the exact entry-point signature."""
     from kernel_arena.authoring.scaffold import ScaffoldError, new_solution
@@ -97,7 +97,7 @@ def pack_cmd(
 def unpack_cmd(
     solution: Annotated[Path, typer.Argument(help="Inline Solution JSON file.")],
     folder: Annotated[Path, typer.Argument(help="Authoring folder to create.")],
-    force: Annotated[bool, typer.Option(help="Overwrite a non-empty folder.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a non-empty folder.")] = False,
 ) -> None:
     """Inline Solution JSON -> authoring folder (sources as real files, byte-identical)."""
     from kernel_arena.authoring.pack import PackError, unpack_json_file
@@ -179,10 +179,13 @@ def _print_try(outcome: TryOutcome) -> None:
     if perf:
         extra = perf.model_extra or {}
         method = (extra.get("timing") or {}).get("method", "?")
+        against = ""
+        if extra.get("speedup_vs_baseline"):
+            against = f", {extra['speedup_vs_baseline']:.2f}x vs {escape(str(extra.get('baseline')))}"
         console.print(
             f"latency {format_ms(perf.latency_ms)} ({escape(str(method))}), call "
             f"{format_ms(extra.get('call_latency_ms'))}, reference {format_ms(perf.reference_latency_ms)}, "
-            f"speedup {perf.speedup_factor:.2f}x"
+            f"speedup {perf.speedup_factor:.2f}x{against}"
         )
     if ev.log.strip():
         console.print(escape(ev.log.strip()[:6000]))

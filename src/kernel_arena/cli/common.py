@@ -1,15 +1,17 @@
 """What every command shares: the consoles, the common options, failing with exit code 2,
-writing output to stdout or a file, loading the ``--dataset`` argument, and cell formats.
+writing output to stdout or a file, loading the ``--dataset`` argument (with a warning per file
+that did not load), and the interpreter note.
 
 Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; names here are long, so
-both consoles get a wide fixed width there.
+both consoles get a wide fixed width there, unless ``COLUMNS`` sets one.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional, TextIO
 
 import typer
 from rich.console import Console
@@ -19,8 +21,14 @@ if TYPE_CHECKING:
     from kernel_arena.dataset import Dataset
     from kernel_arena.problems import Problem
 
-console = Console(width=None if sys.stdout.isatty() else 200)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
+
+def _width(stream: TextIO) -> int | None:
+    """The console width: the terminal's (or ``COLUMNS``) when there is one, else 200."""
+    return None if stream.isatty() or os.environ.get("COLUMNS", "").isdigit() else 200
+
+
+console = Console(width=_width(sys.stdout))
+err = Console(stderr=True, width=_width(sys.stderr))
 
 DatasetOpt = Annotated[
     Optional[str],
@@ -85,39 +93,9 @@ def warn_problems(problems: list[Problem], dataset: str | None) -> None:
         )
 
 
-def format_ms(value: float | None) -> str:
-    """A latency in milliseconds as ``12.3 us`` below 1 ms, ``1.23 ms`` below 1 s, else
-    ``1.23 s``; ``-`` for none."""
-    if value is None:
-        return "-"
-    if value < 1:
-        return f"{value * 1e3:.1f} us"
-    if value < 1e3:
-        return f"{value:.2f} ms"
-    return f"{value / 1e3:.2f} s"
-
-
 def interpreter_note(solutions: list[str]) -> str:
     """What a CPU latency of Triton solutions means (they ran in the Triton interpreter)."""
     return (
         "on CPU, Triton solutions run in the Triton interpreter "
         f"({', '.join(solutions)}): their latency checks the pipeline, not GPU speed"
     )
-
-
-def shorten(text: str, width: int) -> str:
-    """``text`` on one line, at most ``width`` characters: when longer, the middle is replaced
-    by `` … `` at word boundaries, so the start (the exception type) and the end (a ``(P03)``
-    pitfall id, a ``(main.py:12)`` location) both survive."""
-    text = " ".join(text.split())
-    if len(text) <= width:
-        return text
-    keep = max(width - 3, 2)
-    tail_len = max(keep * 2 // 5, 1)
-    head = text[: keep - tail_len]
-    tail = text[len(text) - tail_len :]
-    if " " in head[len(head) // 2 :]:
-        head = head[: head.rindex(" ")]
-    if " " in tail[: len(tail) // 2]:
-        tail = tail[tail.index(" ") + 1 :]
-    return f"{head.rstrip()} … {tail.lstrip()}"

@@ -4,12 +4,17 @@ on regressions or new failures."""
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from kernel_arena.cli.common import JsonOpt, console, format_ms, load
+from kernel_arena.cli.common import JsonOpt, console, load
+from kernel_arena.report.text import format_ms
+
+if TYPE_CHECKING:
+    from kernel_arena.report.compare import Change
 
 
 def compare_cmd(
@@ -23,7 +28,7 @@ def compare_cmd(
     A change is flagged only beyond the run-to-run spread recorded in the traces (at least 3%);
     new failures are listed first.
     """
-    from kernel_arena.report.compare import compare_runs
+    from kernel_arena.report.compare import compare_runs, unpaired
 
     a, b = load(run_a), load(run_b)
     changes = compare_runs(a.traces, b.traces)
@@ -31,41 +36,57 @@ def compare_cmd(
     if as_json:
         print(json.dumps([c.to_json_dict() for c in shown], indent=2))
     else:
-        table = Table(title=f"{run_a} -> {run_b}", show_header=True, header_style="bold")
-        for col in (
-            "kind",
-            "definition",
-            "solution",
-            "workload",
-            "status",
-            "latency A",
-            "latency B",
-            "change",
-            "threshold",
-        ):
-            table.add_column(col)
-        for c in shown:
-            color = {"new_failure": "red", "regression": "red", "improvement": "green", "fixed": "green"}.get(
-                c.kind, ""
+        if shown:
+            console.print(_table(shown, f"{run_a} -> {run_b}"))
+        counts = {k: sum(1 for c in changes if c.kind == k) for k in KINDS}
+        found = ", ".join(_count(v, k.replace("_", " ")) for k, v in counts.items() if v)
+        verdict = found or "no change beyond the measured spread"
+        console.print(f"{_count(len(changes), 'pair')} in both runs: {escape(verdict)}")
+        only_a, only_b = unpaired(a.traces, b.traces)
+        if only_a or only_b:
+            console.print(
+                f"not compared: {_count(only_a, 'pair')} only in {escape(run_a)}, "
+                f"{_count(only_b, 'pair')} only in {escape(run_b)}"
             )
-            table.add_row(
-                f"[{color}]{c.kind}[/{color}]" if color else c.kind,
-                c.definition,
-                c.solution,
-                c.workload[:12],
-                f"{c.status_a} -> {c.status_b}",
-                format_ms(c.latency_a_ms),
-                format_ms(c.latency_b_ms),
-                f"{c.change:+.1%}" if c.change is not None else "-",
-                f"±{c.threshold:.0%}",
-            )
-        console.print(table)
-        counts = {
-            k: sum(1 for c in changes if c.kind == k)
-            for k in ("new_failure", "regression", "improvement", "fixed")
-        }
-        console.print(
-            ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + f" of {len(changes)} pairs"
-        )
     if any(c.kind in ("new_failure", "regression") for c in changes):
         raise typer.Exit(1)
+
+
+KINDS = ("new_failure", "regression", "improvement", "fixed")
+"""The kinds of change counted in the summary line (``unchanged`` is the rest)."""
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _table(shown: list[Change], title: str) -> Table:
+    table = Table(title=escape(title), show_header=True, header_style="bold")
+    for col in (
+        "kind",
+        "definition",
+        "solution",
+        "workload",
+        "status",
+        "latency A",
+        "latency B",
+        "change",
+        "threshold",
+    ):
+        table.add_column(col)
+    for c in shown:
+        color = {"new_failure": "red", "regression": "red", "improvement": "green", "fixed": "green"}.get(
+            c.kind, ""
+        )
+        table.add_row(
+            f"[{color}]{c.kind}[/{color}]" if color else c.kind,
+            escape(c.definition),
+            escape(c.solution),
+            escape(c.workload[:12]),
+            f"{c.status_a} -> {c.status_b}",
+            format_ms(c.latency_a_ms),
+            format_ms(c.latency_b_ms),
+            f"{c.change:+.1%}" if c.change is not None else "-",
+            f"±{c.threshold:.0%}",
+        )
+    return table

@@ -19,9 +19,15 @@ def report_cmd(
     definition: Annotated[Optional[list[str]], typer.Option("--definition", help="Only these.")] = None,
     format: Annotated[str, typer.Option(help="table | md | csv | json | html")] = "table",
     out: Annotated[Optional[Path], typer.Option(help="Write to this file instead of stdout.")] = None,
-    details: Annotated[bool, typer.Option("--details", help="Add per-workload rows.")] = False,
+    details: Annotated[
+        bool, typer.Option("--details", help="Add per-workload rows (a table under each leaderboard).")
+    ] = False,
 ) -> None:
-    """Leaderboards per definition: pass rate, geo-mean speedup, fast_p, latency, errors, failures."""
+    """Leaderboards per definition: pass rate, geo-mean speedup, fast_p, latency, errors, failures.
+
+    The table format fits the terminal (or COLUMNS): one table per definition, leaving out the
+    least important columns when narrow; md, csv and json carry every column.
+    """
     from kernel_arena.report.render import render_report
 
     formats = {"table", "md", "csv", "json", "html"}

@@ -17,12 +17,11 @@ from kernel_arena.cli.common import (
     console,
     err,
     fail,
-    format_ms,
     interpreter_note,
     load,
-    shorten,
 )
 from kernel_arena.report.marks import TIMING_MARKS_LEGEND, timing_marks
+from kernel_arena.report.text import format_ms, shorten
 
 if TYPE_CHECKING:
     from kernel_arena.engine.run import RunResult
@@ -97,7 +96,7 @@ def run_cmd(
         bool,
         typer.Option("--synthesize-missing", help="Synthesize page tables whose blob files are missing."),
     ] = False,
-    force: Annotated[bool, typer.Option(help="Re-run triples that already have traces.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Re-run triples that already have traces.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run solutions on workloads: correctness against the reference, timing, traces.

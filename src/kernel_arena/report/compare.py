@@ -95,3 +95,11 @@ def _change(key: tuple[str, str, str], ta: Trace, tb: Trace) -> Change:
 def _sorted(changes: list[Change]) -> list[Change]:
     order = {"new_failure": 0, "regression": 1, "improvement": 2, "fixed": 3, "unchanged": 4}
     return sorted(changes, key=lambda c: (order[c.kind], c.definition, c.solution, c.workload))
+
+
+def unpaired(a: list[Trace], b: list[Trace]) -> tuple[int, int]:
+    """How many (definition, solution, workload) keys only run A has, and only run B has: they
+    are not compared."""
+    ka = {t.key for t in latest_traces(a)}
+    kb = {t.key for t in latest_traces(b)}
+    return len(ka - kb), len(kb - ka)

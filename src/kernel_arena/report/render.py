@@ -9,7 +9,6 @@ import math
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from kernel_arena.dataset import Dataset
 from kernel_arena.report.leaderboard import FAST_P, latest_traces, leaderboard
@@ -79,6 +78,10 @@ def report_rows(ds: Dataset, definitions: list[str] | None, details: bool) -> li
     return rows
 
 
+TABLE_FILE_WIDTH = 160
+"""Width of the table format written to a file (``--out``): no terminal to fit."""
+
+
 def render_report(
     ds: Dataset, definitions: list[str] | None, fmt: str, details: bool, console: Console | None
 ) -> str | None:
@@ -101,15 +104,14 @@ def render_report(
         out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
         out += ["| " + " | ".join(_cell(r.get(c)) for c in cols) + " |" for r in rows]
         return "\n".join(out) + "\n"
-    table = Table(show_header=True, header_style="bold", title="leaderboard")
-    show = [c for c in cols if c not in ("diagnoses",)]
-    for c in show:
-        table.add_column(c, overflow="fold")
-    for r in rows:
-        table.add_row(*[_cell(r.get(c)) for c in show])
+    from kernel_arena.report.table import leaderboard_tables
+
+    tables = leaderboard_tables(ds, definitions, details, console.width if console else TABLE_FILE_WIDTH)
     if console is None:
-        buf = Console(record=True, width=200)
-        buf.print(table)
-        return buf.export_text()
-    console.print(table)
+        buf = Console(file=io.StringIO(), width=TABLE_FILE_WIDTH, color_system=None)
+        for table in tables:
+            buf.print(table)
+        return buf.file.getvalue()  # type: ignore[attr-defined]
+    for table in tables:
+        console.print(table)
     return None
