@@ -28,3 +28,18 @@ def builtin():
     from kernel_arena.dataset import load_dataset
 
     return load_dataset()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say so when the browser tests were skipped for want of a Chromium, and how to get one."""
+    reasons = {
+        str(report.longrepr[2]).removeprefix("Skipped: ")
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and "Chromium" in str(report.longrepr[2])
+    }
+    for reason in sorted(reasons):
+        terminalreporter.write_line(
+            f"browser tests skipped: {reason}. Install it (Debian/Ubuntu: sudo apt-get install "
+            "chromium) or set KERNEL_ARENA_CHROMIUM to a Chromium binary.",
+            yellow=True,
+        )
