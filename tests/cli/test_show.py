@@ -88,3 +88,14 @@ def test_a_definition_file_with_a_json_typo_is_named(tmp_path):
     r = kernel_arena_cli("run", "--dataset", str(root), "--out", str(tmp_path / "out"))
     assert_exit(r, 2)
     assert "invalid JSON" in r.stderr and f"{TINY_DEF}.json:4" in r.stderr
+
+
+def test_list_prints_tags_and_axes_as_written(tmp_path):
+    root = make_tiny_dataset(tmp_path / "ds")
+    workloads = root / "workloads" / "elementwise" / f"{TINY_DEF}.jsonl"
+    line = json.loads(workloads.read_text())
+    line["workload"]["tags"] = ["[bold]cpu[/bold]", "[n]"]
+    workloads.write_text(json.dumps(line) + "\n")
+    r = kernel_arena_cli("list", "workloads", "--dataset", str(root), env={"COLUMNS": "200"})
+    assert_exit(r, 0)
+    assert "[bold]cpu[/bold], [n]" in r.stdout

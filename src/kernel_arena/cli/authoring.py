@@ -49,8 +49,9 @@ def new_cmd(
         folder = new_solution(ds, definition, name, target, template, from_solution, author, force)
     except (ScaffoldError, DatasetError) as exc:
         fail(str(exc))
-    console.print(f"created {folder} ({', '.join(sorted(p.name for p in folder.iterdir()))})")
-    console.print(f"next: kernel-arena check {folder} && kernel-arena try {folder}")
+    files = ", ".join(sorted(p.name for p in folder.iterdir()))
+    console.print(escape(f"created {folder} ({files})"))
+    console.print(escape(f"next: kernel-arena check {folder} && kernel-arena try {folder}"))
 
 
 def check_cmd(
@@ -106,7 +107,7 @@ def unpack_cmd(
         sol = unpack_json_file(solution, folder, force)
     except PackError as exc:
         fail(str(exc))
-    console.print(f"unpacked {sol.name} into {folder}")
+    console.print(escape(f"unpacked {sol.name} into {folder}"))
 
 
 def try_cmd(
@@ -190,4 +191,4 @@ def _print_try(outcome: TryOutcome) -> None:
     if ev.log.strip():
         console.print(escape(ev.log.strip()[:6000]))
     if outcome.interpreted:
-        console.print(f"note: {interpreter_note([outcome.solution.name])}")
+        console.print(f"note: {escape(interpreter_note([outcome.solution.name]))}")

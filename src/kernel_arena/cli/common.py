@@ -51,7 +51,7 @@ def emit(text: str, out: Path | None) -> None:
     from kernel_arena.files import atomic_write_text
 
     atomic_write_text(out, text)
-    err.print(f"wrote {out}")
+    err.print(escape(f"wrote {out}"))
 
 
 def load(dataset: str | None) -> Dataset:

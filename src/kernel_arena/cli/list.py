@@ -91,7 +91,7 @@ def list_cmd(
         print(json.dumps(rows, indent=2))
         return
     if not rows:
-        console.print(f"no {what}")
+        console.print(escape(f"no {what}"))
         return
     table = Table(show_header=True, header_style="bold")
     for col in rows[0]:
@@ -107,7 +107,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return escape(", ".join(str(v) for v in value))
     if isinstance(value, dict):
-        return " ".join(f"{k}={v}" for k, v in value.items())
+        return escape(" ".join(f"{k}={v}" for k, v in value.items()))
     return escape(str(value))

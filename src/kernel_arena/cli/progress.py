@@ -9,11 +9,12 @@ from types import TracebackType
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kernel_arena.cli.common import format_ms
 from kernel_arena.engine.plan import Job
 from kernel_arena.engine.run import RunListener
+from kernel_arena.report.text import format_ms
 from kernel_arena.schema import Trace, Workload
 
 
@@ -57,17 +58,21 @@ class ProgressListener(RunListener):
     def started(self, job: Job, workload: Workload, device: str) -> None:
         if self._progress is not None:
             name = workload.name or workload.uuid[:8]
-            self._progress.update(self._task, description=f"{job.solution.name} · {name} · {device}")
+            self._progress.update(self._task, description=escape(f"{job.solution.name} · {name} · {device}"))
 
     def finished(self, trace: Trace) -> None:
         self._done += 1
         if self._progress is not None:
             self._progress.advance(self._task)
         if self.lines is not None:
-            self.lines.print(progress_line(trace, self._done, self._total, time.monotonic() - self._start))
+            self.lines.print(
+                escape(progress_line(trace, self._done, self._total, time.monotonic() - self._start))
+            )
         ev = trace.evaluation
         if ev is not None and not trace.passed and self.enabled:
-            self.console.print(f"[red]{ev.status.value}[/red] {trace.solution} on {trace.workload.uuid[:8]}")
+            self.console.print(
+                f"[red]{ev.status.value}[/red] {escape(f'{trace.solution} on {trace.workload.uuid[:8]}')}"
+            )
 
 
 def progress_line(trace: Trace, done: int, total: int, elapsed_s: float) -> str:

@@ -199,7 +199,7 @@ def run_cmd(
 
 
 def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
-    table = Table(title=f"run summary ({result.out})", show_header=True, header_style="bold")
+    table = Table(title=escape(f"run summary ({result.out})"), show_header=True, header_style="bold")
     for col in (
         "definition",
         "solution",
@@ -235,7 +235,7 @@ def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
         f"solution passed. {TIMING_MARKS_LEGEND}"
     )
     for s in result.skipped:
-        console.print(f"[yellow]skipped[/yellow] {s.solution} ({s.definition}): {escape(s.reason)}")
+        console.print(f"[yellow]skipped[/yellow] {escape(f'{s.solution} ({s.definition}): {s.reason}')}")
     interpreted = sorted({j.solution.name for j in result.jobs if j.solution.spec.language == "triton"})
     if interpreted and all(
         t.evaluation and t.evaluation.environment.hardware.startswith("CPU") for t in result.traces
