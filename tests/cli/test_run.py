@@ -80,3 +80,15 @@ def test_the_summary_shows_why_a_solution_failed(tmp_path):
     r = kernel_arena_cli(*_run_args(root, tmp_path / "out"), env={"COLUMNS": "200"})
     assert_exit(r, 1)
     assert "RUNTIME_ERROR: SystemExit: 3 (main.py:4)" in r.stdout, r.stdout
+    progress = [line for line in r.stderr.splitlines() if line.startswith("[1/1]")]
+    assert (
+        progress and "RUNTIME_ERROR exits" in progress[0] and "· SystemExit: 3 (main.py:4) ·" in progress[0]
+    )
+
+
+def test_a_run_of_the_embedded_dataset_names_it_builtin(tmp_path):
+    out = tmp_path / "out"
+    args = ["run", "--out", str(out), "--solution", "gdn_decode_torch", "--workload", "cpu_b1"]
+    r = kernel_arena_cli(*args, "--device", "cpu", *LIGHTEST)
+    assert_exit(r, 0)
+    assert json.loads((out / "kernel-arena-run.json").read_text())["source_dataset"] == "builtin"

@@ -14,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kernel_arena.engine.plan import Job
 from kernel_arena.engine.run import RunListener
-from kernel_arena.report.text import format_ms
+from kernel_arena.report.summary import failure_reason
+from kernel_arena.report.text import format_ms, shorten
 from kernel_arena.schema import Trace, Workload
 
 
@@ -75,8 +76,13 @@ class ProgressListener(RunListener):
             )
 
 
+FAILURE_WIDTH = 100
+"""A failure's reason in a progress line is shortened in the middle beyond this many characters."""
+
+
 def progress_line(trace: Trace, done: int, total: int, elapsed_s: float) -> str:
-    """``[3/12] PASSED solution · workload · 8.4 us · 1.05x vs baseline · 0:12 elapsed · ETA 0:36``."""
+    """``[3/12] PASSED solution · workload · 8.4 us · 1.05x vs baseline · 0:12 elapsed · ETA 0:36``;
+    a failure says why in one line (``· SystemExit: 3 (main.py:4)``)."""
     ev = trace.evaluation
     parts = [f"[{done}/{total}]", ev.status.value if ev is not None else "?"]
     parts.append(f"{trace.solution} · {trace.workload.name or trace.workload.uuid[:8]}")
@@ -88,6 +94,8 @@ def progress_line(trace: Trace, done: int, total: int, elapsed_s: float) -> str:
             parts.append(f"· {extra['speedup_vs_baseline']:.2f}x vs {extra.get('baseline')}")
         elif perf.speedup_factor > 0:
             parts.append(f"· {perf.speedup_factor:.2f}x vs reference")
+    if ev is not None and not trace.passed:
+        parts.append(f"· {shorten(failure_reason(trace), FAILURE_WIDTH)}")
     parts.append(f"· {_clock(elapsed_s)} elapsed")
     if 0 < done < total:
         parts.append(f"· ETA {_clock(elapsed_s / done * (total - done))}")
