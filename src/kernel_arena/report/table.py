@@ -87,11 +87,11 @@ def _leaderboard_columns(rows: list[LeaderboardRow], traces: list[Trace]) -> Col
 
 
 def _workload_columns(traces: list[Trace]) -> Columns:
-    ordered = sorted(traces, key=lambda t: (t.solution or "", t.workload.name or t.workload.uuid))
+    ordered = sorted(traces, key=lambda t: (t.solution or "", t.workload.label))
     perfs = [t.evaluation.performance if t.evaluation is not None else None for t in ordered]
     return {
         "solution": [t.solution or "" for t in ordered],
-        "workload": [t.workload.name or t.workload.uuid[:12] for t in ordered],
+        "workload": [t.workload.label for t in ordered],
         "status": [t.evaluation.status.value if t.evaluation is not None else "" for t in ordered],
         "latency": [format_ms(p.latency_ms if p else None) for p in perfs],
         "vs reference": [_times(p.speedup_factor if p else None) for p in perfs],
