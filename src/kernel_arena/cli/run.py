@@ -51,6 +51,23 @@ def run_cmd(
         Optional[str],
         typer.Option(help="cpu, cuda, cuda:N or all (default: cuda:0 when a GPU is visible, else cpu)."),
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="local (judges on this machine's devices) or ray (one judge per device of a Ray cluster)."
+        ),
+    ] = "local",
+    address: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Ray backend: the cluster (auto, HOST:PORT or ray://HOST:PORT; default: RAY_ADDRESS, "
+            "else a running local cluster, else a new local instance)."
+        ),
+    ] = None,
+    actors: Annotated[
+        Optional[int],
+        typer.Option(help="Ray backend: at most this many judges (default: one per GPU, or per CPU on CPU)."),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Run folder receiving traces.")] = Path("runs"),
     budget_ms: Annotated[
         Optional[float],
@@ -105,6 +122,7 @@ def run_cmd(
     interrupted run resumes where it stopped. Exit code 1 when any evaluation failed.
     """
     from kernel_arena.dataset import DatasetError
+    from kernel_arena.engine.backends import BackendError
     from kernel_arena.engine.config import ConfigError, RunConfig, load_config
     from kernel_arena.engine.run import run
     from kernel_arena.measure.timing import TimingSettings
@@ -166,8 +184,11 @@ def run_cmd(
                 force=force,
                 workload_tags=workload_tag,
                 listener=listener,
+                backend=backend,
+                address=address,
+                actors=actors,
             )
-    except (DatasetError, ValueError) as exc:
+    except (DatasetError, ValueError, BackendError) as exc:
         fail(str(exc))
     if not result.jobs:
         reasons = "; ".join(f"{x.solution}: {x.reason}" for x in result.skipped)

@@ -98,8 +98,7 @@ class Dataset:
 
     def blob_path(self, spec: SafetensorsInput) -> Path:
         """Absolute path of a safetensors input (paths are relative to the dataset root)."""
-        rel = spec.path[2:] if spec.path.startswith("./") else spec.path
-        return self.root / rel
+        return self.root / spec.relative_path
 
     # ----------------------------------------------------------------------- saving
     def save_definition(self, definition: Definition, root: Path | None = None) -> Path:

@@ -28,10 +28,12 @@ def baseline_name(definition: Definition, override: str | None = None) -> str | 
     return value if isinstance(value, str) and value else None
 
 
-def add_baseline_jobs(ds: Dataset, jobs: list[Job], override: str | None, device: str) -> list[Job]:
+def add_baseline_jobs(
+    ds: Dataset, jobs: list[Job], override: str | None, device: str, hardware: str | None = None
+) -> list[Job]:
     """``jobs`` plus, per Definition, its baseline on the union of the selected workloads when the
     selection left it out; baseline jobs first. DatasetError when ``--baseline`` names no
-    Solution of a selected Definition."""
+    Solution of a selected Definition. ``hardware``: as for ``plan_run``."""
     by_definition: dict[str, list[Job]] = {}
     for job in jobs:
         by_definition.setdefault(job.definition.name, []).append(job)
@@ -50,7 +52,6 @@ def add_baseline_jobs(ds: Dataset, jobs: list[Job], override: str | None, device
                     f"(its solutions: {', '.join(known) or 'none'}; 'none' runs without a baseline)"
                 )
             continue
-        hardware = None if device == "cpu" else _hw(device)
         if not targets_device(solution.spec.target_hardware, device, hardware):
             continue
         seen: dict[str, Workload] = {}
@@ -60,12 +61,6 @@ def add_baseline_jobs(ds: Dataset, jobs: list[Job], override: str | None, device
         extra.append(Job(definition, solution, list(seen.values())))
     everything = extra + jobs
     return sorted(everything, key=lambda j: j.solution.name != baseline_name(j.definition, override))
-
-
-def _hw(device: str) -> str:
-    from kernel_arena.measure.environment import hardware_name
-
-    return hardware_name(device)
 
 
 def is_baseline(job: Job, override: str | None) -> bool:

@@ -145,37 +145,28 @@ class Judge:
         log_path = self.log_dir / f"{job.solution.name}.{self.device_name.replace(':', '')}.log"
         sandbox = SandboxProcess(self.device_name, log_path)
         arena = SharedArena(self.device)
-        env = {"hardware": self.hardware, "libs": {**self.libs, **_dependency_versions(job)}}
-        hashes = {
-            "solution_hash": solution_hash(job.solution),
-            "definition_hash": definition_hash(job.definition),
-        }
+        env = self.environment(job)
         build_failure: tuple[EvaluationStatus, str] | None = None
         built = False
         try:
             for workload in job.workloads:
                 if on_start is not None:
                     on_start(workload)
-                provenance = {
-                    **hashes,
-                    "workload_hash": workload_hash(
-                        workload, self.dataset_root, self.config.synthesize_missing
-                    ),
-                }
+                provenance = job_provenance(job, workload, self.dataset_root, self.config.synthesize_missing)
                 if build_failure is not None:
-                    yield _trace(job, workload, build_failure[0], build_failure[1], env, provenance)
+                    yield evaluation_trace(job, workload, build_failure[0], build_failure[1], env, provenance)
                     continue
                 if not built:
                     status, log, final = self._build(sandbox, job)
                     if status is not None:
                         if final:
                             build_failure = (status, log)
-                        yield _trace(job, workload, status, log, env, provenance)
+                        yield evaluation_trace(job, workload, status, log, env, provenance)
                         continue
                     built = True
                 verdict, output, alive = self._evaluate_workload(sandbox, arena, job, workload, provenance)
                 built = built and alive
-                yield _trace(
+                yield evaluation_trace(
                     job,
                     workload,
                     verdict.status,
@@ -189,6 +180,10 @@ class Judge:
         finally:
             sandbox.stop()
             arena.close()
+
+    def environment(self, job: Job) -> dict[str, Any]:
+        """What a trace of ``job`` on this judge records as its environment (plain data)."""
+        return {"hardware": self.hardware, "libs": {**self.libs, **_dependency_versions(job)}}
 
     def _build(self, sandbox: SandboxProcess, job: Job) -> tuple[EvaluationStatus | None, str, bool]:
         """Build in a fresh sandbox: (None, "", _) when built, else the status, the log, and whether
@@ -859,7 +854,18 @@ def _join_log(messages: list[str], output: str) -> str:
     return "\n".join(parts)
 
 
-def _trace(
+def job_provenance(
+    job: Job, workload: Workload, dataset_root: Path, synthesize_missing: bool
+) -> dict[str, str]:
+    """The content hashes a trace of ``job`` on ``workload`` records (what resume compares)."""
+    return {
+        "solution_hash": solution_hash(job.solution),
+        "definition_hash": definition_hash(job.definition),
+        "workload_hash": workload_hash(workload, dataset_root, synthesize_missing),
+    }
+
+
+def evaluation_trace(
     job: Job,
     workload: Workload,
     status: EvaluationStatus,
@@ -870,6 +876,8 @@ def _trace(
     performance: dict[str, Any] | None = None,
     diagnoses: list[dict[str, Any]] | None = None,
 ) -> Trace:
+    """A trace of ``job`` on ``workload`` with this verdict (also used by a backend that records a
+    failure no judge could: a judge lost twice on a cluster)."""
     extra = {"diagnoses": diagnoses} if diagnoses else {}
     evaluation = Evaluation(
         **extra,

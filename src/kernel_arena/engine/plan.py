@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -41,6 +42,23 @@ class Job:
     definition: Definition
     solution: Solution
     workloads: list[Workload]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain form, for a backend that ships jobs to another process or machine."""
+        return {
+            "definition": self.definition.to_json_dict(),
+            "solution": self.solution.to_json_dict(),
+            "workloads": [w.to_json_dict() for w in self.workloads],
+        }
+
+    @classmethod
+    def from_json_dict(cls, obj: dict[str, Any]) -> Job:
+        """Inverse of ``to_json_dict``."""
+        return cls(
+            Definition.model_validate(obj["definition"]),
+            Solution.model_validate(obj["solution"]),
+            [Workload.model_validate(w) for w in obj["workloads"]],
+        )
 
 
 def load_solution_arg(arg: str) -> Solution | None:
@@ -90,8 +108,12 @@ def plan_run(
     device: str,
     workloads: Sequence[str] | None,
     tags: Sequence[str] | None,
+    hardware: str | None = None,
 ) -> tuple[list[Job], list[Skip]]:
-    """Jobs for the selection, and the solutions skipped for this device."""
+    """Jobs for the selection, and the solutions skipped for this device.
+
+    ``hardware`` is the GPU name a Solution's ``target_hardware`` is matched against (None: any
+    GPU Solution runs on a GPU device)."""
     for name in definitions or []:
         ds.definition(name)  # DatasetError naming the known definitions
     candidates: list[Solution] = []
@@ -102,11 +124,6 @@ def plan_run(
         candidates = sorted(ds.solutions.values(), key=lambda s: (s.definition, s.name))
     candidates += list(extra_solutions)
     jobs, skips = [], []
-    hardware = None
-    if device != "cpu":
-        from kernel_arena.measure.environment import hardware_name
-
-        hardware = hardware_name(device)
     for sol in candidates:
         if definitions and sol.definition not in definitions:
             continue

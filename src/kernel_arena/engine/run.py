@@ -28,14 +28,13 @@ from kernel_arena.dataset import (
     load_dataset,
     write_run_manifest,
 )
-from kernel_arena.engine.backends.local import LocalBackend
+from kernel_arena.engine.backends import Backend, make_backend
 from kernel_arena.engine.baseline import add_baseline_jobs, annotate, baseline_traces, is_baseline
 from kernel_arena.engine.config import RunConfig
-from kernel_arena.engine.judge import JudgeSettings
+from kernel_arena.engine.judge import JudgeSettings, job_provenance
 from kernel_arena.engine.plan import Job, Skip, load_solution_arg, plan_run
 from kernel_arena.engine.run_folder import RunFolderLock, check_out_folder, save_solution_json
-from kernel_arena.measure.environment import expand_devices
-from kernel_arena.measure.provenance import definition_hash, solution_hash, workload_hash
+from kernel_arena.measure.provenance import solution_hash
 from kernel_arena.schema import Solution, Trace, Workload
 from kernel_arena.traces import TraceStore
 
@@ -90,18 +89,38 @@ def run(
     force: bool = False,
     workload_tags: Sequence[str] | None = None,
     listener: RunListener | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
 ) -> RunResult:
     """Evaluate solutions on workloads and write traces to ``out``; returns the new traces.
 
     ``solutions`` may name dataset solutions or give paths (authoring folders, JSON files).
+    ``backend``: ``local`` (judges on this machine's devices) or ``ray`` (one judge per device of
+    the Ray cluster at ``address``, at most ``actors`` of them; see docs/cluster.md).
     DatasetError for unusable arguments (unknown names, a path Solution that takes another's
-    name, unsafe names, ``out`` inside the dataset, a run folder locked by another run).
+    name, unsafe names, ``out`` inside the dataset, a run folder locked by another run);
+    ValueError for a bad device or backend option; BackendError when the backend cannot start
+    or loses every judge.
     """
     config = config or RunConfig()
     listener = listener or RunListener()
     ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset)
     out = Path(out)
-    devices = expand_devices(device)
+    named, extra = _solution_args(ds, solutions)
+    judges = make_backend(backend, device, address, actors)
+    try:
+        jobs, skips = plan_run(
+            ds, definitions, named or None, extra, judges.device, workloads, workload_tags, judges.hardware
+        )
+        jobs = add_baseline_jobs(ds, jobs, config.baseline, judges.device, judges.hardware)
+        return _execute(judges, ds, dataset, jobs, skips, out, config, force, listener)
+    finally:
+        judges.close()
+
+
+def _solution_args(ds: Dataset, solutions: Sequence[str] | None) -> tuple[list[str], list[Solution]]:
+    """(names of dataset Solutions, Solutions given by path that the dataset does not have)."""
     extra: list[Solution] = []
     named: list[str] = []
     for arg in solutions or []:
@@ -120,8 +139,21 @@ def run(
             extra.append(loaded)
         else:
             named.append(loaded.name)
-    jobs, skips = plan_run(ds, definitions, named or None, extra, devices[0], workloads, workload_tags)
-    jobs = add_baseline_jobs(ds, jobs, config.baseline, devices[0])
+    return named, extra
+
+
+def _execute(
+    backend: Backend,
+    ds: Dataset,
+    dataset: Any,
+    jobs: list[Job],
+    skips: list[Skip],
+    out: Path,
+    config: RunConfig,
+    force: bool,
+    listener: RunListener,
+) -> RunResult:
+    """Lock the run folder, resume, and have ``backend`` run what is left; traces written here."""
     check_out_folder(out, ds)
     result = RunResult(out=out, skipped=skips, jobs=list(jobs))
     with RunFolderLock(out), _signals_as_interrupt():
@@ -151,12 +183,12 @@ def run(
         settings = JudgeSettings(
             ds.root, config, secrets.randbits(62), out / ".cache" / "reference", out / ".logs", build_root
         )
-        backend = LocalBackend(devices, settings)
         try:
             # Baselines first and on their own, so that every other trace can quote them.
             first = [j for j in todo if is_baseline(j, config.baseline)]
-            backend.run(first, listener.started, on_trace)
-            backend.run([j for j in todo if not is_baseline(j, config.baseline)], listener.started, on_trace)
+            backend.run(first, settings, listener.started, on_trace)
+            rest = [j for j in todo if not is_baseline(j, config.baseline)]
+            backend.run(rest, settings, listener.started, on_trace)
         finally:
             shutil.rmtree(build_root, ignore_errors=True)
     return result
@@ -175,14 +207,10 @@ def _resume(
             todo.append(job)
             continue
         done = store.provenance_of(op, job.definition.name)
-        wanted = {
-            "solution_hash": solution_hash(job.solution),
-            "definition_hash": definition_hash(job.definition),
-        }
         remaining = []
         for w in job.workloads:
             prov = done.get((job.definition.name, job.solution.name, w.uuid))
-            current = {**wanted, "workload_hash": workload_hash(w, root, config.synthesize_missing)}
+            current = job_provenance(job, w, root, config.synthesize_missing)
             if prov is not None and all(prov.get(k) == v for k, v in current.items()):
                 result.already_done += 1
             else:

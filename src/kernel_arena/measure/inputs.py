@@ -217,8 +217,7 @@ def _axis(definition: Definition, tensor: str) -> str:
 
 
 def _blob_file(root: Path, spec: SafetensorsInput) -> Path:
-    rel = spec.path[2:] if spec.path.startswith("./") else spec.path
-    return Path(root) / rel
+    return Path(root) / spec.relative_path
 
 
 def check_constraints(

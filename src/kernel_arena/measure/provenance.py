@@ -61,8 +61,7 @@ def workload_hash(workload: Workload, dataset_root: Path, synthesize_missing: bo
     blobs = {}
     for name, spec in sorted(workload.inputs.items()):
         if isinstance(spec, SafetensorsInput):
-            rel = spec.path[2:] if spec.path.startswith("./") else spec.path
-            blobs[name] = file_hash(Path(dataset_root) / rel)
+            blobs[name] = file_hash(Path(dataset_root) / spec.relative_path)
     return content_hash(
         {"workload": workload.to_json_dict(), "blobs": blobs, "synthesize_missing": synthesize_missing}
     )[:16]

@@ -39,6 +39,11 @@ class SafetensorsInput(TraceModel):
     tensor_key: str = Field(min_length=1)
     """Name of the tensor inside the file."""
 
+    @property
+    def relative_path(self) -> str:
+        """``path`` without a leading ``./`` (relative to the dataset root)."""
+        return self.path[2:] if self.path.startswith("./") else self.path
+
 
 InputSpec = Annotated[Union[RandomInput, ScalarInput, SafetensorsInput], Field(discriminator="type")]
 

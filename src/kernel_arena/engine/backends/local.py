@@ -13,16 +13,26 @@ import threading
 from kernel_arena.engine.backends import OnStart, OnTrace
 from kernel_arena.engine.judge import Judge, JudgeSettings
 from kernel_arena.engine.plan import Job
+from kernel_arena.measure.environment import expand_devices, hardware_name
 
 
 class LocalBackend:
     """Judges on the devices of this machine."""
 
-    def __init__(self, devices: list[str], settings: JudgeSettings) -> None:
+    def __init__(self, devices: list[str]) -> None:
         self.devices = devices
-        self.settings = settings
+        self.device = devices[0]
+        self.hardware = hardware_name(self.device) if self.device != "cpu" else None
 
-    def run(self, jobs: list[Job], on_start: OnStart, on_trace: OnTrace) -> None:
+    @classmethod
+    def for_device(cls, device: str | None) -> LocalBackend:
+        """``cpu``, ``cuda``, ``cuda:N``, ``all`` or None (the default device); ValueError else."""
+        return cls(expand_devices(device))
+
+    def close(self) -> None:
+        """Nothing to give back: judges end with ``run``."""
+
+    def run(self, jobs: list[Job], settings: JudgeSettings, on_start: OnStart, on_trace: OnTrace) -> None:
         work: queue.Queue[Job] = queue.Queue()
         for job in jobs:
             work.put(job)
@@ -30,7 +40,7 @@ class LocalBackend:
         errors: list[BaseException] = []
 
         def device_loop(device: str) -> None:
-            judge = Judge(device, self.settings)
+            judge = Judge(device, settings)
             try:
                 while True:
                     try:
