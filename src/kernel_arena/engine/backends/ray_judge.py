@@ -56,7 +56,6 @@ class JudgeActor:
         self._judge: Judge | None = None
         self._settings: JudgeSettings | None = None
         self._traces: Iterator[Trace] | None = None
-        self._left = 0
 
     def describe(self) -> dict[str, Any]:
         """Where this actor runs and what its traces record as their environment."""
@@ -87,18 +86,16 @@ class JudgeActor:
         if self._judge is None or settings != self._settings:
             self._judge, self._settings = Judge(self.device, settings), settings
         self._stop_job()
-        parsed = Job.from_json_dict(job)
-        self._traces = self._judge.evaluate(parsed)
-        self._left = len(parsed.workloads)
+        self._traces = self._judge.evaluate(Job.from_json_dict(job))
 
     def next_trace(self) -> dict[str, Any] | None:
-        """The trace of the Job's next workload (None when the Job is done)."""
+        """The trace of the Job's next workload (None when the Job is done).
+
+        The Job's sandbox outlives its last trace until the next ``start`` or ``close``, as with
+        the local backend: the trace goes back first, the sandbox's exit is paid afterwards."""
         if self._traces is None:
             return None
         trace = next(self._traces, None)
-        self._left -= 1
-        if trace is None or self._left <= 0:
-            self._stop_job()
         return None if trace is None else trace.to_json_dict()
 
     def close(self) -> None:
