@@ -67,7 +67,9 @@ class Cluster:
             "PYTHONPATH": str(Path(kernel_arena.__file__).resolve().parents[1]),
             "RAY_DISABLE_USAGE_STATS": "1",
             "TRITON_INTERPRET": "1",
+            "TMPDIR": str(self.temp / "tmp"),  # the judges' node folders, removed with the cluster
         }
+        (self.temp / "tmp").mkdir()
         self.nodes: dict[str, subprocess.Popen[bytes]] = {}
 
     def _ray_start(self, name: str, *args: str) -> None:
@@ -120,13 +122,15 @@ class Cluster:
             "--temp-dir",
             str(self.temp),
         )
-        self.start_node_b()
         ray.init(address=self.address, log_to_driver=False)
+        self.start_node_b()
 
     def start_node_b(self) -> None:
         self._ray_start("node_b", "--address", self.address)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while len(self.alive()) < 2 and time.monotonic() < deadline:
+        while "node_b" not in self.alive().values():
+            if time.monotonic() > deadline:
+                raise RuntimeError("node_b started but did not join the cluster")
             time.sleep(0.2)
 
     def ensure_two_nodes(self) -> None:
@@ -136,8 +140,6 @@ class Cluster:
 
     def alive(self) -> dict[str, str]:
         """Node id -> the custom resource naming it, for the nodes that are up."""
-        if not ray.is_initialized():
-            return {}
         return {
             n["NodeID"]: next(k for k in n["Resources"] if k.startswith("node_"))
             for n in ray.nodes()
@@ -253,19 +255,19 @@ def test_a_solution_that_kills_its_judge_twice_is_a_runtime_error(cluster, tmp_p
 
 def test_resume_after_the_driver_is_killed(cluster, tmp_path):
     cluster.ensure_two_nodes()
-    sols = [solution_json(f"slow{i}", SLOW_DPS) for i in range(3)]
+    sols = [solution_json(f"slow{i}", SLOW_DPS) for i in range(2)]
     root = make_tiny_dataset(tmp_path / "ds", sols, workloads=2)
     out = tmp_path / "out"
     traces_file = out / "traces" / "elementwise" / f"{TINY_DEF}.jsonl"
     cmd = run_command(root, out, "--backend", "ray", "--address", cluster.address)
-    kill_run(cmd, until=lambda: traces_file.exists() and traces_file.read_text().count("\n") >= 2)
+    kill_run(cmd, until=lambda: traces_file.exists() and traces_file.read_text().count("\n") >= 1)
     done_before = traces_file.read_text().count("\n")
-    assert 2 <= done_before < 6
+    assert 1 <= done_before < 4
     again = subprocess.run([*cmd, "--json"], capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert json.loads(again.stdout)["already_done"] >= 2
+    assert json.loads(again.stdout)["already_done"] == done_before
     keys = [t.key for t in load_dataset(out).traces]
-    assert len(keys) == 6 and len(set(keys)) == 6
+    assert len(keys) == 4 and len(set(keys)) == 4
 
 
 def test_second_node_stopped_mid_run(cluster, tmp_path):

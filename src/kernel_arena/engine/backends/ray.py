@@ -105,7 +105,7 @@ class RayBackend:
         order = [slots[i] for i in range(depth) for slots in per_node if i < len(slots)]
         return order[: self.max_actors] if self.max_actors else order
 
-    def _new_actor(self, node_id: str, run_key: str) -> Any:
+    def _new_actor(self, node_id: str, run_folder: str) -> Any:
         gpu = self.resource == "GPU"
         return (
             ray.remote(JudgeActor)
@@ -115,7 +115,7 @@ class RayBackend:
                 max_restarts=0,
                 scheduling_strategy=NodeAffinitySchedulingStrategy(node_id, soft=False),
             )
-            .remote(self.device, run_key)
+            .remote(self.device, run_folder)
         )
 
     # ------------------------------------------------------------------ the run
@@ -125,13 +125,12 @@ class RayBackend:
         nodes = self.placements()
         if not nodes:
             raise BackendError(f"the Ray cluster has no {self.resource} to run a judge on")
-        run_folder = f"{socket.gethostname()}:{settings.log_dir.resolve()}"
-        run_key = hashlib.sha256(run_folder.encode()).hexdigest()[:16]
+        run_folder = f"{socket.gethostname()}:{settings.log_dir.resolve().parent}"
         queue = _WorkQueue(jobs)
         shelf = _BlobShelf(settings)
         errors: list[BaseException] = []
         lock = threading.Lock()
-        slots = [_Slot(self, node, run_key) for node in nodes]
+        slots = [_Slot(self, node, run_folder) for node in nodes]
 
         def record(job: Job, trace: Trace) -> None:
             with lock:
@@ -291,11 +290,11 @@ class _WorkQueue:
 class _Slot:
     """One judge's place on a node: its actor, replaced when it dies and the node is still there."""
 
-    def __init__(self, backend: RayBackend, node_id: str, run_key: str) -> None:
+    def __init__(self, backend: RayBackend, node_id: str, run_folder: str) -> None:
         self.backend = backend
         self.node_id = node_id
-        self.run_key = run_key
-        self.actor: Any = backend._new_actor(node_id, run_key)
+        self.run_folder = run_folder
+        self.actor: Any = backend._new_actor(node_id, run_folder)
         self.info: dict[str, Any] = {}
         self.label = f"{backend.device} on node {node_id[:8]}"
 
@@ -312,7 +311,7 @@ class _Slot:
     def replace(self) -> bool:
         """A new actor on the same node, after the last one died."""
         self.stop()
-        self.actor = self.backend._new_actor(self.node_id, self.run_key)
+        self.actor = self.backend._new_actor(self.node_id, self.run_folder)
         return self.ready()
 
     def call(self, ref: Any, timeout: float | None = None) -> Any:

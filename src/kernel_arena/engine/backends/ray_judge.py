@@ -13,12 +13,14 @@ this process; it is never a constructor argument (Ray keeps those in its control
 Files on the node: the blobs a Job needs (fetched from the object store, once per actor) and
 the sandboxes' builds live in a private folder that ``close`` removes; the reference cache and
 the sandbox logs live in ``$TMPDIR/kernel-arena-ray/<run key>/`` (one per node and run folder,
+named by a hash of the driver's host and run folder, which ``run-folder.txt`` there names;
 shared by the node's actors and kept across runs, as ``OUT/.cache`` and ``OUT/.logs`` are for
 a local run).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -41,14 +43,23 @@ BlobRefs = dict[str, tuple[str, Any]]
 """Blob path relative to the dataset root -> (sha256 of its bytes, object-store reference)."""
 
 
+def run_key(run_folder: str) -> str:
+    """The node folder's name for a run folder (``host:path`` of the driver's run folder)."""
+    return hashlib.sha256(run_folder.encode()).hexdigest()[:16]
+
+
 class JudgeActor:
     """One device of one node; made a Ray actor by the backend (``ray.remote(JudgeActor)``)."""
 
-    def __init__(self, device: str, run_key: str) -> None:
+    def __init__(self, device: str, run_folder: str) -> None:
         self.device = device
         base = Path(tempfile.gettempdir()) / NODE_FOLDER
         base.mkdir(parents=True, exist_ok=True)
-        self.shared = base / run_key
+        self.shared = base / run_key(run_folder)
+        self.shared.mkdir(exist_ok=True)
+        origin = self.shared / "run-folder.txt"
+        if not origin.exists():
+            atomic_write_bytes(origin, f"{run_folder}\n".encode())
         self.private = Path(tempfile.mkdtemp(prefix="actor-", dir=base))
         self.dataset_root = self.private / "dataset"
         (self.private / "builds").mkdir()
