@@ -1,7 +1,8 @@
-"""Scaling and per-job overhead of the Ray backend on a CPU cluster.
+"""Scaling and per-job overhead of the Ray backend on a cluster (CPU by default).
 
     ray start --head --port 6379 --num-cpus 1 --include-dashboard false
-    ray start --address 127.0.0.1:6379 --num-cpus 1
+    ray start --address 127.0.0.1:6379 --num-cpus 1 --dashboard-agent-listen-port 52366
+    # (two nodes on one machine need two dashboard agent ports)
     python benchmarks/ray_scaling.py --address 127.0.0.1:6379 \\
         --results benchmarks/results/ray_scaling.md
 
@@ -18,8 +19,10 @@ calls, so Jobs are CPU-bound and independent, which is what a cluster of judges 
 2. Per-job overhead of the Ray backend over the local one: both with one judge, J and J_small
    Jobs; the slope of wall time against Job count is the cost per Job for each backend (fixed
    costs, such as starting actors, cancel out); the difference of the slopes is the overhead.
-3. Transport per Job: a Job with no workloads sent to a judge actor and its (empty) answer
-   pulled, timed from the driver: what Ray adds to every Job before any evaluation.
+3. The Ray path piece by piece, timed on the driver: starting a judge actor, ``start`` with a
+   real Job (shipped and parsed, nothing evaluated), a ``next_trace`` round trip without an
+   evaluation, a trace's JSON round trip. Their sum for a Job is what Ray adds to it by
+   construction; everything else is the same code on both backends.
 
 Every run records the 1-minute load average before it: on a shared machine, it says how much
 else was running.
@@ -44,6 +47,7 @@ import kernel_arena  # noqa: E402
 from kernel_arena.engine.config import RunConfig  # noqa: E402
 from kernel_arena.engine.run import RunListener  # noqa: E402
 from kernel_arena.measure.timing import TimingSettings  # noqa: E402
+from kernel_arena.schema import Trace  # noqa: E402
 
 LIGHT = RunConfig(timing=TimingSettings(0, 1, 1), draws=1, timeout_s=120)
 DEFINITION = {
@@ -99,7 +103,7 @@ def write_dataset(root: Path, jobs: int, workloads: int) -> Path:
             "author": "benchmark",
             "spec": {
                 "language": "python",
-                "target_hardware": ["cpu"],
+                "target_hardware": ["cpu", "cuda"],
                 "entry_point": "main.py::run",
                 "dependencies": [],
                 "destination_passing_style": True,
@@ -127,20 +131,20 @@ class Clock(RunListener):
         self.traces += 1
 
 
-def timed_run(dataset: Path, out: Path, solutions: list[str], **backend) -> dict:
+def timed_run(dataset: Path, out: Path, solutions: list[str], device: str, **backend) -> dict:
     """One run with --force: wall seconds, steady-state seconds, load average before it."""
     load = os.getloadavg()[0]
     clock = Clock()
     t0 = time.perf_counter()
     result = kernel_arena.run(
-        dataset=dataset, solutions=solutions, out=out, device="cpu", config=LIGHT, force=True,
+        dataset=dataset, solutions=solutions, out=out, device=device, config=LIGHT, force=True,
         listener=clock, **backend,
     )  # fmt: skip
     wall = time.perf_counter() - t0
     failed = [t for t in result.traces if not t.passed]
     if failed:
         raise SystemExit(f"{len(failed)} evaluation(s) failed, e.g. {failed[0].evaluation.log[:500]}")
-    return {"wall": wall, "steady": clock.last - clock.first, "load": load, "traces": clock.traces}
+    return {"wall": wall, "steady": clock.last - clock.first, "load": load, "sample": result.traces[-1]}
 
 
 def spread(values: list[float], digits: int = 2) -> str:
@@ -148,8 +152,13 @@ def spread(values: list[float], digits: int = 2) -> str:
     return f"{statistics.median(values):.{digits}f} [{min(values):.{digits}f}–{max(values):.{digits}f}]"
 
 
-def transport_ms(address: str, calls: int) -> list[float]:
-    """Driver-side milliseconds for start(Job with no workloads) + next_trace on one judge actor."""
+def ray_costs(calls: int, trace: Trace) -> dict[str, list[float]]:
+    """What the Ray backend adds, measured piece by piece from the driver (milliseconds, except
+    the actor start in seconds): starting a judge actor; ``start`` with a real Job (the embedded
+    GQA torch Solution on its CPU workloads: Definition, Solution, Workloads shipped and parsed;
+    nothing is evaluated until ``next_trace``); a ``next_trace`` round trip with no Job (the
+    per-workload call, minus the evaluation); a trace's JSON round trip (actor: ``to_json_dict``,
+    driver: ``model_validate``)."""
     import ray
 
     from kernel_arena.dataset import load_dataset
@@ -158,44 +167,65 @@ def transport_ms(address: str, calls: int) -> list[float]:
 
     ds = load_dataset()
     definition = ds.definition("gqa_paged_decode_h32_kv8_d128_ps1")
-    job = Job(definition, ds.solution("gqa_paged_decode_torch"), []).to_json_dict()
-    actor = ray.remote(JudgeActor).options(num_cpus=1).remote("cpu", "bench-transport")
+    workloads = [w for w in ds.workloads_for(definition.name) if "cpu" in (w.tags or [])]
+    job = Job(definition, ds.solution("gqa_paged_decode_torch"), workloads).to_json_dict()
     config = LIGHT.to_json_dict()
+    t0 = time.perf_counter()
+    actor = ray.remote(JudgeActor).options(num_cpus=1).remote("cpu", "bench-costs")
+    costs: dict[str, list[float]] = {
+        "actor_start_s": [],
+        "start_ms": [],
+        "next_trace_ms": [],
+        "trace_json_ms": [],
+    }
     try:
         ray.get(actor.describe.remote())
-        times = []
-        for i in range(calls + 1):
+        costs["actor_start_s"].append(time.perf_counter() - t0)
+        ray.get(actor.start.remote(job, config, 1, {}))  # builds the judge once
+        for _ in range(calls):
             t0 = time.perf_counter()
             ray.get(actor.start.remote(job, config, 1, {}))
+            costs["start_ms"].append((time.perf_counter() - t0) * 1e3)
+        ray.get(actor.close.remote())  # no Job any more: next_trace answers None at once
+        for _ in range(calls):
+            t0 = time.perf_counter()
             assert ray.get(actor.next_trace.remote()) is None
-            if i:  # the first call builds the judge
-                times.append((time.perf_counter() - t0) * 1e3)
-        ray.get(actor.close.remote())
-        return times
+            costs["next_trace_ms"].append((time.perf_counter() - t0) * 1e3)
     finally:
         ray.kill(actor)
+    for _ in range(calls):
+        t0 = time.perf_counter()
+        Trace.model_validate(trace.to_json_dict())
+        costs["trace_json_ms"].append((time.perf_counter() - t0) * 1e3)
+    return costs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--address", required=True, help="Ray cluster with (at least) 2 CPUs in all")
+    parser.add_argument("--address", required=True, help="Ray cluster with (at least) 2 devices in all")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda for one judge per GPU")
     parser.add_argument("--jobs", type=int, default=8)
     parser.add_argument("--small-jobs", type=int, default=2)
     parser.add_argument("--workloads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--transport-calls", type=int, default=50)
+    parser.add_argument("--calls", type=int, default=50, help="calls per measured piece of the Ray path")
     parser.add_argument("--results", default=None)
+    parser.add_argument(
+        "--note", default="", help="a sentence for the results (e.g. that the machine was shared)"
+    )
     args = parser.parse_args()
 
     import ray
 
     t0 = time.perf_counter()
-    ray.init(address=args.address, log_to_driver=False)
+    ray.init(address=args.address, log_to_driver=False, logging_level="WARNING")
     connect_s = time.perf_counter() - t0
     nodes = [n for n in ray.nodes() if n["Alive"]]
-    cpus = sum(int(n["Resources"].get("CPU", 0)) for n in nodes)
+    kind = "CPU" if args.device == "cpu" else "GPU"
+    devices = sum(int(n["Resources"].get(kind, 0)) for n in nodes)
+    hosts = len({n["NodeManagerAddress"] for n in nodes})
 
     tmp = Path(tempfile.mkdtemp(prefix="ray-scaling-"))
     dataset = write_dataset(tmp / "ds", args.jobs, args.workloads)
@@ -206,13 +236,14 @@ def main() -> None:
     for rep in range(args.repeats):
         for name, sols in plan:
             backend = {"backend": "local"} if name == "local" else {"backend": "ray", "actors": int(name[-1])}
-            r = timed_run(dataset, tmp / f"out-{name}-{len(sols)}", sols, **backend)
+            device = args.device if name != "local" or args.device == "cpu" else "cuda:0"
+            r = timed_run(dataset, tmp / f"out-{name}-{len(sols)}", sols, device, **backend)
             runs.setdefault((name, len(sols)), []).append(r)
             print(
                 f"repeat {rep}: {name} {len(sols)} jobs: wall {r['wall']:.2f} s, steady {r['steady']:.2f} s, load {r['load']:.2f}",
                 flush=True,
             )
-    transport = transport_ms(args.address, args.transport_calls)
+    costs = ray_costs(args.calls, runs[("ray1", args.jobs)][0]["sample"])
 
     def per_s(name: str, key: str) -> list[float]:
         return [args.jobs / r[key] for r in runs[(name, args.jobs)]]
@@ -220,8 +251,8 @@ def main() -> None:
     rows = []
     for name, label in (
         ("local", "local backend, 1 judge"),
-        ("ray1", "ray, 1 CPU actor"),
-        ("ray2", "ray, 2 CPU actors"),
+        ("ray1", f"ray, 1 {kind} actor"),
+        ("ray2", f"ray, 2 {kind} actors"),
     ):
         rs = runs[(name, args.jobs)]
         rows.append([
@@ -246,66 +277,94 @@ def main() -> None:
         for name in ("local", "ray1")
     }
 
-    text = f"""# Ray backend: scaling and per-job overhead (CPU cluster)
-
-Command:
-
-```bash
-ray start --head --port 6379 --num-cpus 1 --include-dashboard false
-ray start --address 127.0.0.1:6379 --num-cpus 1
-{command_line()}
-```
-
-Environment: {environment_line()}; ray {ray.__version__}; {os.cpu_count()} cores; cluster of {
-        len(nodes)
-    } nodes
-with {cpus} CPUs in all, all on this machine. The machine was shared with other work while this ran:
-the load average column says how busy it was (2.0 = both cores busy before the run began).
-
-Work: {args.jobs} Jobs (identical Solutions under different names) x {args.workloads} workloads of an
-elementwise Definition, timing 0 warm-up + 1 x 1 call, 1 correctness draw, `--force`;
-{args.repeats} repeats, the configurations interleaved. Values are median [min–max] over the repeats.
-The driver connected once ({connect_s:.2f} s) before the runs.
-
-## Jobs per second
-
-| configuration | wall s | jobs/s (wall) | jobs/s (steady state) | load average before |
-|---|---|---|---|---|
-{chr(10).join("| " + " | ".join(map(str, r)) + " |" for r in rows)}
-
-2 actors against 1: **{speed_wall:.2f}x** over the wall time (per repeat: {
-        ", ".join(f"{x:.2f}x" for x in paired_wall)
-    }),
-**{speed_steady:.2f}x** in steady state. Wall time includes starting the actors (a Ray worker
-process importing torch) and their clean-up; steady state runs from the first workload's start to
-the last trace.
-
-## Per-job overhead of the Ray backend over the local one
-
-Both with one judge; seconds per Job = (wall with {args.jobs} Jobs − wall with {args.small_jobs} Jobs) / {
-        args.jobs - args.small_jobs
-    }, per repeat.
-
-{
+    n = os.cpu_count()
+    cluster_line = f"the cluster: {len(nodes)} nodes on {hosts} host(s), {devices} {kind}s in all"
+    ray_commands = "ray start --head --port 6379 --num-cpus 1 --include-dashboard false\n"
+    ray_commands += "ray start --address 127.0.0.1:6379 --num-cpus 1 --dashboard-agent-listen-port 52366\n"
+    table = md_table(
+        ["configuration", "wall s", "jobs/s (wall)", "jobs/s (steady state)", "load average before"], rows
+    )
+    slopes = md_table(
+        ["backend", "s per Job", "fixed s per run (intercept)"],
+        [
+            ["local", spread(per_job["local"], 3), spread(fixed["local"], 2)],
+            ["ray, 1 actor", spread(per_job["ray1"], 3), spread(fixed["ray1"], 2)],
+        ],
+    )
+    per_repeat = ", ".join(f"{x:.2f}x" for x in paired_wall)
+    med = {k: statistics.median(v) for k, v in costs.items()}
+    per_job_ms = med["start_ms"] + args.workloads * (med["next_trace_ms"] + med["trace_json_ms"])
+    overheads = ", ".join(f"{x:.0f}" for x in overhead_ms)
+    lines = [
+        f"# Ray backend: scaling and per-job overhead ({kind} cluster)",
+        "",
+        "Command (the cluster as started for these numbers, then the script):",
+        "",
+        "```bash",
+        ray_commands + command_line(),
+        "```",
+        "",
+        f"Environment: {environment_line()}; ray {ray.__version__}; the driver's machine has {n} cores; "
+        f"{cluster_line}. The load average column is this machine's 1-minute load average before each "
+        f"run ({n} = as many runnable processes as cores before the run began: other work). {args.note}",
+        "",
+        f"Work: {args.jobs} Jobs (identical Solutions under different names) x {args.workloads} workloads "
+        "of an elementwise Definition, timing 0 warm-up + 1 x 1 call, 1 correctness draw, `--force`; "
+        f"{args.repeats} repeats, the configurations interleaved. Values are median [min–max] over the "
+        f"repeats. The driver connected once ({connect_s:.2f} s) before the runs.",
+        "",
+        "## Jobs per second",
+        "",
+        table,
+        "",
+        f"2 actors against 1: **{speed_wall:.2f}x** over the wall time (per repeat: {per_repeat}), "
+        f"**{speed_steady:.2f}x** in steady state. Wall time includes starting the actors (a Ray worker "
+        "process importing torch) and their clean-up; steady state runs from the first workload's start "
+        "to the last trace.",
+        "",
+        "## Per-job overhead of the Ray backend over the local one",
+        "",
+        f"Both with one judge; seconds per Job = (wall with {args.jobs} Jobs − wall with "
+        f"{args.small_jobs} Jobs) / {args.jobs - args.small_jobs}, per repeat.",
+        "",
+        slopes,
+        "",
+        f"Overhead per Job (ray − local, per repeat): {overheads} ms; median "
+        f"**{statistics.median(overhead_ms):.0f} ms**. A difference of two slopes is only as precise as "
+        "the runs are repeatable: see the spread of the slopes and the load averages.",
+        "",
+        "### The Ray path, piece by piece",
+        "",
+        f"Timed on the driver, {args.calls} calls each, median [min–max]; one judge actor on the cluster.",
+        "",
         md_table(
-            ["backend", "s per Job", "fixed s per run (intercept)"],
+            ["piece", "cost", "paid"],
             [
-                ["local", spread(per_job["local"], 3), spread(fixed["local"], 2)],
-                ["ray, 1 actor", spread(per_job["ray1"], 3), spread(fixed["ray1"], 2)],
+                [
+                    "start a judge actor (worker process, imports)",
+                    f"{spread(costs['actor_start_s'])} s",
+                    "once per judge per run",
+                ],
+                [
+                    "`start`: ship and parse a Job (embedded GQA torch, 4 CPU workloads)",
+                    f"{spread(costs['start_ms'], 1)} ms",
+                    "per Job",
+                ],
+                [
+                    "`next_trace` round trip (no evaluation)",
+                    f"{spread(costs['next_trace_ms'], 1)} ms",
+                    "per workload",
+                ],
+                ["trace JSON round trip", f"{spread(costs['trace_json_ms'], 2)} ms", "per workload"],
             ],
-        )
-    }
-
-Overhead per Job (ray − local, per repeat): {", ".join(f"{x:.0f}" for x in overhead_ms)} ms; median
-**{statistics.median(overhead_ms):.0f} ms**. This difference of two noisy slopes is only as precise as the
-runs are repeatable on a shared machine (see the spread of the slopes above); the transport cost
-below is the part Ray adds to every Job by construction.
-
-Transport per Job (a Job with no workloads to a judge actor and its empty answer back, timed on the
-driver, {len(transport)} calls): median **{statistics.median(transport):.1f} ms**, [{min(transport):.1f}–{
-        max(transport):.1f}] ms.
-Per workload, a Job adds one more round trip of the same kind (`next_trace`).
-"""
+        ),
+        "",
+        f"Per Job of this benchmark ({args.workloads} workloads): `start` + {args.workloads} x "
+        f"(`next_trace` + trace JSON) = **{per_job_ms:.1f} ms** (medians). Everything else a Job costs "
+        "(the sandbox, the judge's work) is the same code on both backends.",
+        "",
+    ]
+    text = "\n".join(lines)
     if args.results:
         write_results(args.results, text)
     else:

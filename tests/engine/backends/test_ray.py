@@ -315,3 +315,14 @@ def test_without_ray_the_backend_says_how_to_install_it(tmp_path):
     assert done.returncode == 2
     assert "pip install 'kernel-arena[ray]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_ray_options_need_the_ray_backend(tmp_path):
+    root = make_tiny_dataset(tmp_path / "ds", [solution_json("a", GOOD_DPS)])
+    with pytest.raises(ValueError, match="options of the ray backend"):
+        kernel_arena.run(dataset=root, out=tmp_path / "out", device="cpu", address="127.0.0.1:1")
+    with pytest.raises(ValueError, match="unknown backend 'slurm'"):
+        kernel_arena.run(dataset=root, out=tmp_path / "out", device="cpu", backend="slurm")
+    with pytest.raises(ValueError, match="actors must be at least 1"):
+        kernel_arena.run(dataset=root, out=tmp_path / "out", device="cpu", backend="ray", actors=0)
+    assert not (tmp_path / "out").exists()

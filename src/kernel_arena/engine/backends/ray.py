@@ -40,13 +40,17 @@ from kernel_arena.schema import EvaluationStatus, SafetensorsInput, Trace
 
 READY_TIMEOUT_S = 120.0
 """How long an actor may take to start (a worker process importing torch) before it is given up."""
-LOST = (
-    ray.exceptions.RayActorError,
-    ray.exceptions.ActorUnschedulableError,
-    ray.exceptions.NodeDiedError,
-    ray.exceptions.ObjectLostError,
-    ray.exceptions.WorkerCrashedError,
-    ray.exceptions.GetTimeoutError,
+LOST = tuple(
+    getattr(ray.exceptions, name)
+    for name in (
+        "RayActorError",
+        "ActorUnschedulableError",
+        "NodeDiedError",
+        "ObjectLostError",
+        "WorkerCrashedError",
+        "GetTimeoutError",
+    )
+    if hasattr(ray.exceptions, name)  # not every name exists in every Ray release since 2.9
 )
 """What a call to an actor raises when the actor, its process or its node is gone."""
 
