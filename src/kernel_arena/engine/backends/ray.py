@@ -5,7 +5,9 @@ The driver (this process) connects to the cluster (``ray.init(address)``), place
 to its node, at most ``actors`` of them spread over the nodes — and gives each a thread here
 that takes Jobs from a shared queue, ships them as plain data, and pulls the traces back one
 workload at a time, handing each to the orchestrator (the only writer of the run folder). The
-driver never imports Solution code; judges and sandboxes run on the nodes.
+actors are started by the first ``run`` and ended by ``close``, so the baselines' pass and the
+rest of a run share them. The driver never imports Solution code; judges and sandboxes run on
+the nodes.
 
 Data movement: a Job carries its Definition, Solution and Workloads; the safetensors blobs its
 workloads name are put in the object store once per run and fetched by each node that needs
@@ -67,6 +69,8 @@ class RayBackend:
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise BackendError(f"cannot connect to the Ray cluster at {where}: {exc}") from None
         self.max_actors = actors
+        self._slots: list[_Slot] | None = None
+        self._shelf: _BlobShelf | None = None
         self.nodes = [n for n in ray.nodes() if n.get("Alive")]
         gpus = sum(int(n["Resources"].get("GPU", 0)) for n in self.nodes)
         if device is None:
@@ -94,7 +98,10 @@ class RayBackend:
         self.hardware = types.pop() if self.device != "cpu" and len(types) == 1 else None
 
     def close(self) -> None:
-        """Disconnect, when this backend connected."""
+        """End the judges (letting idle ones clean their folders), and disconnect when this
+        backend connected."""
+        if self._slots:
+            _end_actors(self._slots, grace_s=10)
         if self._owns_connection and ray.is_initialized():
             ray.shutdown()
 
@@ -122,19 +129,27 @@ class RayBackend:
             .remote(self.device, run_folder)
         )
 
+    def _judges(self, settings: JudgeSettings) -> tuple[list[_Slot], _BlobShelf]:
+        """The judges' slots and the blob shelf, made by the first ``run`` and kept until ``close``
+        (a run calls ``run`` twice: baselines first, then the rest)."""
+        if self._slots is None or self._shelf is None:
+            nodes = self.placements()
+            if not nodes:
+                raise BackendError(f"the Ray cluster has no {self.resource} to run a judge on")
+            run_folder = f"{socket.gethostname()}:{settings.log_dir.resolve().parent}"
+            self._slots = [_Slot(self, node, run_folder) for node in nodes]
+            self._shelf = _BlobShelf(settings)
+        return self._slots, self._shelf
+
     # ------------------------------------------------------------------ the run
     def run(self, jobs: list[Job], settings: JudgeSettings, on_start: OnStart, on_trace: OnTrace) -> None:
         if not jobs:
             return
-        nodes = self.placements()
-        if not nodes:
-            raise BackendError(f"the Ray cluster has no {self.resource} to run a judge on")
-        run_folder = f"{socket.gethostname()}:{settings.log_dir.resolve().parent}"
+        all_slots, shelf = self._judges(settings)
+        slots = [s for s in all_slots if s.actor is not None]  # the others' nodes are gone
         queue = _WorkQueue(jobs)
-        shelf = _BlobShelf(settings)
         errors: list[BaseException] = []
         lock = threading.Lock()
-        slots = [_Slot(self, node, run_folder) for node in nodes]
 
         def record(job: Job, trace: Trace) -> None:
             with lock:
@@ -177,7 +192,6 @@ class RayBackend:
             queue.abort()
             _end_actors(slots, grace_s=0)
             raise
-        _end_actors(slots, grace_s=10)
         if errors:
             raise errors[0]
         if queue.left:
@@ -304,6 +318,10 @@ class _Slot:
 
     def ready(self) -> bool:
         """Wait for the actor to start; False (and the actor given up) when it does not."""
+        if self.actor is None:
+            return False
+        if self.info:
+            return True
         try:
             self.info = self.call(self.actor.describe.remote(), READY_TIMEOUT_S)
         except _ActorLost:
@@ -316,6 +334,7 @@ class _Slot:
         """A new actor on the same node, after the last one died."""
         self.stop()
         self.actor = self.backend._new_actor(self.node_id, self.run_folder)
+        self.info = {}
         return self.ready()
 
     def call(self, ref: Any, timeout: float | None = None) -> Any:
