@@ -25,6 +25,7 @@ def test_one_line_per_evaluation_with_eta_and_exit_codes(tmp_path):
     assert lines[0].startswith("[1/2] PASSED good") and "ETA" in lines[0] and "elapsed" in lines[0]
     assert lines[1].startswith("[2/2] PASSED good") and "ETA" not in lines[1]
     assert " us" in lines[0] or " ms" in lines[0]
+    assert "good · wl-0 · cpu ·" in lines[0]  # where it ran (a node too, on a cluster)
 
 
 def test_a_failed_evaluation_exits_1(tmp_path):

@@ -31,6 +31,8 @@ class ProgressListener(RunListener):
         self._total = 0
         self._done = 0
         self._start = time.monotonic()
+        self._where: dict[tuple[str, str], str] = {}
+        """(solution, workload uuid) -> the device (and node, on a cluster) it started on."""
 
     def __enter__(self) -> ProgressListener:
         if self.enabled:
@@ -57,6 +59,7 @@ class ProgressListener(RunListener):
             self._task = self._progress.add_task("evaluating", total=total)
 
     def started(self, job: Job, workload: Workload, device: str) -> None:
+        self._where[(job.solution.name, workload.uuid)] = device
         if self._progress is not None:
             name = workload.name or workload.uuid[:8]
             self._progress.update(self._task, description=escape(f"{job.solution.name} · {name} · {device}"))
@@ -65,10 +68,10 @@ class ProgressListener(RunListener):
         self._done += 1
         if self._progress is not None:
             self._progress.advance(self._task)
+        device = self._where.pop((trace.solution or "", trace.workload.uuid), None)
         if self.lines is not None:
-            self.lines.print(
-                escape(progress_line(trace, self._done, self._total, time.monotonic() - self._start))
-            )
+            elapsed = time.monotonic() - self._start
+            self.lines.print(escape(progress_line(trace, self._done, self._total, elapsed, device)))
         ev = trace.evaluation
         if ev is not None and not trace.passed and self.enabled:
             self.console.print(
@@ -80,12 +83,15 @@ FAILURE_WIDTH = 100
 """A failure's reason in a progress line is shortened in the middle beyond this many characters."""
 
 
-def progress_line(trace: Trace, done: int, total: int, elapsed_s: float) -> str:
-    """``[3/12] PASSED solution · workload · 8.4 us · 1.05x vs baseline · 0:12 elapsed · ETA 0:36``;
-    a failure says why in one line (``· SystemExit: 3 (main.py:4)``)."""
+def progress_line(trace: Trace, done: int, total: int, elapsed_s: float, device: str | None = None) -> str:
+    """``[3/12] PASSED solution · workload · cuda:0 · 8.4 us · 1.05x vs baseline · 0:12 elapsed ·
+    ETA 0:36``; the device names its node on a cluster (``cuda:0 on 10.0.0.3 (node 1a2b3c4d)``); a
+    failure says why in one line (``· SystemExit: 3 (main.py:4)``)."""
     ev = trace.evaluation
     parts = [f"[{done}/{total}]", ev.status.value if ev is not None else "?"]
     parts.append(f"{trace.solution} · {trace.workload.name or trace.workload.uuid[:8]}")
+    if device:
+        parts.append(f"· {device}")
     perf = ev.performance if ev is not None else None
     if perf is not None and perf.latency_ms > 0:
         parts.append(f"· {format_ms(perf.latency_ms)}")
