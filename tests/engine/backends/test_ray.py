@@ -328,3 +328,12 @@ def test_ray_options_need_the_ray_backend(tmp_path):
     with pytest.raises(ValueError, match="actors must be at least 1"):
         kernel_arena.run(dataset=root, out=tmp_path / "out", device="cpu", backend="ray", actors=0)
     assert not (tmp_path / "out").exists()
+
+
+def test_an_address_where_no_cluster_answers_exits_2(tmp_path):
+    root = make_tiny_dataset(tmp_path / "ds", [solution_json("a", GOOD_DPS)])
+    port = _free_port()  # nothing listens there
+    cmd = run_command(root, tmp_path / "out", "--backend", "ray", "--address", f"127.0.0.1:{port}")
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert f"no Ray cluster answers at 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr

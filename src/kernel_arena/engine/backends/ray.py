@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import socket
 import threading
 from collections import deque
@@ -40,6 +41,8 @@ from kernel_arena.engine.judge import JudgeSettings, evaluation_trace, job_prove
 from kernel_arena.engine.plan import Job
 from kernel_arena.schema import EvaluationStatus, SafetensorsInput, Trace
 
+CONNECT_TIMEOUT_S = 5.0
+"""How long the cluster's address may take to accept a connection (Ray itself retries for minutes)."""
 READY_TIMEOUT_S = 120.0
 """How long an actor may take to start (a worker process importing torch) before it is given up."""
 LOST = tuple(
@@ -64,6 +67,7 @@ class RayBackend:
         self._owns_connection = not ray.is_initialized()
         if self._owns_connection:
             where = address or "the default address (RAY_ADDRESS, else a new local instance)"
+            _probe(address if address is not None else os.environ.get("RAY_ADDRESS"))
             try:
                 ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
             except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -384,6 +388,21 @@ class _BlobShelf:
                         self._refs[rel] = (hashlib.sha256(data).hexdigest(), ray.put(data))
                     wanted[rel] = self._refs[rel]
         return wanted
+
+
+def _probe(address: str | None) -> None:
+    """BackendError when a ``HOST:PORT`` (or ``ray://HOST:PORT``) address does not accept a TCP
+    connection within ``CONNECT_TIMEOUT_S``; ``auto`` and no address are left to Ray."""
+    if not address or address == "auto":
+        return
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        message = f"no Ray cluster answers at {address} ({exc}): is its head node started?"
+        raise BackendError(message) from None
 
 
 def _first_lines(text: str, limit: int = 400) -> str:
