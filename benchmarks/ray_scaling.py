@@ -19,6 +19,8 @@ calls, so Jobs are CPU-bound and independent, which is what a cluster of judges 
 2. Per-job overhead of the Ray backend over the local one: both with one judge, J and J_small
    Jobs; the slope of wall time against Job count is the cost per Job for each backend (fixed
    costs, such as starting actors, cancel out); the difference of the slopes is the overhead.
+   Ray starts actors with ``OMP_NUM_THREADS=1``, which the sandboxes inherit, so the local
+   backend is also run with it (like for like) beside its default.
 3. The Ray path piece by piece, timed on the driver: starting a judge actor, ``start`` with a
    real Job (shipped and parsed, nothing evaluated), a ``next_trace`` round trip without an
    evaluation, a trace's JSON round trip. Their sum for a Job is what Ray adds to it by
@@ -31,6 +33,7 @@ else was running.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -38,6 +41,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -147,6 +151,21 @@ def timed_run(dataset: Path, out: Path, solutions: list[str], device: str, **bac
     return {"wall": wall, "steady": clock.last - clock.first, "load": load, "sample": result.traces[-1]}
 
 
+@contextlib.contextmanager
+def one_thread(on: bool) -> Iterator[None]:
+    """``OMP_NUM_THREADS=1`` for the sandboxes started meanwhile (as Ray's actors have it)."""
+    previous = os.environ.get("OMP_NUM_THREADS")
+    if on:
+        os.environ["OMP_NUM_THREADS"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = previous
+
+
 def spread(values: list[float], digits: int = 2) -> str:
     """median [min–max]"""
     return f"{statistics.median(values):.{digits}f} [{min(values):.{digits}f}–{max(values):.{digits}f}]"
@@ -206,7 +225,7 @@ def main() -> None:
     )
     parser.add_argument("--address", required=True, help="Ray cluster with (at least) 2 devices in all")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda for one judge per GPU")
-    parser.add_argument("--jobs", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=16)
     parser.add_argument("--small-jobs", type=int, default=2)
     parser.add_argument("--workloads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
@@ -232,12 +251,15 @@ def main() -> None:
     every = [f"bench{j:02d}" for j in range(args.jobs)]
     few = every[: args.small_jobs]
     runs: dict[tuple[str, int], list[dict]] = {}
-    plan = [("ray1", every), ("ray2", every), ("local", every), ("ray1", few), ("local", few)]
+    plan = [(name, sols) for sols in (every, few) for name in ("ray1", "ray2", "local", "local1")]
+    plan.remove(("ray2", few))
     for rep in range(args.repeats):
         for name, sols in plan:
-            backend = {"backend": "local"} if name == "local" else {"backend": "ray", "actors": int(name[-1])}
-            device = args.device if name != "local" or args.device == "cpu" else "cuda:0"
-            r = timed_run(dataset, tmp / f"out-{name}-{len(sols)}", sols, device, **backend)
+            local = name.startswith("local")
+            backend = {"backend": "local"} if local else {"backend": "ray", "actors": int(name[-1])}
+            device = args.device if not local or args.device == "cpu" else "cuda:0"
+            with one_thread(name == "local1"):
+                r = timed_run(dataset, tmp / f"out-{name}-{len(sols)}", sols, device, **backend)
             runs.setdefault((name, len(sols)), []).append(r)
             print(
                 f"repeat {rep}: {name} {len(sols)} jobs: wall {r['wall']:.2f} s, steady {r['steady']:.2f} s, load {r['load']:.2f}",
@@ -251,6 +273,7 @@ def main() -> None:
     rows = []
     for name, label in (
         ("local", "local backend, 1 judge"),
+        ("local1", "local backend, 1 judge, OMP_NUM_THREADS=1"),
         ("ray1", f"ray, 1 {kind} actor"),
         ("ray2", f"ray, 2 {kind} actors"),
     ):
@@ -270,11 +293,12 @@ def main() -> None:
         big, small = runs[(name, args.jobs)], runs[(name, args.small_jobs)]
         return [(b["wall"] - s["wall"]) / (args.jobs - args.small_jobs) for b, s in zip(big, small)]
 
-    per_job = {name: slope(name) for name in ("local", "ray1")}
-    overhead_ms = [(r - loc) * 1e3 for r, loc in zip(per_job["ray1"], per_job["local"])]
+    per_job = {name: slope(name) for name in ("local", "local1", "ray1")}
+    overhead_ms = [(r - loc) * 1e3 for r, loc in zip(per_job["ray1"], per_job["local1"])]
+    overhead_default_ms = [(r - loc) * 1e3 for r, loc in zip(per_job["ray1"], per_job["local"])]
     fixed = {
         name: [s["wall"] - args.small_jobs * p for s, p in zip(runs[(name, args.small_jobs)], per_job[name])]
-        for name in ("local", "ray1")
+        for name in ("local", "local1", "ray1")
     }
 
     n = os.cpu_count()
@@ -288,6 +312,7 @@ def main() -> None:
         ["backend", "s per Job", "fixed s per run (intercept)"],
         [
             ["local", spread(per_job["local"], 3), spread(fixed["local"], 2)],
+            ["local, OMP_NUM_THREADS=1", spread(per_job["local1"], 3), spread(fixed["local1"], 2)],
             ["ray, 1 actor", spread(per_job["ray1"], 3), spread(fixed["ray1"], 2)],
         ],
     )
@@ -295,6 +320,7 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in costs.items()}
     per_job_ms = med["start_ms"] + args.workloads * (med["next_trace_ms"] + med["trace_json_ms"])
     overheads = ", ".join(f"{x:.0f}" for x in overhead_ms)
+    overheads_default = ", ".join(f"{x:.0f}" for x in overhead_default_ms)
     lines = [
         f"# Ray backend: scaling and per-job overhead ({kind} cluster)",
         "",
@@ -325,13 +351,16 @@ def main() -> None:
         "## Per-job overhead of the Ray backend over the local one",
         "",
         f"Both with one judge; seconds per Job = (wall with {args.jobs} Jobs − wall with "
-        f"{args.small_jobs} Jobs) / {args.jobs - args.small_jobs}, per repeat.",
+        f"{args.small_jobs} Jobs) / {args.jobs - args.small_jobs}, per repeat. Ray starts its actors with "
+        "`OMP_NUM_THREADS=1` and the sandboxes inherit it, so the like-for-like local run sets it too "
+        "(for its sandboxes); the plain local run lets torch use every core.",
         "",
         slopes,
         "",
-        f"Overhead per Job (ray − local, per repeat): {overheads} ms; median "
-        f"**{statistics.median(overhead_ms):.0f} ms**. A difference of two slopes is only as precise as "
-        "the runs are repeatable: see the spread of the slopes and the load averages.",
+        f"Overhead per Job, ray − local with OMP_NUM_THREADS=1 (per repeat): {overheads} ms; median "
+        f"**{statistics.median(overhead_ms):.0f} ms**. Against the plain local run: {overheads_default} ms; "
+        f"median {statistics.median(overhead_default_ms):.0f} ms. A difference of two slopes is only as "
+        "precise as the runs are repeatable: see the spread of the slopes and the load averages.",
         "",
         "### The Ray path, piece by piece",
         "",
