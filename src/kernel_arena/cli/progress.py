@@ -71,7 +71,8 @@ class ProgressListener(RunListener):
         device = self._where.pop((trace.solution or "", trace.workload.uuid), None)
         if self.lines is not None:
             elapsed = time.monotonic() - self._start
-            self.lines.print(escape(progress_line(trace, self._done, self._total, elapsed, device)))
+            line = progress_line(trace, self._done, self._total, elapsed, device)
+            self.lines.print(escape(line), soft_wrap=True)  # one line, whatever the width
         ev = trace.evaluation
         if ev is not None and not trace.passed and self.enabled:
             self.console.print(
