@@ -27,8 +27,10 @@ def _width(stream: TextIO) -> int | None:
     return None if stream.isatty() or os.environ.get("COLUMNS", "").isdigit() else 200
 
 
-console = Console(width=_width(sys.stdout))
-err = Console(stderr=True, width=_width(sys.stderr))
+# soft_wrap: a message is one line however narrow the terminal (copy it, grep it); tables still
+# fit the width, and a long text that should wrap is printed with soft_wrap=False.
+console = Console(width=_width(sys.stdout), soft_wrap=True)
+err = Console(stderr=True, width=_width(sys.stderr), soft_wrap=True)
 
 DatasetOpt = Annotated[
     Optional[str],

@@ -113,5 +113,5 @@ def render_report(
             buf.print(table)
         return buf.file.getvalue()  # type: ignore[attr-defined]
     for table in tables:
-        console.print(table)
+        console.print(table, soft_wrap=False)  # the legend wraps at the console width
     return None

@@ -24,7 +24,7 @@ def shorten(text: str, width: int) -> str:
     if len(text) <= width:
         return text
     keep = max(width - 3, 2)
-    tail_len = max(keep * 2 // 5, 1)
+    tail_len = max(keep // 4, 1)  # room for the last words and a (P03) or (main.py:12)
     head = text[: keep - tail_len]
     tail = text[len(text) - tail_len :]
     if " " in head[len(head) // 2 :]:
