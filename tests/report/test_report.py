@@ -204,3 +204,17 @@ def test_buckets_and_timing_marks(tmp_path):
     row = leaderboard(ds.traces, "scale_add_n", spec=ds.definitions["scale_add_n"])[0]
     assert row.noisy == 1 and row.cpu_timed == 2
     assert row.by_bucket == {"<1 MiB": pytest.approx(2.0), "16-256 MiB": pytest.approx(8.0)}
+
+
+def test_md_details_is_a_per_workload_table_under_each_leaderboard(tmp_path):
+    """--details rows used to be leaderboard rows of 17 dashes with the workload at the end."""
+    from kernel_arena.report.render import render_report
+
+    traces = [trace("a", "w1"), trace("a", "w2")]
+    traces[0]["workload"]["name"] = "small_batch"
+    text = render_report(load_dataset(_run(tmp_path, traces)), None, "md", True, None)
+    tables = text.strip().split("\n\n")
+    assert len(tables) == 2
+    assert tables[1].splitlines()[0] == "| definition | solution | workload | status | latency_ms | speedup | flags |"
+    assert "| small_batch |" in tables[1] and "| w2 |" in tables[1]
+    assert "| - | - | - |" not in text

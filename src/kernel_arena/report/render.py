@@ -68,7 +68,7 @@ def report_rows(ds: Dataset, definitions: list[str] | None, details: bool) -> li
                     {
                         "definition": name,
                         "solution": t.solution,
-                        "workload": t.workload.uuid,
+                        "workload": t.workload.label,
                         "status": t.evaluation.status.value,
                         "latency_ms": perf.latency_ms if perf else None,
                         "speedup": perf.speedup_factor if perf else None,
@@ -101,8 +101,21 @@ def render_report(
         writer.writerows(rows)
         return buf.getvalue()
     if fmt == "md":
-        out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        out += ["| " + " | ".join(_cell(r.get(c)) for c in cols) + " |" for r in rows]
+        # A leaderboard, then (with --details) its per-workload table: one table per run of rows
+        # of the same kind, each with its own columns.
+        out: list[str] = []
+        groups: list[list[dict[str, Any]]] = []
+        for row in rows:
+            if groups and ("workload" in row) == ("workload" in groups[-1][0]):
+                groups[-1].append(row)
+            else:
+                groups.append([row])
+        for group in groups:
+            keys = list(dict.fromkeys(k for r in group for k in r))
+            if out:
+                out.append("")
+            out += ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+            out += ["| " + " | ".join(_cell(r.get(c)) for c in keys) + " |" for r in group]
         return "\n".join(out) + "\n"
     from kernel_arena.report.table import leaderboard_tables
 
