@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from helpers import GOOD_DPS, make_tiny_dataset, solution_json
+from helpers import GOOD_DPS, TINY_DEF, make_tiny_dataset, solution_json
 
 
 def ka(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
@@ -108,3 +108,42 @@ def test_bad_config_is_a_usage_error(tmp_path):
     cfg.write_text(json.dumps({"tolerance": {"default": {"atol": -1}}}))
     r = ka("run", "--config", str(cfg), "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "tolerance.default.atol" in r.stderr
+
+
+TRITON_AXPY = """
+    import triton
+    import triton.language as tl
+
+
+    @triton.jit
+    def axpy(x, y, out, alpha, n, BLOCK: tl.constexpr):
+        offs = tl.arange(0, BLOCK)
+        mask = offs < n
+        tl.store(out + offs, alpha * tl.load(x + offs, mask=mask) + tl.load(y + offs, mask=mask), mask=mask)
+
+
+    def run(x, y, alpha, out):
+        axpy[(1,)](x, y, out, float(alpha), x.numel(), BLOCK=64)
+"""
+
+
+def test_run_times_triton_on_cpu_with_one_call_and_says_so(tmp_path):
+    """Default timing: a Triton Solution (the interpreter, on CPU) gets one timed call and no
+    warm-up, a Python one the CPU's budgeted counts; the trace, its log and the summary say so."""
+    sols = [solution_json("tri", TRITON_AXPY, language="triton"), solution_json("py", GOOD_DPS)]
+    root = make_tiny_dataset(tmp_path / "ds", sols)
+    out = tmp_path / "out"
+    r = ka("run", "--dataset", str(root), "--out", str(out), "--device", "cpu", "--draws", "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    text = " ".join(r.stdout.split())
+    assert "Triton interpreter (tri), timed with 1 timed call, no warm-up" in text, text
+    traces = {}
+    for line in (out / "traces" / "elementwise" / f"{TINY_DEF}.jsonl").read_text().splitlines():
+        t = json.loads(line)
+        traces[t["solution"]] = t["evaluation"]
+    timing = {name: ev["performance"]["timing"] for name, ev in traces.items()}
+    assert (timing["tri"]["warmup"], timing["tri"]["iters"], timing["tri"]["trials"]) == (0, 1, 1)
+    assert timing["tri"]["budget_ms"] is None
+    assert timing["py"]["trials"] == 3 and timing["py"]["budget_ms"] == 100
+    assert "Triton interpreter (CPU), timed with 1 timed call, no warm-up" in traces["tri"]["log"]
+    assert "Triton interpreter" not in traces["py"]["log"]

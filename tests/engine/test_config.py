@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from kernel_arena.engine.config import ConfigError, RunConfig, load_config
+from kernel_arena.engine.config import INTERPRETER_TIMING, ConfigError, RunConfig, load_config
+from kernel_arena.measure.timing import TimingSettings
 
 
 def test_precedence(tmp_path, builtin):
@@ -41,3 +42,20 @@ def test_unknown_key_named(tmp_path):
     path.write_text(json.dumps({"tolerance": {"op_type": {"gdn": {"atool": 1}}}}))
     with pytest.raises(ConfigError, match=r"tolerance.op_type.gdn: unknown keys \['atool'\]"):
         load_config(path)
+
+
+def test_triton_on_cpu_is_timed_minimally_unless_timing_is_given(builtin):
+    """The interpreter's wall time says nothing about a kernel: one timed call by default; explicit
+    settings apply to every Solution."""
+    triton = builtin.solutions["gdn_decode_triton"]
+    torch_sol = builtin.solutions["gdn_decode_torch"]
+    cfg = RunConfig(budget_ms=500)
+    assert cfg.timing_for("cpu", triton) == INTERPRETER_TIMING == TimingSettings(0, 1, 1)
+    assert cfg.timing_for("cpu", torch_sol) == cfg.timing_for("cpu")
+    assert cfg.timing_for("cpu").budget_ms == 500
+    assert cfg.timing_for("cuda", triton) == cfg.timing_for("cuda") != INTERPRETER_TIMING
+    explicit = RunConfig(timing=TimingSettings(1, 2, 1))
+    assert explicit.timing_for("cpu", triton) == explicit.timing_for("cpu", torch_sol) == TimingSettings(1, 2, 1)
+    assert INTERPRETER_TIMING.describe() == "1 timed call, no warm-up"
+    assert TimingSettings(2, 5, 3).describe() == "2 warm-up + 3x5 timed calls"
+    assert TimingSettings(2, 5, 3, budget_ms=100).describe() == "up to 2 warm-up + 3x5 timed calls, 100 ms a loop"

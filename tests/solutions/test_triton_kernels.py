@@ -1,5 +1,7 @@
 """The embedded Triton kernels on CPU through the Triton interpreter: every edge case, forced chunk
-sizes (the CPU workloads are too short to exercise the merges otherwise)."""
+sizes (the CPU workloads are too short to exercise the merges otherwise) and forced GDN row tiles
+(on CPU the GDN Solution itself takes one program per (sequence, head), the GPU's narrow tiles
+are covered here)."""
 
 from __future__ import annotations
 
@@ -57,38 +59,46 @@ def _check(out, lse, ref_out, ref_lse):
     torch.testing.assert_close(lse[finite], ref_lse[finite], atol=1e-3, rtol=1e-3)
 
 
-def _gqa_inputs(lengths, seed):
+def _gqa_inputs(lengths, seed, kv_heads=8):
+    """Inputs of the definition's layout (4 q heads per kv head, head dim 128); ``kv_heads`` 8 as
+    in the definition, or fewer where a case is about chunks and sequences, not heads: the
+    interpreter runs one program per (chunk, kv head), and every kv head's programs do the same
+    work on their own slices (the reference takes any head count)."""
     gen = torch.Generator().manual_seed(seed)
     pool = sum(lengths) + 7
-    q = torch.randn(len(lengths), 32, 128, generator=gen).bfloat16()
-    k = torch.randn(pool, 1, 8, 128, generator=gen).bfloat16()
-    v = torch.randn(pool, 1, 8, 128, generator=gen).bfloat16()
+    q = torch.randn(len(lengths), 4 * kv_heads, 128, generator=gen).bfloat16()
+    k = torch.randn(pool, 1, kv_heads, 128, generator=gen).bfloat16()
+    v = torch.randn(pool, 1, kv_heads, 128, generator=gen).bfloat16()
     indptr, indices = _table(lengths, pool, gen)
     return q, k, v, indptr, indices
 
 
 # chunk 1 makes every token its own chunk (maximal merges); 1000 puts the batch in one chunk.
+# Chunks of 1 and 3 tokens (up to 1040 programs a call with 8 kv heads) run with 2 kv heads,
+# which keep the head indexing of K/V, partials, counters and outputs apart from kv head 0;
+# chunks of 16, 40 and 1000 tokens run with the definition's 8.
 @pytest.mark.parametrize("chunk", [1, 3, 16, 40, 1000])
 @pytest.mark.parametrize("lengths", [[0, 1, 70, 3], [130], [0, 0], [2, 0, 9], [0, 5, 0, 0, 7, 0]])
 def test_gqa_triton_matches_reference(builtin, chunk, lengths):
     mod = _load(GQA)
-    q, k, v, indptr, indices = _gqa_inputs(lengths, sum(lengths) + chunk)
+    q, k, v, indptr, indices = _gqa_inputs(lengths, sum(lengths) + chunk, kv_heads=2 if chunk <= 3 else 8)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
     expected = ref(q, k, v, indptr, indices, 128**-0.5)
     for _ in range(2):  # the second call finds the arrival counters reset by the first
-        out = torch.full((len(lengths), 32, 128), float("nan")).bfloat16()
-        lse = torch.full((len(lengths), 32), float("nan"))
+        out = torch.full(q.shape, float("nan")).bfloat16()
+        lse = torch.full(q.shape[:2], float("nan"))
         mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk)
         _check(out, lse, *expected)
 
 
 def test_gqa_triton_batch_wider_than_one_indptr_block(builtin):
-    """300 sequences: the chunk's sequence range is counted over two 256-wide indptr blocks."""
+    """300 sequences: the chunk's sequence range is counted over two 256-wide indptr blocks (a
+    matter of sequences, not heads: 2 kv heads)."""
     lengths = [(i * 7) % 4 for i in range(300)]
     mod = _load(GQA)
-    q, k, v, indptr, indices = _gqa_inputs(lengths, 11)
-    out = torch.full((300, 32, 128), float("nan")).bfloat16()
-    lse = torch.full((300, 32), float("nan"))
+    q, k, v, indptr, indices = _gqa_inputs(lengths, 11, kv_heads=2)
+    out = torch.full(q.shape, float("nan")).bfloat16()
+    lse = torch.full(q.shape[:2], float("nan"))
     mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, 64)
     ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
     _check(out, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
@@ -261,3 +271,41 @@ def test_gqa_plan_cache_stays_bounded_as_the_token_count_changes(builtin):
         mod.run(q, k, v, indptr, indices, 128**-0.5, out, lse)
         _check(out, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
         assert len(mod._PLANS) <= 2
+
+
+@pytest.mark.parametrize(
+    ("block_v", "batch", "with_state", "scale"),
+    [(8, 1, True, 0.088), (32, 2, False, 0.0), (128, 3, True, 0.0), (128, 2, False, 0.088)],
+)
+def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale):
+    """Row tiles of 8 and 32 (what a GPU takes for small and large batches) and 128 (what the
+    Solution takes on CPU), with and without an input state, an explicit and the default scale."""
+    mod = _load(GDN)
+    gen = torch.Generator().manual_seed(batch * 131 + block_v)
+    q = torch.randn(batch, 1, 4, 128, generator=gen).bfloat16()
+    k = (torch.randn(batch, 1, 4, 128, generator=gen) * 0.1).bfloat16()
+    v = torch.randn(batch, 1, 8, 128, generator=gen).bfloat16()
+    state = torch.randn(batch, 8, 128, 128, generator=gen) if with_state else None
+    A_log, dt_bias = torch.randn(8, generator=gen), torch.randn(8, generator=gen)
+    a = torch.randn(batch, 1, 8, generator=gen).bfloat16()
+    b = torch.randn(batch, 1, 8, generator=gen).bfloat16()
+    ref = load_reference(builtin.definitions["gdn_decode_qk4_v8_d128_k_last"])
+    exp_out, exp_state = ref(q, k, v, state, A_log, a, dt_bias, b, scale)
+    out = torch.full((batch, 1, 8, 128), float("nan")).bfloat16()
+    new_state = torch.full((batch, 8, 128, 128), float("nan"))
+    pristine = None if state is None else state.clone()
+    mod.decode(q, k, v, state, A_log, a, dt_bias, b, scale, out, new_state, block_v)
+    torch.testing.assert_close(out.float(), exp_out.float(), atol=1e-2, rtol=1e-2)
+    torch.testing.assert_close(new_state, exp_state, atol=1e-4, rtol=1e-4)
+    assert state is None or torch.equal(state, pristine), "the input state is only read"
+
+
+def test_gdn_triton_takes_one_program_per_sequence_and_head_on_cpu():
+    """The interpreter runs programs one after another: on CPU, whole V slices; on a GPU, narrow
+    row tiles by batch size."""
+    mod = _load(GDN)
+    assert mod._block_v(1, 8, 128, torch.device("cpu")) == 128
+    assert mod._block_v(64, 8, 128, torch.device("cpu")) == 128
+    assert mod._block_v(1, 8, 128, torch.device("cuda")) == 8
+    assert mod._block_v(16, 8, 128, torch.device("cuda")) == 16
+    assert mod._block_v(64, 8, 128, torch.device("cuda")) == 32

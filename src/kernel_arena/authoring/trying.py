@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel_arena.dataset import Dataset, DatasetError
-from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.config import INTERPRETER_TIMING, RunConfig, interpreted
 from kernel_arena.engine.plan import load_solution_arg, select_workloads
 from kernel_arena.engine.run import run
 from kernel_arena.measure.environment import expand_devices
@@ -103,9 +103,13 @@ def try_solution(
         what = f"matching {workload!r}" if workload else f"for {dev}"
         raise TryError(f"{definition.name} has no workload {what}")
     chosen = candidates[0]
+    if interpreted(solution, dev):
+        timing = INTERPRETER_TIMING
+    else:
+        timing = TimingSettings(1, 5, 1) if dev == "cpu" else TimingSettings(3, 20, 1)
     config = RunConfig(
         draws=1,
-        timing=TimingSettings(1, 5, 1) if dev == "cpu" else TimingSettings(3, 20, 1),
+        timing=timing,
         timeout_s=timeout_s,
         synthesize_missing=synthesize_missing,
     )
@@ -123,7 +127,7 @@ def try_solution(
         chosen,
         dev,
         time.monotonic() - t0,
-        interpreted=dev == "cpu" and solution.spec.language == "triton",
+        interpreted=interpreted(solution, dev),
     )
     # The run also evaluates the definition's baseline first (when it targets the device):
     # the outcome is this solution's trace, which records its speedup against the baseline.

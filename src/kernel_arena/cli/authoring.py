@@ -145,7 +145,7 @@ def try_cmd(
         except TryError as exc:
             fail(str(exc))
         if as_json:
-            notes = [interpreter_note([outcome.solution.name])] if outcome.interpreted else []
+            notes = [_interpreter_note(outcome)] if outcome.interpreted else []
             print(json.dumps({**outcome.to_json_dict(), "notes": notes}, indent=2, default=str), flush=True)
         else:
             _print_try(outcome)
@@ -191,4 +191,10 @@ def _print_try(outcome: TryOutcome) -> None:
     if ev.log.strip():
         console.print(escape(ev.log.strip()[:6000]))
     if outcome.interpreted:
-        console.print(f"note: {escape(interpreter_note([outcome.solution.name]))}")
+        console.print(f"note: {escape(_interpreter_note(outcome))}")
+
+
+def _interpreter_note(outcome: TryOutcome) -> str:
+    from kernel_arena.engine.config import INTERPRETER_TIMING
+
+    return interpreter_note([outcome.solution.name], INTERPRETER_TIMING.describe())

@@ -95,9 +95,11 @@ def warn_problems(problems: list[Problem], dataset: str | None) -> None:
         )
 
 
-def interpreter_note(solutions: list[str]) -> str:
-    """What a CPU latency of Triton solutions means (they ran in the Triton interpreter)."""
+def interpreter_note(solutions: list[str], timing: str | None = None) -> str:
+    """What a CPU latency of Triton solutions means (they ran in the Triton interpreter), and how
+    they were timed (``TimingSettings.describe()``)."""
+    how = f", timed with {timing}" if timing else ""
     return (
         "on CPU, Triton solutions run in the Triton interpreter "
-        f"({', '.join(solutions)}): their latency checks the pipeline, not GPU speed"
+        f"({', '.join(solutions)}){how}: their latency checks the pipeline, not GPU speed"
     )

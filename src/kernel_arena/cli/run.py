@@ -24,6 +24,7 @@ from kernel_arena.report.marks import TIMING_MARKS_LEGEND, timing_marks
 from kernel_arena.report.text import format_ms, shorten
 
 if TYPE_CHECKING:
+    from kernel_arena.engine.config import RunConfig
     from kernel_arena.engine.run import RunResult
     from kernel_arena.report.summary import SummaryRow
 
@@ -214,12 +215,14 @@ def run_cmd(
             )
         )
     else:
-        _print_summary(rows, result)
+        _print_summary(rows, result, cfg)
     if failed:
         raise typer.Exit(1)
 
 
-def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
+def _print_summary(rows: list[SummaryRow], result: RunResult, config: RunConfig) -> None:
+    from kernel_arena.engine.config import interpreted
+
     table = Table(title=escape(f"run summary ({result.out})"), show_header=True, header_style="bold")
     for col in (
         "definition",
@@ -257,11 +260,13 @@ def _print_summary(rows: list[SummaryRow], result: RunResult) -> None:
     )
     for s in result.skipped:
         console.print(f"[yellow]skipped[/yellow] {escape(f'{s.solution} ({s.definition}): {s.reason}')}")
-    interpreted = sorted({j.solution.name for j in result.jobs if j.solution.spec.language == "triton"})
-    if interpreted and all(
+    slow = [j.solution for j in result.jobs if interpreted(j.solution, "cpu")]
+    if slow and all(
         t.evaluation and t.evaluation.environment.hardware.startswith("CPU") for t in result.traces
     ):
-        console.print(f"note: {escape(interpreter_note(interpreted))}")
+        names = sorted({s.name for s in slow})
+        timing = config.timing_for("cpu", slow[0]).describe()
+        console.print(f"note: {escape(interpreter_note(names, timing))}")
     if result.already_done:
         console.print(
             f"{result.already_done} evaluation(s) already traced in {result.out} were "

@@ -18,7 +18,7 @@ from typing import Any
 
 from kernel_arena.measure.compare import Tolerance
 from kernel_arena.measure.timing import TimingSettings
-from kernel_arena.schema import Definition
+from kernel_arena.schema import Definition, Solution
 
 GPU_BUDGET_MS = 50.0
 """Default time per timing loop of a Solution on a GPU (counts up to 10 warm-up + 3 x 50)."""
@@ -26,6 +26,11 @@ CPU_BUDGET_MS = 100.0
 """Default time per timing loop on CPU (counts up to 2 warm-up + 3 x 5; at least 1 + 3 x 1)."""
 REFERENCE_BUDGET_MS = {"cuda": 20.0, "cpu": 50.0}
 """The reference's own, smaller budget: its time only feeds ``speedup_factor``."""
+INTERPRETER_TIMING = TimingSettings(warmup=0, iters=1, trials=1)
+"""Default timing of a Triton Solution on CPU, where it runs in the Triton interpreter: its wall
+time says nothing about the kernel, so one timed call (no warm-up) checks the timing path and the
+timed-output check, and the run stays short (a budget would still make 1 + 3 x 1 calls of up to
+seconds each)."""
 
 
 class ConfigError(ValueError):
@@ -65,10 +70,13 @@ class RunConfig:
             tol = replace(tol, rtol=self.rtol)
         return tol
 
-    def timing_for(self, device: str) -> TimingSettings:
-        """Timing settings of a Solution: explicit counts, or counts sized by a time budget."""
+    def timing_for(self, device: str, solution: Solution | None = None) -> TimingSettings:
+        """Timing settings of a Solution: explicit counts, or counts sized by a time budget, or,
+        for a ``solution`` that runs in the Triton interpreter, ``INTERPRETER_TIMING``."""
         if self.timing is not None:
             return self.timing
+        if solution is not None and interpreted(solution, device):
+            return INTERPRETER_TIMING
         if device == "cpu":
             return TimingSettings(2, 5, 3, budget_ms=self.budget_ms or CPU_BUDGET_MS, min_iters=1)
         return TimingSettings(10, 50, 3, budget_ms=self.budget_ms or GPU_BUDGET_MS, min_iters=5)
@@ -94,6 +102,12 @@ class RunConfig:
         obj["definition_tolerance"] = {k: Tolerance(**v) for k, v in obj["definition_tolerance"].items()}
         obj["timing"] = TimingSettings(**obj["timing"]) if obj.get("timing") else None
         return cls(**obj)
+
+
+def interpreted(solution: Solution, device: str) -> bool:
+    """True when ``solution`` runs in the Triton interpreter: a Triton Solution on CPU (the sandbox
+    of a CPU run sets ``TRITON_INTERPRET=1``)."""
+    return device == "cpu" and solution.spec.language == "triton"
 
 
 def _tolerance(obj: Any, where: str, base: Tolerance) -> Tolerance:

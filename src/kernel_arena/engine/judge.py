@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from kernel_arena.engine.config import RunConfig
+from kernel_arena.engine.config import RunConfig, interpreted
 from kernel_arena.engine.evaluators import evaluator_for
 from kernel_arena.engine.plan import Job
 from kernel_arena.engine.plausibility import bandwidth_flags
@@ -424,7 +424,7 @@ class Judge:
                 + ", ".join(self.cache.tampered[:5])
             )
             self.cache.tampered.clear()
-        settings = self.config.timing_for(self.device.type)
+        settings = self.config.timing_for(self.device.type, job.solution)
         timing: dict[str, Any] = {
             "method": sol_t.method,
             "spread": sol_t.spread,
@@ -454,6 +454,11 @@ class Judge:
         if flags:
             performance["flags"] = flags
         messages = list(dict.fromkeys(layout_notes)) + _timing_notes(sol_t)
+        if interpreted(job.solution, self.device.type):
+            messages.append(
+                f"note: Triton interpreter (CPU), timed with {settings.describe()}: the latency checks "
+                "the pipeline, not the kernel's speed"
+            )
         messages += [f"flag: {f['message']}" for f in flags]
         return Verdict(EvaluationStatus.PASSED, messages, correctness, performance)
 
@@ -500,7 +505,7 @@ class Judge:
     ) -> Verdict | tuple[Timing, Timing | None, dict[str, float], list[dict[str, str]]]:
         definition = job.definition
         names = list(definition.outputs)
-        settings = self.config.timing_for(self.device.type)
+        settings = self.config.timing_for(self.device.type, job.solution)
         loops = 2 if self.device.type == "cuda" else 1
         secret_draw = _secret_draw(self.secret, workload.uuid, provenance["solution_hash"])
         with clock.phase("timing_inputs"):

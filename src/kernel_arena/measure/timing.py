@@ -71,6 +71,13 @@ class TimingSettings:
         fit = int(self.budget_ms / (self.trials * estimate_ms))
         return max(min(self.min_iters, self.iters), min(self.iters, fit))
 
+    def describe(self) -> str:
+        """For people: ``"1 timed call, no warm-up"``, ``"2 warm-up + 3x5 timed calls"``, or, under
+        a budget, ``"up to 2 warm-up + 3x5 timed calls, 100 ms a loop"``."""
+        calls = "1 timed call" if self.trials * self.iters == 1 else f"{self.trials}x{self.iters} timed calls"
+        text = f"{calls}, no warm-up" if self.warmup == 0 else f"{self.warmup} warm-up + {calls}"
+        return text if self.budget_ms is None else f"up to {text}, {self.budget_ms:g} ms a loop"
+
     def to_json_dict(self) -> dict[str, Any]:
         """Plain form (trace extras, run manifests)."""
         out: dict[str, Any] = {"warmup": self.warmup, "iters": self.iters, "trials": self.trials}

@@ -3,7 +3,9 @@
 The grid is (V / BLOCK_V, batch * num_v_heads). BLOCK_V is chosen from the batch alone (no
 host sync): small batches use narrow row tiles so that enough programs exist to cover the SMs
 (latency-bound), large batches use wider tiles so each program moves more bytes per launch
-overhead (bandwidth-bound). A missing state is a compile-time flag, not a zeros tensor, so
+overhead (bandwidth-bound). On CPU, where the Triton interpreter runs the programs one after
+another, a program takes the whole V slice of one (sequence, value head): the fewest programs, so
+the fewest interpreted steps (16x fewer than 8-row tiles at batch 1). A missing state is a compile-time flag, not a zeros tensor, so
 nothing is read for it. Scale 0 or None means 1/sqrt(head_size).
 
 Pitfalls handled: P08 (gate built in log space from A_log, a and dt_bias inside the kernel),
@@ -17,7 +19,9 @@ import torch
 from kernel import gdn_decode_kernel
 
 
-def _block_v(batch: int, num_v_heads: int, v_dim: int) -> int:
+def _block_v(batch: int, num_v_heads: int, v_dim: int, device: torch.device) -> int:
+    if device.type != "cuda":  # the interpreter: one program per (sequence, value head)
+        return v_dim
     rows = batch * num_v_heads
     if rows <= 32:
         return 8
@@ -27,11 +31,16 @@ def _block_v(batch: int, num_v_heads: int, v_dim: int) -> int:
 
 
 def run(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state):
+    block_v = _block_v(q.shape[0], v.shape[2], v.shape[3], q.device)
+    decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v)
+
+
+def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v):
+    """One launch with BLOCK_V = ``block_v`` (a power of two dividing V). Exposed for tests."""
     batch, _, num_q_heads, head_k = q.shape
     num_v_heads, head_v = v.shape[2], v.shape[3]
     if scale is None or float(scale) == 0.0:
         scale = 1.0 / math.sqrt(head_k)
-    block_v = _block_v(batch, num_v_heads, head_v)
     grid = (head_v // block_v, batch * num_v_heads)
     has_state = state is not None
     gdn_decode_kernel[grid](
