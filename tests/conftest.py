@@ -1,10 +1,12 @@
-"""Shared fixtures."""
+"""Shared fixtures, and how pytest-xdist splits the suite (``pytest -n auto``, the README's
+test command)."""
 
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# Tests that share one expensive run (a session- or module-scoped fixture) go to one pytest-xdist
+# worker together, so the run happens once: the adversarial suite's planted groups, started in the
+# background by its conftest, and test_runner's bad_run. Every other test is its own unit.
+SHARED_RUN_SCOPES = ("tests/adversarial/", "tests/engine/test_runner.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist load`` (what ``-n`` means by default), keeping each SHARED_RUN_SCOPES together.
+
+    (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8
+    renames test ids in a way pytest 9.2 ignores, so the marks have no effect there.)
+    """
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedRunScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return next((p for p in SHARED_RUN_SCOPES if nodeid.startswith(p)), nodeid)
+
+    return SharedRunScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -170,7 +170,7 @@ def run_cli(
     out: Path,
     *extra: str,
     witness: Path | None = None,
-    timeout: float = 150,
+    timeout: float = 300,
     address_space: int | None = None,
     device: str = "cpu",
 ) -> RunOutcome:
@@ -246,7 +246,7 @@ class Batch:
                 root,
                 out,
                 witness=witness,
-                timeout=spec.get("timeout", 150),
+                timeout=spec.get("timeout", 300),
                 address_space=spec.get("address_space"),
             )
 
