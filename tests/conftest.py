@@ -25,28 +25,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-# Tests that share one expensive run (a session- or module-scoped fixture) go to one pytest-xdist
-# worker together, so the run happens once: the adversarial suite's planted groups, started in the
-# background by its conftest, and test_runner's bad_run. Every other test is its own unit.
-SHARED_RUN_SCOPES = ("tests/adversarial/", "tests/engine/test_runner.py")
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist load`` (what ``-n`` means by default), keeping each SHARED_RUN_SCOPES together.
-
-    (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8
-    renames test ids in a way pytest 9.2 ignores, so the marks have no effect there.)
-    """
+    """Under ``-n`` (``--dist load``): one work unit per test module, so a module-scoped run
+    happens once, and one for the whole adversarial suite, whose conftest starts its planted
+    groups in the background for every module of the folder (``--dist loadscope`` would split
+    the folder; ``loadgroup``'s ``xdist_group`` marks have no effect under pytest 9.2 with
+    pytest-xdist 3.8, which renames test ids in a way pytest no longer reads)."""
     if config.getvalue("dist") != "load":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    class SharedRunScheduling(LoadScopeScheduling):
+    class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            return next((p for p in SHARED_RUN_SCOPES if nodeid.startswith(p)), nodeid)
+            module = nodeid.split("::", 1)[0]
+            return "tests/adversarial/" if module.startswith("tests/adversarial/") else module
 
-    return SharedRunScheduling(config, log)
+    return ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
