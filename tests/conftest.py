@@ -12,6 +12,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TRITON_INTERPRET", "1")
+# The CLI sizes its tables by COLUMNS when set (else 200 columns off a terminal). A pytest-xdist
+# worker's environment has COLUMNS=80, which wraps `show`'s table cells; tests that check a width
+# set COLUMNS themselves.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
