@@ -13,6 +13,7 @@ from rich.markup import escape
 from kernel_arena.cli.common import (
     DatasetOpt,
     JsonOpt,
+    SynthesizeMissingOpt,
     console,
     emit,
     fail,
@@ -122,12 +123,13 @@ def try_cmd(
     ] = None,
     dataset: DatasetOpt = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds the build, or the workload, may take before TIMEOUT.")
+        float,
+        typer.Option(
+            help="Seconds the build, one call, or the timing loops may take before TIMEOUT "
+            "(start-up and the reference are not counted)."
+        ),
     ] = 300.0,  # trying.DEFAULT_TIMEOUT_S, written out so that --help does not import torch
-    synthesize_missing: Annotated[
-        bool,
-        typer.Option("--synthesize-missing", help="Synthesize page tables whose blob files are missing."),
-    ] = False,
+    synthesize_missing: SynthesizeMissingOpt = False,
     watch: Annotated[bool, typer.Option("--watch", help="Re-run whenever a source file changes.")] = False,
     as_json: JsonOpt = False,
 ) -> None:

@@ -37,6 +37,9 @@ DatasetOpt = Annotated[
     typer.Option("--dataset", "-d", help="Dataset folder or run folder (default: the embedded dataset)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+SynthesizeMissingOpt = Annotated[
+    bool, typer.Option("--synthesize-missing", help="Synthesize page tables whose blob files are missing.")
+]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -14,6 +14,7 @@ from rich.table import Table
 from kernel_arena.cli.common import (
     DatasetOpt,
     JsonOpt,
+    SynthesizeMissingOpt,
     console,
     err,
     fail,
@@ -110,10 +111,7 @@ def run_cmd(
             "take before TIMEOUT (the reference and the sandbox's start-up are not counted)."
         ),
     ] = 600.0,
-    synthesize_missing: Annotated[
-        bool,
-        typer.Option("--synthesize-missing", help="Synthesize page tables whose blob files are missing."),
-    ] = False,
+    synthesize_missing: SynthesizeMissingOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Re-run triples that already have traces.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
