@@ -559,6 +559,85 @@ def run(x, y, alpha, out):
 """
 )
 
+# The interim reply of the timing loops (``Looped``: "the loops are over, check the outputs while
+# I read the profile"). The planted code finds the sandbox runner and the pending request in its
+# callers' frames (``self`` with a ``reply_fd``, ``req`` with a ``nonce``), as an attacker would.
+_RUNNER = """
+import json
+import os
+import sys
+
+def _runner_and_request():
+    frame = sys._getframe(1)
+    while frame is not None:
+        me, req = frame.f_locals.get("self"), frame.f_locals.get("req")
+        if hasattr(me, "reply_fd") and hasattr(req, "nonce"):
+            return me, req
+        frame = frame.f_back
+    return None, None
+
+def _witness(text):
+    with open(os.path.join(@WITNESS@, @SOLUTION@ + ".fired"), "a") as fh:
+        fh.write(text + "\\n")
+
+def _looped(req, calls, iters):
+    line = json.dumps({"type": "looped", "nonce": req.nonce, "calls": calls, "iters": iters})
+    return (line + "\\n").encode()
+"""
+
+# A Looped reply to a correctness call, which only a Called may answer.
+A09E_INTERIM_IN_CALL = (
+    _RUNNER
+    + """
+def run(x, y, alpha, out):
+    me, req = _runner_and_request()
+    if me is not None and type(req).__name__ == "CallRequest":
+        _witness("call")  # first: the judge kills the sandbox as soon as it reads the line
+        os.write(me.reply_fd, _looped(req, 1, 1))
+    out.copy_(alpha * x + y)
+"""
+)
+
+# A Looped reply forged inside the first timed call (counts made up, before any timed output
+# exists); the runner sends its own later: two interim replies to one request.
+A09F_INTERIM_FORGED_EARLY = (
+    _RUNNER
+    + """
+_sent = []
+
+def run(x, y, alpha, out):
+    me, req = _runner_and_request()
+    if me is not None and type(req).__name__ == "TimeRequest" and not _sent:
+        _sent.append(1)
+        _witness("time")
+        os.write(me.reply_fd, _looped(req, 0, 1))
+    out.copy_(alpha * x + y)
+"""
+)
+
+# Honest work; the runner's Looped reply is changed to other counts (the judge must check again
+# with the final counts, and the honest outputs pass), or dropped (the judge checks afterwards).
+_PATCH_LOOPED = """
+def run(x, y, alpha, out):
+    me, req = _runner_and_request()
+    if me is not None and not getattr(me, "_planted", False):
+        original = me.reply
+
+        def reply(message):
+            if type(message).__name__ == "Looped":
+                _witness("looped")
+                if @MODE@ == "drop":
+                    return None
+                message = message.model_copy(update={"calls": message.calls + 1})
+            return original(message)
+
+        me.reply = reply
+        me._planted = True
+    out.copy_(alpha * x + y)
+"""
+Z_INTERIM_COUNTS_DIFFER = _RUNNER + _PATCH_LOOPED.replace("@MODE@", repr("shift"))
+Z_INTERIM_DROPPED = _RUNNER + _PATCH_LOOPED.replace("@MODE@", repr("drop"))
+
 # A pickle that runs code when loaded: it creates @WITNESS@/pickle_executed.
 A10_PICKLE_PAYLOAD = (
     _PIPES
@@ -807,8 +886,12 @@ GROUPS: dict[str, dict[str, Any]] = {
         "solutions": {
             "a09c_forge_then_exit": (A09C_FORGE_THEN_EXIT, {}),
             "a09d_forge_framed_verdict": (A09D_FORGE_FRAMED_VERDICT, {}),
+            "a09e_interim_in_call": (A09E_INTERIM_IN_CALL, {}),
+            "a09f_interim_forged_early": (A09F_INTERIM_FORGED_EARLY, {}),
             "a10_pickle_payload": (A10_PICKLE_PAYLOAD, {}),
             "z_honest": (HONEST, {}),
+            "z_interim_counts_differ": (Z_INTERIM_COUNTS_DIFFER, {}),
+            "z_interim_dropped": (Z_INTERIM_DROPPED, {}),
         },
     },
     "exhaust": {

@@ -83,3 +83,38 @@ def test_a09_a10_run_goes_on_after_protocol_errors(protocol):
     assert not protocol.timed_out, protocol.describe()
     for trace in protocol.of("z_honest"):
         assert_status(trace, "PASSED")
+
+
+def _fired(outcome, name: str) -> bool:
+    return (outcome.witness / f"{name}.fired").is_file()
+
+
+def test_a09e_an_interim_reply_to_a_correctness_call_is_a_protocol_error(protocol):
+    traces = protocol.of("a09e_interim_in_call")
+    assert _fired(protocol, "a09e_interim_in_call"), "the planted code did not find the runner"
+    for trace in traces:
+        assert_status(trace, "RUNTIME_ERROR")
+        assert_log_has(trace, "protocol")
+
+
+def test_a09f_a_forged_interim_reply_during_timing_is_a_protocol_error(protocol):
+    traces = protocol.of("a09f_interim_forged_early")
+    assert _fired(protocol, "a09f_interim_forged_early"), "the planted code did not find the runner"
+    for trace in traces:
+        assert_status(trace, "RUNTIME_ERROR")
+        assert_log_has(trace, "protocol")
+
+
+def test_an_interim_reply_with_other_counts_than_the_final_one_is_checked_again(protocol):
+    """The early check is kept only when the final reply has its counts; honest outputs pass."""
+    traces = protocol.of("z_interim_counts_differ")
+    assert _fired(protocol, "z_interim_counts_differ")
+    for trace in traces:
+        assert_status(trace, "PASSED")
+
+
+def test_without_an_interim_reply_the_timed_outputs_are_checked_afterwards(protocol):
+    traces = protocol.of("z_interim_dropped")
+    assert _fired(protocol, "z_interim_dropped")
+    for trace in traces:
+        assert_status(trace, "PASSED")

@@ -42,6 +42,7 @@ from kernel_arena.engine.sandbox.protocol import (
     Called,
     CallRequest,
     Integrity,
+    Looped,
     Ready,
     ReadyRequest,
     ReturnedOutput,
@@ -546,7 +547,16 @@ class Judge:
             settings.min_iters,
         )
         with clock.phase("timing_roundtrip"):
-            reply, output = sandbox.request(request, (Timed,), self.config.timeout_s)
+            reply, output = sandbox.request(request, (Timed,), self.config.timeout_s, interim=(Looped,))
+        early: tuple[Looped, Verdict | None] | None = None
+        if isinstance(reply, Looped):
+            # The loops are over and the sandbox is reading its profile: check the timed outputs
+            # meanwhile. Only a final reply with the same counts keeps this check.
+            outputs.append(output)
+            with clock.phase("timed_output_check"):
+                early = (reply, self._check_timed_outputs(job, base, variants, sets, reply, settings, count))
+            with clock.phase("timing_roundtrip"):
+                reply, output = sandbox.follow_up((Timed,), self.config.timeout_s)
         outputs.append(output)
         tampering = _integrity_failure(reply.integrity)
         if tampering:
@@ -558,8 +568,11 @@ class Judge:
         violation = _schedule_violation(reply, settings)
         if violation is not None:
             return Verdict(EvaluationStatus.RUNTIME_ERROR, [violation])
-        with clock.phase("timed_output_check"):
-            failure = self._check_timed_outputs(job, base, variants, sets, reply, settings, count)
+        if early is not None and (early[0].calls, early[0].iters) == (reply.calls, reply.iters):
+            failure = early[1]
+        else:
+            with clock.phase("timed_output_check"):
+                failure = self._check_timed_outputs(job, base, variants, sets, reply, settings, count)
         if failure is not None:
             return failure
         sol_t = Timing(
@@ -585,7 +598,7 @@ class Judge:
         base: dict[str, Any],
         variants: dict[str, torch.Tensor],
         sets: list[tuple[list[torch.Tensor], list[TensorRef]]],
-        reply: Timed,
+        reply: Timed | Looped,
         settings: TimingSettings,
         count: int,
     ) -> Verdict | None:

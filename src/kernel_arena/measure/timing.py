@@ -175,11 +175,14 @@ def time_call(
     clock: PhaseClock | None = None,
     flush: Callable[[], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
+    on_done: Callable[[], None] | None = None,
 ) -> Timing:
     """Time ``fn`` (which performs one full call) on ``device``.
 
     ``clock`` receives the wall time of each timing loop; ``flush`` replaces the default L2 flush;
-    ``on_plan(warmup, iters)`` is told the counts after the warm-up, before the first timed call.
+    ``on_plan(warmup, iters)`` is told the counts after the warm-up, before the first timed call;
+    ``on_done()`` is called once the last timed call has finished (device synchronized), before
+    the profile is read; it must not raise.
     """
     clock = clock or PhaseClock()
     cuda = device.type == "cuda"
@@ -201,11 +204,13 @@ def time_call(
     if on_plan is not None:
         on_plan(warmup, iters)
     planned = TimingSettings(warmup, iters, settings.trials)
+    done = on_done or (lambda: None)
     if not cuda:
         timing = _time_cpu(fn, planned, clock)
+        done()
     else:
         assert flush is not None
-        timing = _time_cuda(fn, device, planned, clock, flush)
+        timing = _time_cuda(fn, device, planned, clock, flush, done)
     timing.warmup, timing.iters = warmup, iters
     return timing
 
@@ -251,6 +256,7 @@ def _time_cuda(
     s: TimingSettings,
     clock: PhaseClock,
     flush: Callable[[], None],
+    done: Callable[[], None],
 ) -> Timing:
     # Host-inclusive call latency.
     call_trials = []
@@ -273,13 +279,14 @@ def _time_cuda(
     try:
         # One profiler session for all trials: starting and stopping the profiler costs tens of
         # milliseconds each time, which would dominate the harness overhead per workload.
-        samples, kernels_counts = _cupti_trial(fn, flush, device, s.iters * s.trials, clock)
+        samples, kernels_counts = _cupti_trial(fn, flush, device, s.iters * s.trials, clock, done)
         kernel_trials = [samples[i * s.iters : (i + 1) * s.iters] for i in range(s.trials)]
     except _NoCupti as exc:
         method = f"cuda_event (CUPTI unavailable: {exc})"
         with clock.phase("event_loop"):
             kernel_trials = [_event_trial(fn, flush, device, s.iters) for _ in range(s.trials)]
         kernels_counts = []
+        done()
     med, spread, medians = _summarize(kernel_trials)
     kpc = statistics.mean(kernels_counts) if kernels_counts else None
     return Timing(med, call_med, method, spread, medians, kpc)
@@ -379,7 +386,12 @@ def _cupti_trial(
     device: torch.device,
     iters: int,
     clock: PhaseClock,
+    done: Callable[[], None],
 ) -> tuple[list[float], list[int]]:
+    """One profiler session over ``iters`` calls: per-call kernel spans and kernel counts.
+    ``done`` runs once the last call finished, before the profiler is stopped (stopping and
+    reading the profile take longer than the loop on small calls); if the profile then turns out
+    unusable, the CUDA-event loops run and call ``done`` again."""
     from torch.profiler import ProfilerActivity, profile
 
     mark = _marker(device)  # compiles (and launches once) before profiling
@@ -397,6 +409,8 @@ def _cupti_trial(
                         flush()
                         fn()
                     mark()
+                torch.cuda.synchronize(device)
+                done()
             finally:
                 with clock.phase("profiler_stop"):
                     prof.stop()

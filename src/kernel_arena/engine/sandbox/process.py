@@ -94,6 +94,8 @@ class SandboxProcess:
         self._send: Connection | None = None
         self._reply_fd: int | None = None
         self._pending = b""
+        self._exchange: tuple[str, int] | None = None
+        """(nonce, log offset) of the request whose reply is awaited."""
 
     def start(self) -> None:
         """Spawn the sandbox process."""
@@ -149,8 +151,14 @@ class SandboxProcess:
         except OSError:
             return 0
 
-    def request(self, message: Any, expected: tuple[type, ...], timeout: float) -> tuple[Any, str]:
-        """Send a request; return (validated reply, output the sandbox printed meanwhile)."""
+    def request(
+        self, message: Any, expected: tuple[type, ...], timeout: float, interim: tuple[type, ...] = ()
+    ) -> tuple[Any, str]:
+        """Send a request; return (validated reply, output the sandbox printed meanwhile).
+
+        ``interim``: reply types that may arrive before the final one (``follow_up`` then reads
+        the next reply to the same request); any other reply must be the request's only one.
+        """
         if not self.alive:
             self.start()
         assert self._send is not None and self._reply_fd is not None
@@ -164,18 +172,37 @@ class SandboxProcess:
         except (BrokenPipeError, OSError):
             self._reap()
             raise SandboxDied(self._death_reason(), read_log_window(self.log_path, offset)) from None
+        self._exchange = (nonce, offset)
+        return self._await(expected + interim, interim, timeout)
+
+    def follow_up(self, expected: tuple[type, ...], timeout: float) -> tuple[Any, str]:
+        """The next reply to the request whose interim reply was just returned; ``timeout``
+        starts now (the judge's own work between the two replies is not the Solution's)."""
+        assert self._exchange is not None, "follow_up without an interim reply"
+        return self._await(expected, (), timeout)
+
+    def _await(
+        self, expected: tuple[type, ...], interim: tuple[type, ...], timeout: float
+    ) -> tuple[Any, str]:
+        assert self._exchange is not None
         deadline = time.monotonic() + timeout
+        nonce, offset = self._exchange
         while True:
             newline = self._pending.find(b"\n")
             if newline >= 0:
                 line, rest = self._pending[:newline], self._pending[newline + 1 :]
-                self._pending = b""
-                if rest.strip():
-                    self._fail_protocol("more than one reply to one request", offset)
                 try:
                     reply = parse_reply(line, nonce, expected)
                 except ProtocolError as exc:
                     self._fail_protocol(str(exc), offset)
+                if isinstance(reply, interim):
+                    self._pending = rest
+                    self._exchange = (nonce, self._log_size())
+                else:
+                    self._pending = b""
+                    self._exchange = None
+                    if rest.strip():
+                        self._fail_protocol("more than one reply to one request", offset)
                 return reply, read_log_window(self.log_path, offset)
             if len(self._pending) > MAX_MESSAGE_BYTES:
                 self._fail_protocol(f"a reply longer than {MAX_MESSAGE_BYTES} bytes", offset)
@@ -187,7 +214,7 @@ class SandboxProcess:
                     read_log_window(self.log_path, offset),
                 )
             if self._readable(min(remaining, 0.25)):
-                chunk = os.read(self._reply_fd, 65536)
+                chunk = os.read(self._reply_fd, 65536)  # type: ignore[arg-type]
                 if chunk:
                     self._pending += chunk
                     continue
@@ -270,3 +297,4 @@ class SandboxProcess:
         self._send = None
         self._reply_fd = None
         self._pending = b""
+        self._exchange = None

@@ -169,6 +169,17 @@ class Called(_Message):
         return {k: _finite(v) for k, v in values.items()}
 
 
+class Looped(_Message):
+    """Interim reply to a ``TimeRequest``: the last timed call has finished and every output set
+    holds its trial's last outputs; the profile is still being read. Lets the judge check the
+    timed outputs while the sandbox parses the profile. Optional: a ``Timed`` without it is
+    checked afterwards; its counts must equal the ``Timed`` reply's."""
+
+    type: Literal["looped"]
+    calls: Annotated[int, Field(ge=0)]
+    iters: Annotated[int, Field(ge=0)]
+
+
 class Timed(_Message):
     """The timing loops finished."""
 
@@ -208,7 +219,7 @@ class Timed(_Message):
         return {k: _finite(v) for k, v in values.items()}
 
 
-Reply = Annotated[Union[Ready, Built, BuildFailed, Called, Timed], Field(discriminator="type")]
+Reply = Annotated[Union[Ready, Built, BuildFailed, Called, Looped, Timed], Field(discriminator="type")]
 _REPLY = TypeAdapter(Reply)
 
 
