@@ -6,7 +6,10 @@ in pages kv_indices[kv_indptr[b]:kv_indptr[b+1]] of the paged cache, with kv hea
 Layout conversions, and why:
 - The cache is NHD paged, [num_pages, page_size=1, num_kv_heads, head_dim]. Squeezing the page
   axis gives one row per token, and gathering rows by page index builds a dense padded
-  [batch, max_len, kv_heads, dim] block (P05: the page axis is there even at page_size 1).
+  [sequences, max_len, kv_heads, dim] block (P05: the page axis is there even at page_size 1).
+- Sequences are padded only within their length class (lengths in (2^(k-1), 2^k] together), so
+  padding at most doubles the work: one 20,000-token sequence among 63 short ones would
+  otherwise pad all 64 to 20,000 tokens (25x the work and memory on production batches).
 - kv_indptr counts pages (= tokens at page_size 1) (P06). Padding positions are masked out.
 - GQA: q is viewed as [batch, kv_heads, 4, dim], so q head h meets kv head h // 4 without
   copying K/V (P04: contiguous groups, the same mapping as repeat_interleave).
@@ -21,26 +24,46 @@ import torch
 
 
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
+    lengths = (kv_indptr[1:] - kv_indptr[:-1]).long()
+    if q.shape[0] == 0:
+        return
+    classes = torch.ceil(torch.log2(lengths.clamp(min=1).float())).long()
+    keys = torch.unique(classes).tolist()
+    for key in keys:
+        rows = None if len(keys) == 1 else (classes == key).nonzero().flatten()
+        _attend(q, k_cache, v_cache, kv_indptr, kv_indices, float(sm_scale), output, lse, lengths, rows)
+
+
+def _attend(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, lengths, rows):
+    """Padded attention of the sequences ``rows`` (None: all), written into their output rows."""
+    starts = kv_indptr[:-1].long()
+    if rows is not None:
+        q, lengths, starts = q[rows], lengths[rows], starts[rows]
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
     group = num_qo_heads // num_kv_heads
-    lengths = (kv_indptr[1:] - kv_indptr[:-1]).long()
-    max_len = int(lengths.max()) if batch else 0
+    max_len = int(lengths.max())
     if max_len == 0:
-        output.zero_()
-        lse.fill_(-math.inf)
-        return
-    pos = torch.arange(max_len, device=q.device)
-    valid = pos[None, :] < lengths[:, None]  # [B, L]
-    slot = (kv_indptr[:-1].long()[:, None] + pos[None, :]).clamp(max=max(kv_indices.numel() - 1, 0))
-    pages = torch.where(valid, kv_indices.long()[slot], 0)
-    k = k_cache[:, 0][pages].float()  # [B, L, Hkv, D]
-    v = v_cache[:, 0][pages].float()
-    qg = q.float().view(batch, num_kv_heads, group, head_dim)
-    logits = torch.einsum("bhgd,blhd->bhgl", qg, k) * float(sm_scale)
-    logits = logits.masked_fill(~valid[:, None, None, :], -math.inf)
-    lse_nat = torch.logsumexp(logits, dim=-1)  # [B, Hkv, G]; -inf for empty rows
-    probs = torch.exp(logits - lse_nat[..., None]).nan_to_num(0.0)
-    out = torch.einsum("bhgl,blhd->bhgd", probs, v)
-    output.copy_(out.reshape(batch, num_qo_heads, head_dim))
-    lse.copy_((lse_nat / math.log(2.0)).reshape(batch, num_qo_heads))
+        out = torch.zeros(batch, num_qo_heads, head_dim, device=q.device)
+        lse_nat = torch.full((batch, num_kv_heads, group), -math.inf, device=q.device)
+    else:
+        pos = torch.arange(max_len, device=q.device)
+        valid = pos[None, :] < lengths[:, None]  # [B, L]
+        slot = (starts[:, None] + pos[None, :]).clamp(max=max(kv_indices.numel() - 1, 0))
+        pages = torch.where(valid, kv_indices.long()[slot], 0)
+        k = k_cache[:, 0][pages].float()  # [B, L, Hkv, D]
+        v = v_cache[:, 0][pages].float()
+        qg = q.float().view(batch, num_kv_heads, group, head_dim)
+        logits = torch.einsum("bhgd,blhd->bhgl", qg, k) * sm_scale
+        logits = logits.masked_fill(~valid[:, None, None, :], -math.inf)
+        lse_nat = torch.logsumexp(logits, dim=-1)  # [B, Hkv, G]; -inf for empty rows
+        probs = torch.exp(logits - lse_nat[..., None]).nan_to_num(0.0)
+        out = torch.einsum("bhgl,blhd->bhgd", probs, v)
+    out = out.reshape(batch, num_qo_heads, head_dim).to(output.dtype)
+    lse_2 = (lse_nat / math.log(2.0)).reshape(batch, num_qo_heads).to(lse.dtype)
+    if rows is None:
+        output.copy_(out)
+        lse.copy_(lse_2)
+    else:
+        output.index_copy_(0, rows, out)
+        lse.index_copy_(0, rows, lse_2)
