@@ -45,7 +45,12 @@ def judge_and_sandbox_phases(timing: dict) -> dict[str, float]:
         phases.update({f"sandbox {k}": v for k, v in draws.items()})
         phases["correctness hand-off (round trips - sandbox phases)"] = roundtrip - sum(draws.values())
     if sandbox:
-        roundtrip = phases.pop("timing_roundtrip", 0.0)
+        # With the interim reply, the judge's timed-output check runs while the sandbox stops and
+        # reads its profile: the exchange is request -> Looped (timing_roundtrip), the check,
+        # then the wait for Timed (timing_tail).
+        roundtrip = phases.pop("timing_roundtrip", 0.0) + phases.pop("timing_tail", 0.0)
+        if "timing_tail" in timing.get("harness_ms", {}):
+            roundtrip += phases.get("timed_output_check", 0.0)
         phases.update({f"sandbox {k}": v for k, v in sandbox.items()})
         phases["timing hand-off (round trip - sandbox phases)"] = roundtrip - sum(sandbox.values())
     return phases
@@ -153,7 +158,8 @@ def main() -> None:
             ),
             "",
             f"Median overhead (a) {statistics.median(loop_overheads):.0f} ms, max {max(loop_overheads):.0f} ms; "
-            f"(b) {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms (target ≤ 50 ms). "
+            f"(b) {statistics.median(overheads):.0f} ms, max {max(overheads):.0f} ms. Target for (a): at most 10% "
+            "above the single-process engine's 38 ms (`engine_overhead_before_split.md`), i.e. ≤ 42 ms. "
             "The max is the first workload, which compiles the Triton kernel and starts CUPTI.",
             "",
             "### Where the wall time goes (judge and sandbox phase clocks, ms per workload)",

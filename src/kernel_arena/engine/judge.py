@@ -555,7 +555,7 @@ class Judge:
             outputs.append(output)
             with clock.phase("timed_output_check"):
                 early = (reply, self._check_timed_outputs(job, base, variants, sets, reply, settings, count))
-            with clock.phase("timing_roundtrip"):
+            with clock.phase("timing_tail"):  # what the check did not overlap
                 reply, output = sandbox.follow_up((Timed,), self.config.timeout_s)
         outputs.append(output)
         tampering = _integrity_failure(reply.integrity)
