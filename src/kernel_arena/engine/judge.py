@@ -413,7 +413,7 @@ class Judge:
             "extra": {**extra, "outputs": worst.extra()},
         }
         assert lent is not None  # draws >= 1
-        timed = self._time(sandbox, arena, lent, job, workload, key, provenance, clock, outputs)
+        timed = self._time(sandbox, arena, lent, inputs, job, workload, key, provenance, clock, outputs)
         if isinstance(timed, Verdict):
             if timed.status == EvaluationStatus.INCORRECT_NUMERICAL:
                 timed.correctness = correctness
@@ -497,6 +497,7 @@ class Judge:
         sandbox: SandboxProcess,
         arena: SharedArena,
         lent: LentCall,
+        base: dict[str, Any],
         job: Job,
         workload: Workload,
         key: str,
@@ -504,31 +505,25 @@ class Judge:
         clock: PhaseClock,
         outputs: list[str],
     ) -> Verdict | tuple[Timing, Timing | None, dict[str, float], list[dict[str, str]]]:
+        """Time the Solution on ``base`` (the last correctness draw's pristine inputs), its varied
+        inputs replaced on every call by values of a secret draw."""
         definition = job.definition
         names = list(definition.outputs)
         settings = self.config.timing_for(self.device.type, job.solution)
         loops = 2 if self.device.type == "cuda" else 1
         secret_draw = _secret_draw(self.secret, workload.uuid, provenance["solution_hash"])
         with clock.phase("timing_inputs"):
-            base = materialize_inputs(
-                definition,
-                workload,
-                self.device,
-                secret_draw,
-                self.dataset_root,
-                self.blobs,
-                self.config.synthesize_missing,
-            )
             varied = _varied_inputs(definition, workload, base)
             per_set = sum(base[n].numel() * base[n].element_size() for n in varied) or 1
             planned_calls = max(settings.warmup, 1) + loops * settings.trials * settings.iters
             count = max(1, min(planned_calls, VARIANT_BUDGET_BYTES // per_set))
             variants = {
-                n: random_input(definition, workload, n, secret_draw + 1, self.device, count) for n in varied
+                n: random_input(definition, workload, n, secret_draw, self.device, count) for n in varied
             }
         with clock.phase("timing_lend"):
-            # The correctness call's memory is reused: its inputs refilled with the timing values,
-            # its outputs (re-poisoned) are trial 0's set; the sandbox has these mapped already.
+            # The correctness call's memory is reused: its inputs refilled from the judge's pristine
+            # copy (whatever happened to them since the mutation check), its outputs (re-poisoned)
+            # are trial 0's set; the sandbox has these mapped already.
             lent = self._lend_call(arena, definition, workload, base, lent)
             wire_variants = {n: arena.lend(stack)[1] for n, stack in variants.items()}
             sets = [(lent.buffers, lent.buffer_refs)]
