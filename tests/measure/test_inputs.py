@@ -6,6 +6,7 @@ import pytest
 import torch
 from helpers import make_tiny_dataset
 
+import kernel_arena.measure.inputs as inputs_module
 from kernel_arena.dataset import load_dataset
 from kernel_arena.measure.inputs import (
     InputError,
@@ -92,3 +93,53 @@ def test_optional_input_omitted_is_none(builtin):
     d = builtin.definitions["gdn_decode_qk4_v8_d128_k_last"]
     w = _wl(builtin, d.name, "cpu_b2_no_state_default_scale")
     assert materialize_inputs(d, w, "cpu", 0, builtin.root)["state"] is None
+
+
+@pytest.fixture
+def small_large_threshold(monkeypatch):
+    """Make 'large' random inputs small (64 KiB, in 4,096-element chunks) so the tests stay quick."""
+    monkeypatch.setattr(inputs_module, "LARGE_RANDOM_BYTES", 64 << 10)
+    monkeypatch.setattr(inputs_module, "CHUNK_ELEMENTS", 4096)
+
+
+def test_large_random_inputs_are_drawn_once_and_rolled_per_draw(builtin, small_large_threshold):
+    d = builtin.definitions[GQA]
+    w = _wl(builtin, GQA, "cpu_b4_edge")
+    draws = [materialize_inputs(d, w, "cpu", k, builtin.root) for k in range(3)]
+    k0, k1, k2 = (x["k_cache"] for x in draws)
+    assert k0.numel() * k0.element_size() > 64 << 10, "the workload's KV pool must count as large here"
+    # Every draw sees other values at (nearly) every position: a roll, not the same tensor.
+    assert (k0 != k1).float().mean() > 0.99 and (k1 != k2).float().mean() > 0.99
+    # ... but the same multiset of values, for a copy instead of a new draw.
+    assert torch.equal(k0.flatten().sort().values, k1.flatten().sort().values)
+    # Small random inputs still get values of their own per draw.
+    assert not torch.equal(draws[0]["q"], draws[1]["q"])
+
+
+def test_large_random_inputs_are_the_same_with_or_without_the_memo(builtin, small_large_threshold):
+    d = builtin.definitions[GQA]
+    w = _wl(builtin, GQA, "cpu_b4_edge")
+    memo: dict[str, torch.Tensor] = {}
+    with_memo = [materialize_inputs(d, w, "cpu", k, builtin.root, shared=memo) for k in range(3)]
+    assert set(memo) == {"k_cache", "v_cache"}
+    for k in range(3):
+        fresh = materialize_inputs(d, w, "cpu", k, builtin.root)
+        for name in ("k_cache", "v_cache", "q"):
+            assert torch.equal(with_memo[k][name], fresh[name]), (k, name)
+
+
+def test_chunked_draws_do_not_depend_on_the_thread_count(builtin, small_large_threshold):
+    d = builtin.definitions[GQA]
+    w = _wl(builtin, GQA, "cpu_b4_edge")
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        serial = materialize_inputs(d, w, "cpu", 0, builtin.root)["k_cache"]
+        torch.set_num_threads(max(2, threads))
+        parallel = materialize_inputs(d, w, "cpu", 0, builtin.root)["k_cache"]
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(serial, parallel)
+    # Chunks have seeds of their own: no chunk repeats another.
+    chunks = serial.flatten().split(4096)
+    assert not torch.equal(chunks[0], chunks[1])

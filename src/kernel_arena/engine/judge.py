@@ -327,6 +327,7 @@ class Judge:
         prev_refs: dict[str, torch.Tensor] | None = None
         lent: LentCall | None = None
         draw_phases: dict[str, float] = {}  # the sandbox's own clock of the correctness calls
+        large: dict[str, torch.Tensor] = {}  # large random inputs, drawn once for all draws
         for draw in range(self.config.draws):
             try:
                 with clock.phase("inputs"):
@@ -338,6 +339,7 @@ class Judge:
                         self.dataset_root,
                         self.blobs,
                         self.config.synthesize_missing,
+                        large,
                     )
                 with clock.phase("reference"):
                     refs = self._reference_outputs(definition, key, draw, inputs)

@@ -1,6 +1,11 @@
 """Materialize a Workload's inputs on a device, deterministically per (workload, draw).
 
 ``random`` floats are standard normal, other integers small non-negative, booleans fair coins.
+A random input larger than ``LARGE_RANDOM_BYTES`` (a KV pool, a recurrent state) is drawn once
+per workload, in chunks with their own seeds (filled on every CPU core), and the other draws
+take it rolled by a per-draw offset: every draw still sees other values at each position, for
+a copy instead of a new draw (which costs about ten times more on a CPU). Values follow
+``INPUTS_SCHEME``; caches of values (reference outputs) are keyed by it.
 An indptr/indices pair (a page table) marked ``random`` — or whose blob is missing when
 ``synthesize_missing`` is on — is synthesized valid: monotone indptr starting at 0, distinct
 in-range page indices. Safetensors blobs load lazily and are cached per file. The definition's
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +32,13 @@ from kernel_arena.schema import (
     TensorSpec,
     Workload,
 )
+
+INPUTS_SCHEME = 2
+"""Version of the rules that turn (workload, draw) into values; part of every value cache key."""
+LARGE_RANDOM_BYTES = 64 << 20
+"""Random inputs above this size are drawn once per workload and rolled for the other draws."""
+CHUNK_ELEMENTS = 1 << 24
+"""Elements per independently seeded chunk of a large random input."""
 
 
 class InputError(Exception):
@@ -87,16 +100,59 @@ def synthesize_page_table(batch: int, total: int, pool: int, seed: int) -> tuple
 
 def _random_tensor(spec: TensorSpec, shape: tuple[int, ...], device: torch.device, seed: int) -> torch.Tensor:
     dtype = torch_dtype(spec.dtype)
-    gen = torch.Generator(device=device).manual_seed(seed)
-    if spec.dtype in FLOAT_DTYPES:
-        if spec.dtype in ("float32", "float16", "bfloat16"):
+    if spec.dtype == "float4_e2m1":
+        raise InputError("random float4_e2m1 inputs are not supported; use a blob")
+    numel = math.prod(shape)
+    if numel * dtype.itemsize <= LARGE_RANDOM_BYTES:
+        return _draw(spec.dtype, dtype, shape, device, torch.Generator(device=device).manual_seed(seed))
+    out = torch.empty(shape, dtype=dtype, device=device)
+    chunks = out.view(-1).split(CHUNK_ELEMENTS)
+
+    def fill(i: int) -> None:
+        gen = torch.Generator(device=device).manual_seed(seed_for(str(seed), i, "chunk"))
+        chunks[i].copy_(_draw(spec.dtype, dtype, (chunks[i].numel(),), device, gen))
+
+    if device.type == "cpu":  # one generator per chunk: the chunks fill in parallel
+        with ThreadPoolExecutor(max(1, min(len(chunks), torch.get_num_threads()))) as pool:
+            list(pool.map(fill, range(len(chunks))))
+    else:
+        for i in range(len(chunks)):
+            fill(i)
+    return out
+
+
+def _draw(
+    name: str, dtype: torch.dtype, shape: tuple[int, ...], device: torch.device, gen: torch.Generator
+) -> torch.Tensor:
+    if name in FLOAT_DTYPES:
+        if name in ("float32", "float16", "bfloat16"):
             return torch.randn(shape, dtype=dtype, device=device, generator=gen)
-        if spec.dtype == "float4_e2m1":
-            raise InputError("random float4_e2m1 inputs are not supported; use a blob")
         return torch.randn(shape, dtype=torch.float32, device=device, generator=gen).to(dtype)
-    if spec.dtype == "bool":
+    if name == "bool":
         return torch.randint(0, 2, shape, device=device, generator=gen).bool()
     return torch.randint(0, 16, shape, dtype=dtype, device=device, generator=gen)
+
+
+def _large_draw(
+    spec: TensorSpec,
+    shape: tuple[int, ...],
+    device: torch.device,
+    workload: Workload,
+    name: str,
+    draw: int,
+    shared: dict[str, torch.Tensor] | None,
+) -> torch.Tensor:
+    """A large random input: draw 0's values (made once per ``shared`` memo), rolled for other
+    draws by an offset derived from the draw (never 0)."""
+    first = shared.get(name) if shared is not None else None
+    if first is None:
+        first = _random_tensor(spec, shape, device, seed_for(workload.uuid, 0, name))
+        if shared is not None:
+            shared[name] = first
+    if draw == 0:
+        return first
+    shift = 1 + seed_for(workload.uuid, draw, name) % max(first.numel() - 1, 1)
+    return torch.roll(first.reshape(-1), shift).view(first.shape)
 
 
 def random_input(
@@ -130,8 +186,14 @@ def materialize_inputs(
     dataset_root: Path,
     blobs: BlobCache | None = None,
     synthesize_missing: bool = False,
+    shared: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, Any]:
-    """Inputs by name, in definition order; ``None`` for an omitted optional input."""
+    """Inputs by name, in definition order; ``None`` for an omitted optional input.
+
+    ``shared``: a memo of the large random inputs' first draw, kept by the caller across the draws
+    of one workload (the values are the same with or without it; only the cost differs). The
+    tensors it returns for draw 0 are the memo's own: callers must not modify inputs in place.
+    """
     device = torch.device(device)
     blobs = blobs or BlobCache()
     axes = definition.axis_values(workload.axes)
@@ -171,7 +233,10 @@ def materialize_inputs(
         if shape is None:
             raise InputError(f"workload {workload.uuid}: scalar input {name!r} needs a value")
         if isinstance(source, RandomInput):
-            values[name] = _random_tensor(spec, shape, device, seed_for(workload.uuid, draw, name))
+            if math.prod(shape) * torch_dtype(spec.dtype).itemsize > LARGE_RANDOM_BYTES:
+                values[name] = _large_draw(spec, tuple(shape), device, workload, name, draw, shared)
+            else:
+                values[name] = _random_tensor(spec, tuple(shape), device, seed_for(workload.uuid, draw, name))
             continue
         path = _blob_file(dataset_root, source)
         if not path.is_file() and _synthesizable(definition, workload, dataset_root, name):

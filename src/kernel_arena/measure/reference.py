@@ -1,8 +1,8 @@
 """The definition's reference ``run`` and an on-disk cache of its outputs and timings.
 
 Cache entries are keyed by (definition content hash, workload key — uuid and content hash —,
-draw, device kind, torch version): a second run, or a second solution, reads them instead of
-recomputing. Entries are safetensors files written atomically, so a killed run never leaves a
+draw, device kind, torch version, inputs scheme): a second run, or a second solution, reads them
+instead of recomputing. Entries are safetensors files written atomically, so a killed run never leaves a
 half-written entry. Only the judge reads and writes the cache. Within a run it remembers the
 digest of every entry it wrote or read, so an entry changed behind its back (by a Solution that
 writes the file system, A11) is recomputed, not believed.
@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from kernel_arena.files import atomic_write_bytes
+from kernel_arena.measure.inputs import INPUTS_SCHEME
 from kernel_arena.measure.provenance import definition_hash
 from kernel_arena.schema import Definition
 
@@ -70,7 +71,7 @@ class ReferenceCache:
         if self.root is None:
             return None
         tv = torch.__version__.split("+")[0]
-        key = f"{definition_hash(definition)}_{workload_key}_{draw}_{device_kind}_torch{tv}"
+        key = f"{definition_hash(definition)}_{workload_key}_{draw}_{device_kind}_torch{tv}_in{INPUTS_SCHEME}"
         return self.root / definition.name / key
 
     def get_outputs(

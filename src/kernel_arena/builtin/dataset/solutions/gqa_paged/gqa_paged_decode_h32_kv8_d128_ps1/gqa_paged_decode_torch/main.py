@@ -31,11 +31,17 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     keys = torch.unique(classes).tolist()
     for key in keys:
         rows = None if len(keys) == 1 else (classes == key).nonzero().flatten()
-        _attend(q, k_cache, v_cache, kv_indptr, kv_indices, float(sm_scale), output, lse, lengths, rows)
+        out, lse_2 = _attend(q, k_cache, v_cache, kv_indptr, kv_indices, float(sm_scale), lengths, rows)
+        if rows is None:
+            output.copy_(out)
+            lse.copy_(lse_2)
+        else:
+            output.index_copy_(0, rows, out.to(output.dtype))
+            lse.index_copy_(0, rows, lse_2)
 
 
-def _attend(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, lengths, rows):
-    """Padded attention of the sequences ``rows`` (None: all), written into their output rows."""
+def _attend(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, lengths, rows):
+    """Padded attention of the sequences ``rows`` (None: all): (output, base-2 LSE) of those rows."""
     starts = kv_indptr[:-1].long()
     if rows is not None:
         q, lengths, starts = q[rows], lengths[rows], starts[rows]
@@ -43,27 +49,18 @@ def _attend(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, l
     num_kv_heads = k_cache.shape[2]
     group = num_qo_heads // num_kv_heads
     max_len = int(lengths.max())
-    if max_len == 0:
-        out = torch.zeros(batch, num_qo_heads, head_dim, device=q.device)
-        lse_nat = torch.full((batch, num_kv_heads, group), -math.inf, device=q.device)
-    else:
-        pos = torch.arange(max_len, device=q.device)
-        valid = pos[None, :] < lengths[:, None]  # [B, L]
-        slot = (starts[:, None] + pos[None, :]).clamp(max=max(kv_indices.numel() - 1, 0))
-        pages = torch.where(valid, kv_indices.long()[slot], 0)
-        k = k_cache[:, 0][pages].float()  # [B, L, Hkv, D]
-        v = v_cache[:, 0][pages].float()
-        qg = q.float().view(batch, num_kv_heads, group, head_dim)
-        logits = torch.einsum("bhgd,blhd->bhgl", qg, k) * sm_scale
-        logits = logits.masked_fill(~valid[:, None, None, :], -math.inf)
-        lse_nat = torch.logsumexp(logits, dim=-1)  # [B, Hkv, G]; -inf for empty rows
-        probs = torch.exp(logits - lse_nat[..., None]).nan_to_num(0.0)
-        out = torch.einsum("bhgl,blhd->bhgd", probs, v)
-    out = out.reshape(batch, num_qo_heads, head_dim).to(output.dtype)
-    lse_2 = (lse_nat / math.log(2.0)).reshape(batch, num_qo_heads).to(lse.dtype)
-    if rows is None:
-        output.copy_(out)
-        lse.copy_(lse_2)
-    else:
-        output.index_copy_(0, rows, out)
-        lse.index_copy_(0, rows, lse_2)
+    pos = torch.arange(max_len, device=q.device)
+    valid = pos[None, :] < lengths[:, None]  # [B, L]
+    slot = (starts[:, None] + pos[None, :]).clamp(max=max(kv_indices.numel() - 1, 0))
+    pages = torch.where(valid, kv_indices.long()[slot], 0)
+    k = k_cache[:, 0][pages].float()  # [B, L, Hkv, D]
+    v = v_cache[:, 0][pages].float()
+    qg = q.float().view(batch, num_kv_heads, group, head_dim)
+    logits = torch.einsum("bhgd,blhd->bhgl", qg, k) * sm_scale
+    logits = logits.masked_fill(~valid[:, None, None, :], -math.inf)
+    lse_nat = torch.logsumexp(logits, dim=-1)  # [B, Hkv, G]; -inf for empty rows (and max_len 0)
+    probs = torch.exp(logits - lse_nat[..., None]).nan_to_num(0.0)
+    out = torch.einsum("bhgl,blhd->bhgd", probs, v)
+    out = out.reshape(batch, num_qo_heads, head_dim)
+    lse_2 = (lse_nat / math.log(2.0)).reshape(batch, num_qo_heads)
+    return out, lse_2

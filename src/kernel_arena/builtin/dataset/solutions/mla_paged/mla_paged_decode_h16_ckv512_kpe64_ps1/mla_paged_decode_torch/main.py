@@ -27,37 +27,32 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
     keys = torch.unique(classes).tolist()
     for key in keys:
         rows = None if len(keys) == 1 else (classes == key).nonzero().flatten()
-        _attend(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, float(sm_scale), output, lse,
-                lengths, rows)
+        out, lse_2 = _attend(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, float(sm_scale),
+                             lengths, rows)
+        if rows is None:
+            output.copy_(out)
+            lse.copy_(lse_2)
+        else:
+            output.index_copy_(0, rows, out.to(output.dtype))
+            lse.index_copy_(0, rows, lse_2)
 
 
-def _attend(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, lengths, rows):
-    """Padded attention of the sequences ``rows`` (None: all), written into their output rows."""
+def _attend(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, lengths, rows):
+    """Padded attention of the sequences ``rows`` (None: all): (output, base-2 LSE) of those rows."""
     starts = kv_indptr[:-1].long()
     if rows is not None:
         q_nope, q_pe, lengths, starts = q_nope[rows], q_pe[rows], lengths[rows], starts[rows]
-    batch, num_heads, ckv_dim = q_nope.shape
     max_len = int(lengths.max())
-    if max_len == 0:
-        out = torch.zeros(batch, num_heads, ckv_dim, device=q_nope.device)
-        lse_nat = torch.full((batch, num_heads), -math.inf, device=q_nope.device)
-    else:
-        pos = torch.arange(max_len, device=q_nope.device)
-        valid = pos[None, :] < lengths[:, None]
-        slot = (starts[:, None] + pos[None, :]).clamp(max=max(kv_indices.numel() - 1, 0))
-        pages = torch.where(valid, kv_indices.long()[slot], 0)
-        ckv = ckv_cache[:, 0][pages].float()  # [B, L, 512]
-        kpe = kpe_cache[:, 0][pages].float()  # [B, L, 64]
-        logits = torch.einsum("bhd,bld->bhl", q_nope.float(), ckv)
-        logits += torch.einsum("bhd,bld->bhl", q_pe.float(), kpe)
-        logits = (logits * sm_scale).masked_fill(~valid[:, None, :], -math.inf)
-        lse_nat = torch.logsumexp(logits, dim=-1)
-        probs = torch.exp(logits - lse_nat[..., None]).nan_to_num(0.0)
-        out = torch.einsum("bhl,bld->bhd", probs, ckv)
-    out, lse_2 = out.to(output.dtype), (lse_nat / math.log(2.0)).to(lse.dtype)
-    if rows is None:
-        output.copy_(out)
-        lse.copy_(lse_2)
-    else:
-        output.index_copy_(0, rows, out)
-        lse.index_copy_(0, rows, lse_2)
+    pos = torch.arange(max_len, device=q_nope.device)
+    valid = pos[None, :] < lengths[:, None]
+    slot = (starts[:, None] + pos[None, :]).clamp(max=max(kv_indices.numel() - 1, 0))
+    pages = torch.where(valid, kv_indices.long()[slot], 0)
+    ckv = ckv_cache[:, 0][pages].float()  # [B, L, 512]
+    kpe = kpe_cache[:, 0][pages].float()  # [B, L, 64]
+    logits = torch.einsum("bhd,bld->bhl", q_nope.float(), ckv)
+    logits += torch.einsum("bhd,bld->bhl", q_pe.float(), kpe)
+    logits = (logits * sm_scale).masked_fill(~valid[:, None, :], -math.inf)
+    lse_nat = torch.logsumexp(logits, dim=-1)  # -inf for empty rows (and max_len 0)
+    probs = torch.exp(logits - lse_nat[..., None]).nan_to_num(0.0)
+    out = torch.einsum("bhl,bld->bhd", probs, ckv)
+    return out, lse_nat / math.log(2.0)
