@@ -35,8 +35,11 @@ def run(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state):
     decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v)
 
 
-def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v):
+def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v, num_warps=None,
+           parallel=True, evict=False):
     """One launch with BLOCK_V = ``block_v`` (a power of two dividing V). Exposed for tests."""
+    if num_warps is None:
+        num_warps = 4 if block_v >= 16 else 2
     batch, _, num_q_heads, head_k = q.shape
     num_v_heads, head_v = v.shape[2], v.shape[3]
     if scale is None or float(scale) == 0.0:
@@ -47,8 +50,8 @@ def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block
         q, k, v, state if has_state else new_state, A_log, a, dt_bias, b, output, new_state,
         float(scale),
         NUM_Q_HEADS=num_q_heads, NUM_V_HEADS=num_v_heads, K=head_k, V=head_v,
-        BLOCK_V=block_v, HAS_STATE=has_state,
-        num_warps=4 if block_v >= 16 else 2,
+        BLOCK_V=block_v, HAS_STATE=has_state, PARALLEL=parallel, EVICT=evict,
+        num_warps=num_warps,
     )
     return None
 
