@@ -44,7 +44,7 @@ from kernel_arena.measure.timing import TimingSettings, time_call  # noqa: E402
 
 DEF = "gdn_decode_qk4_v8_d128_k_last"
 SOLS = ["gdn_decode_triton", "gdn_decode_fla", "gdn_decode_torch"]
-BATCHES = (1, 2, 4, 8, 16, 64, 256, 1024)
+BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 FLA_SETUPS = ("fla_kernel_vfirst", "fla_kernel_kfirst")
 
 
@@ -227,53 +227,70 @@ def report(rows: list[dict], copy_bw: float, elapsed: float) -> str:
     )
 
 
+SWEEP_VARIANTS = {
+    "serial": dict(parallel=False),
+    "parallel": dict(parallel=True),
+    "parallel+evict": dict(parallel=True, evict=True),
+}
+FLA_ROW = (0, 0, "FLA kernel v-first")
+
+
+def sweep_tiles(batch: int) -> tuple[int, ...]:
+    """Row tiles worth timing at a batch (narrow tiles for one short wave, wide for many)."""
+    return (1, 2, 4, 8) if batch <= 8 else (2, 4, 8, 16) if batch <= 32 else (8, 16, 32)
+
+
 def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float) -> tuple[list[dict], str]:
-    """Our kernel's launch options at each batch: kernel time by the same CUPTI timer."""
+    """Our kernel's launch options at each batch, and FLA's kernel (v-first) beside them, by the
+    same CUPTI timer."""
     decode = build_fn(SOLS[0]).__globals__["decode"]
     ref = load_reference(load_dataset().definitions[DEF])
-    variants = {
-        "serial": dict(parallel=False),
-        "parallel": dict(parallel=True),
-        "parallel+evict": dict(parallel=True, evict=True),
-    }
     results = []
     for batch in batches:
         inputs = make_inputs(batch, batch)
         ref_out, ref_state = ref(*inputs.values())
         out = torch.empty((batch, 1, 8, 128), dtype=torch.bfloat16, device="cuda")
         new_state = torch.empty((batch, 8, 128, 128), device="cuda")
-        tiles = (2, 4, 8, 16, 32) if batch <= 8 else (8, 16, 32, 64)
-        for block_v in tiles:
+        calls: dict[tuple, tuple[Callable[[], Any], Callable[[Any], tuple]]] = {}
+        for block_v in sweep_tiles(batch):
             for warps in (1, 2, 4):
-                for vname, opts in variants.items():
+                for vname, opts in SWEEP_VARIANTS.items():
 
                     def call(block_v=block_v, warps=warps, opts=opts):
                         decode(*inputs.values(), out, new_state, block_v, warps, **opts)
+                        return out, new_state
 
-                    out.fill_(float("nan"))
-                    new_state.fill_(float("nan"))
-                    call()
-                    torch.cuda.synchronize()
-                    ok = close(out, new_state, ref_out, ref_state)
-                    t = time_call(call, torch.device("cuda"), settings)
-                    results.append(
-                        {
-                            "batch": batch,
-                            "block_v": block_v,
-                            "warps": warps,
-                            "variant": vname,
-                            "ok": ok,
-                            "kernel_ms": t.latency_ms,
-                            "spread": t.spread,
-                        }
-                    )
-                    print(json.dumps(results[-1]), flush=True)
+                    calls[(block_v, warps, vname)] = (call, lambda r: r)
+        calls[FLA_ROW] = fla_kernel_calls(inputs)["fla_kernel_vfirst"]
+        for config, (call, to_ours) in calls.items():
+            out.fill_(float("nan"))
+            new_state.fill_(float("nan"))
+            ok = close(*to_ours(call()), ref_out, ref_state)
+            t = time_call(call, torch.device("cuda"), settings)
+            results.append(
+                {
+                    "batch": batch,
+                    "block_v": config[0],
+                    "warps": config[1],
+                    "variant": config[2],
+                    "ok": ok,
+                    "kernel_ms": t.latency_ms,
+                    "spread": t.spread,
+                }
+            )
+            print(json.dumps(results[-1]), flush=True)
         torch.cuda.empty_cache()
-    configs = sorted({(r["block_v"], r["warps"], r["variant"]) for r in results})
+    return results, sweep_report(results, batches, settings, copy_bw)
+
+
+def sweep_report(
+    results: list[dict], batches: tuple[int, ...], settings: TimingSettings, copy_bw: float
+) -> str:
     by = {(r["batch"], r["block_v"], r["warps"], r["variant"]): r for r in results}
-    best = {b: min((r for r in results if r["batch"] == b), key=lambda r: r["kernel_ms"]) for b in batches}
+    ours = [r for r in results if r["variant"] != FLA_ROW[2]]
+    best = {b: min((r for r in ours if r["batch"] == b), key=lambda r: r["kernel_ms"]) for b in batches}
     table = []
-    for c in configs:
+    for c in sorted({(r["block_v"], r["warps"], r["variant"]) for r in results}):
         cells = []
         for b in batches:
             r = by.get((b, *c))
@@ -282,8 +299,8 @@ def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float) ->
                 continue
             text = f"{r['kernel_ms'] * 1e3:.2f}" + ("" if r["ok"] else " WRONG")
             cells.append(f"**{text}**" if r is best[b] else text)
-        table.append([*c, *cells])
-    text = "\n".join(
+        table.append(["-", "-", *c[2:], *cells] if c == FLA_ROW else [*c, *cells])
+    return "\n".join(
         [
             "# GDN decode: our Triton kernel's launch options, kernel time per batch",
             "",
@@ -292,16 +309,16 @@ def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float) ->
             f"Environment: {environment_line()}",
             "",
             f"Kernel time in µs: CUPTI (the project's timer), cold L2, median of {settings.trials} trials x "
-            f"{settings.iters} calls; bold: the fastest at that batch. Copy bandwidth {copy_bw:.0f} GB/s. "
-            "serial: S' = g*S, u = S'.k, S_new = S' + d*k, out = S_new.q (two reductions in a row); "
-            "parallel: S.k and S.q reduced side by side from the loaded tile, out = g*(S.q) + d*(k.q); "
-            "evict: evict_first on the state load and store.",
+            f"{settings.iters} calls, all in one process; bold: our fastest at that batch; the first row is "
+            f"FLA's kernel called directly (v-first set-up, as in `gdn_decode.md`). Copy bandwidth "
+            f"{copy_bw:.0f} GB/s. serial: S' = g*S, u = S'.k, S_new = S' + d*k, out = S_new.q (two "
+            "reductions in a row); parallel: S.k and S.q reduced side by side from the loaded tile, "
+            "out = g*(S.q) + d*(k.q); evict: evict_first on the state load and store.",
             "",
             md_table(["BLOCK_V", "warps", "variant", *[f"batch {b}" for b in batches]], table),
             "",
         ]
     )
-    return results, text
 
 
 def main() -> None:
@@ -313,7 +330,7 @@ def main() -> None:
     copy_bw = copy_bandwidth_gbs()
     t0 = time.time()
     if args.sweep:
-        results, text = sweep(BATCHES, TimingSettings(3, 20, 3), copy_bw)
+        results, text = sweep(BATCHES, TimingSettings(3, 30, 3), copy_bw)
         if args.json:
             Path(args.json).write_text(json.dumps({"copy_bw_gbs": copy_bw, "results": results}, indent=1))
         write_results(args.sweep, text)

@@ -35,13 +35,15 @@ def gdn_decode_kernel(
     bh = batch * NUM_V_HEADS + head
     offs_k = tl.arange(0, K)
     offs_v = pid_v * BLOCK_V + tl.arange(0, BLOCK_V)
-    # 64-bit offsets: batch * 8 * 128 * 128 overflows int32 past batch 16384.
-    tile = bh.to(tl.int64) * (V * K) + offs_v[:, None].to(tl.int64) * K + offs_k[None, :]
+    # The slice's base offset in 64 bits (batch * 8 * 128 * 128 overflows int32 past batch
+    # 16384); offsets inside one V x K slice stay 32-bit (fewer per-element instructions).
+    slice_off = bh.to(tl.int64) * (V * K)
+    tile = offs_v[:, None] * K + offs_k[None, :]
     if HAS_STATE:  # the long-latency load first
         if EVICT:
-            s = tl.load(state_ptr + tile, eviction_policy="evict_first")
+            s = tl.load(state_ptr + slice_off + tile, eviction_policy="evict_first")
         else:
-            s = tl.load(state_ptr + tile)
+            s = tl.load(state_ptr + slice_off + tile)
 
     # GVA: value head h reads q/k head h // (Hv / Hq) (contiguous groups).
     qk_head = head // (NUM_V_HEADS // NUM_Q_HEADS)
@@ -73,7 +75,7 @@ def gdn_decode_kernel(
         s = d[:, None] * k[None, :]
         out = d * tl.sum(k * q) * scale
     if EVICT:
-        tl.store(new_state_ptr + tile, s, eviction_policy="evict_first")
+        tl.store(new_state_ptr + slice_off + tile, s, eviction_policy="evict_first")
     else:
-        tl.store(new_state_ptr + tile, s)
+        tl.store(new_state_ptr + slice_off + tile, s)
     tl.store(out_ptr + bh.to(tl.int64) * V + offs_v, out.to(out_ptr.dtype.element_ty))
