@@ -277,16 +277,16 @@ def test_gqa_plan_cache_stays_bounded_as_the_token_count_changes(builtin):
     ("block_v", "batch", "with_state", "scale", "parallel", "evict"),
     [
         (2, 1, True, 0.088, True, False),
-        (8, 2, False, 0.0, True, False),
         (16, 2, True, 0.0, True, False),
+        (8, 2, False, 0.0, True, False),
         (32, 2, True, 0.088, False, True),
         (128, 3, True, 0.0, True, False),
         (128, 2, False, 0.088, False, False),
     ],
 )
 def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale, parallel, evict):
-    """Row tiles of 2, 8 and 16 (what a GPU takes for small, mid-size and large batches), 32 and
-    128 (what the Solution takes on CPU), both reduction orders and the eviction hint (the sweep's
+    """Row tiles of 2 and 16 (what a GPU takes for small and larger batches), 8 and 32 (other
+    swept tiles), 128 (what the Solution takes on CPU), both reduction orders and the eviction hint (the sweep's
     variants), with and without an input state, an explicit and the default scale."""
     mod = _load(GDN)
     gen = torch.Generator().manual_seed(batch * 131 + block_v)
@@ -310,16 +310,16 @@ def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale
 
 def test_gdn_triton_launch_shape_by_device_and_batch():
     """The interpreter runs programs one after another: on CPU, whole V slices; on a GPU, 2-row
-    tiles on one warp up to batch 8, 8-row tiles on two warps up to batch 32, then 16-row tiles."""
+    tiles on one warp up to batch 8, 16-row tiles on one warp up to batch 64, on two beyond."""
     mod = _load(GDN)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert mod._launch(1, 8, 128, cpu) == (128, 4)
     assert mod._launch(64, 8, 128, cpu) == (128, 4)
-    assert [mod._launch(b, 8, 128, cuda) for b in (1, 8, 9, 32, 33, 1024)] == [
+    assert [mod._launch(b, 8, 128, cuda) for b in (1, 8, 9, 64, 65, 1024)] == [
         (2, 1),
         (2, 1),
-        (8, 2),
-        (8, 2),
+        (16, 1),
+        (16, 1),
         (16, 2),
         (16, 2),
     ]

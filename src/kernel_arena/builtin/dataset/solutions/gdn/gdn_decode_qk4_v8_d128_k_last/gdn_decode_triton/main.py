@@ -6,7 +6,7 @@ from the batch alone (no host sync), from a sweep on an H100 (`benchmarks/gdn_de
 - up to 64 (sequence, head) slices (batch <= 8 with 8 value heads): one short wave, latency-
   bound: 2-row tiles on one warp, the most programs, each with the shortest chain (a warp-local
   reduction over K, no shared-memory exchange between warps);
-- up to 256 slices: 8-row tiles on two warps;
+- up to 512 slices (batch <= 64): 16-row tiles on one warp;
 - more: 16-row tiles on two warps, bandwidth-bound (every state byte read once, written once).
 On CPU, where the Triton interpreter runs the programs one after another, a program takes the
 whole V slice of one (sequence, value head): the fewest programs, so the fewest interpreted steps
@@ -31,8 +31,8 @@ def _launch(batch: int, num_v_heads: int, v_dim: int, device: torch.device) -> t
     slices = batch * num_v_heads
     if slices <= 64:
         return 2, 1
-    if slices <= 256:
-        return 8, 2
+    if slices <= 512:
+        return 16, 1
     return 16, 2
 
 
