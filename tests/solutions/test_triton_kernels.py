@@ -274,12 +274,20 @@ def test_gqa_plan_cache_stays_bounded_as_the_token_count_changes(builtin):
 
 
 @pytest.mark.parametrize(
-    ("block_v", "batch", "with_state", "scale"),
-    [(8, 1, True, 0.088), (32, 2, False, 0.0), (128, 3, True, 0.0), (128, 2, False, 0.088)],
+    ("block_v", "batch", "with_state", "scale", "parallel", "evict"),
+    [
+        (2, 1, True, 0.088, True, False),
+        (16, 2, True, 0.0, True, False),
+        (8, 2, False, 0.0, True, False),
+        (32, 2, True, 0.088, False, True),
+        (128, 3, True, 0.0, True, False),
+        (128, 2, False, 0.088, False, False),
+    ],
 )
-def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale):
-    """Row tiles of 8 and 32 (what a GPU takes for small and large batches) and 128 (what the
-    Solution takes on CPU), with and without an input state, an explicit and the default scale."""
+def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale, parallel, evict):
+    """Row tiles of 2 and 16 (what a GPU takes for small and larger batches), 8 and 32 (other
+    swept tiles), 128 (what the Solution takes on CPU), both reduction orders and the eviction hint (the sweep's
+    variants), with and without an input state, an explicit and the default scale."""
     mod = _load(GDN)
     gen = torch.Generator().manual_seed(batch * 131 + block_v)
     q = torch.randn(batch, 1, 4, 128, generator=gen).bfloat16()
@@ -294,18 +302,24 @@ def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale
     out = torch.full((batch, 1, 8, 128), float("nan")).bfloat16()
     new_state = torch.full((batch, 8, 128, 128), float("nan"))
     pristine = None if state is None else state.clone()
-    mod.decode(q, k, v, state, A_log, a, dt_bias, b, scale, out, new_state, block_v)
+    mod.decode(q, k, v, state, A_log, a, dt_bias, b, scale, out, new_state, block_v, 1, parallel, evict)
     torch.testing.assert_close(out.float(), exp_out.float(), atol=1e-2, rtol=1e-2)
     torch.testing.assert_close(new_state, exp_state, atol=1e-4, rtol=1e-4)
     assert state is None or torch.equal(state, pristine), "the input state is only read"
 
 
-def test_gdn_triton_takes_one_program_per_sequence_and_head_on_cpu():
-    """The interpreter runs programs one after another: on CPU, whole V slices; on a GPU, narrow
-    row tiles by batch size."""
+def test_gdn_triton_launch_shape_by_device_and_batch():
+    """The interpreter runs programs one after another: on CPU, whole V slices; on a GPU, 2-row
+    tiles on one warp up to batch 8, 16-row tiles on one warp up to batch 64, on two beyond."""
     mod = _load(GDN)
-    assert mod._block_v(1, 8, 128, torch.device("cpu")) == 128
-    assert mod._block_v(64, 8, 128, torch.device("cpu")) == 128
-    assert mod._block_v(1, 8, 128, torch.device("cuda")) == 8
-    assert mod._block_v(16, 8, 128, torch.device("cuda")) == 16
-    assert mod._block_v(64, 8, 128, torch.device("cuda")) == 32
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert mod._launch(1, 8, 128, cpu) == (128, 4)
+    assert mod._launch(64, 8, 128, cpu) == (128, 4)
+    assert [mod._launch(b, 8, 128, cuda) for b in (1, 8, 9, 64, 65, 1024)] == [
+        (2, 1),
+        (2, 1),
+        (16, 1),
+        (16, 1),
+        (16, 2),
+        (16, 2),
+    ]

@@ -28,9 +28,9 @@ pytestmark = [
 @pytest.fixture
 def compiled():
     """The solutions' main modules, compiled by Triton."""
-    from solutions.test_triton_kernels import GQA, MLA, _load
+    from solutions.test_triton_kernels import GDN, GQA, MLA, _load
 
-    return {"gqa": _load(GQA), "mla": _load(MLA)}
+    return {"gqa": _load(GQA), "mla": _load(MLA), "gdn": _load(GDN)}
 
 
 def _mixed_table(gen, batch, max_len, pool):
@@ -156,3 +156,25 @@ def test_gqa_run_repeated_calls_take_the_prepared_launch_and_stay_correct(builti
     odd = wide[1:].view_as(out).fill_(float("nan"))
     mod.run(q, k, v, indptr, indices, 128**-0.5, odd, lse)
     _check(odd, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
+
+
+@pytest.mark.parametrize("batch", [1, 2, 4, 8, 16, 64, 256])
+def test_gdn_run_matches_reference_at_every_launch_shape(builtin, compiled, batch):
+    """``run`` picks the row tile and warps from the batch: each batch here takes one of the
+    shapes the GPU path can choose, compiled, with and without an input state."""
+    gen = torch.Generator().manual_seed(batch)
+    q = torch.randn(batch, 1, 4, 128, generator=gen).bfloat16().cuda()
+    k = (torch.randn(batch, 1, 4, 128, generator=gen) * 0.1).bfloat16().cuda()
+    v = torch.randn(batch, 1, 8, 128, generator=gen).bfloat16().cuda()
+    state = torch.randn(batch, 8, 128, 128, generator=gen).cuda()
+    A_log, dt_bias = torch.randn(8, generator=gen).cuda(), torch.randn(8, generator=gen).cuda()
+    a = torch.randn(batch, 1, 8, generator=gen).bfloat16().cuda()
+    b = torch.randn(batch, 1, 8, generator=gen).bfloat16().cuda()
+    ref = load_reference(builtin.definitions["gdn_decode_qk4_v8_d128_k_last"])
+    for initial in (state, None):
+        exp_out, exp_state = ref(q, k, v, initial, A_log, a, dt_bias, b, 0.0)
+        out = torch.full_like(exp_out, float("nan"))
+        new_state = torch.full_like(exp_state, float("nan"))
+        compiled["gdn"].run(q, k, v, initial, A_log, a, dt_bias, b, 0.0, out, new_state)
+        torch.testing.assert_close(out.float(), exp_out.float(), atol=1e-2, rtol=1e-2)
+        torch.testing.assert_close(new_state, exp_state, atol=1e-4, rtol=1e-4)

@@ -6,10 +6,14 @@ it, and streams it out — every state byte is read once and written once, the m
 Per row v (all math in fp32):
     g     = exp(-exp(A_log[h]) * softplus(a + dt_bias[h]))   decay          (log-space gate)
     beta  = sigmoid(b)
-    S'    = g * S[v, :]
-    u     = S' . k                                           prediction of v[v]
-    S_new = S' + beta * (v[v] - u) * k                       delta rule
-    out   = scale * (S_new . q)
+    u     = g * (S[v, :] . k)                                prediction of v[v]
+    d     = beta * (v[v] - u)
+    S_new = g * S[v, :] + d * k                              delta rule
+    out   = scale * (g * (S[v, :] . q) + d * (k . q))        = scale * (S_new . q)
+Both row reductions (S . k and S . q) read the loaded tile directly, so they run side by side
+as soon as the state arrives; the gates (scalars) and k . q are ready before it does. A small
+batch is one short wave, latency-bound: the state load is issued first, and only one reduction
+separates it from the output and the new state.
 Rows are independent, so splitting V across programs needs no communication.
 """
 
@@ -22,21 +26,30 @@ def gdn_decode_kernel(
     q_ptr, k_ptr, v_ptr, state_ptr, a_log_ptr, a_ptr, dt_bias_ptr, b_ptr, out_ptr, new_state_ptr,
     scale,
     NUM_Q_HEADS: tl.constexpr, NUM_V_HEADS: tl.constexpr, K: tl.constexpr, V: tl.constexpr,
-    BLOCK_V: tl.constexpr, HAS_STATE: tl.constexpr,
+    BLOCK_V: tl.constexpr, HAS_STATE: tl.constexpr, PARALLEL: tl.constexpr, EVICT: tl.constexpr,
 ):
     pid_v = tl.program_id(0)
     pid_bh = tl.program_id(1)
     batch = pid_bh // NUM_V_HEADS
     head = pid_bh % NUM_V_HEADS
-    # GVA: value head h reads q/k head h // (Hv / Hq) (contiguous groups).
-    qk_head = head // (NUM_V_HEADS // NUM_Q_HEADS)
-
+    bh = batch * NUM_V_HEADS + head
     offs_k = tl.arange(0, K)
     offs_v = pid_v * BLOCK_V + tl.arange(0, BLOCK_V)
+    # The slice's base offset in 64 bits (batch * 8 * 128 * 128 overflows int32 past batch
+    # 16384); offsets inside one V x K slice stay 32-bit (fewer per-element instructions).
+    slice_off = bh.to(tl.int64) * (V * K)
+    tile = offs_v[:, None] * K + offs_k[None, :]
+    if HAS_STATE:  # the long-latency load first
+        if EVICT:
+            s = tl.load(state_ptr + slice_off + tile, eviction_policy="evict_first")
+        else:
+            s = tl.load(state_ptr + slice_off + tile)
+
+    # GVA: value head h reads q/k head h // (Hv / Hq) (contiguous groups).
+    qk_head = head // (NUM_V_HEADS // NUM_Q_HEADS)
     qk_row = (batch * NUM_Q_HEADS + qk_head).to(tl.int64) * K
     q = tl.load(q_ptr + qk_row + offs_k).to(tl.float32)
     k = tl.load(k_ptr + qk_row + offs_k).to(tl.float32)
-    bh = batch * NUM_V_HEADS + head
     v = tl.load(v_ptr + bh.to(tl.int64) * V + offs_v).to(tl.float32)
 
     # Gates, per (sequence, head): softplus with torch's threshold of 20.
@@ -45,15 +58,24 @@ def gdn_decode_kernel(
     g = tl.exp(-tl.exp(tl.load(a_log_ptr + head).to(tl.float32)) * softplus)
     beta = tl.sigmoid(tl.load(b_ptr + bh).to(tl.float32))
 
-    # 64-bit offsets: batch * 8 * 128 * 128 overflows int32 past batch 16384.
-    tile = bh.to(tl.int64) * (V * K) + offs_v[:, None].to(tl.int64) * K + offs_k[None, :]
     if HAS_STATE:
-        s = tl.load(state_ptr + tile) * g
-        u = tl.sum(s * k[None, :], axis=1)  # [BLOCK_V]
+        if PARALLEL:
+            u = tl.sum(s * k[None, :], axis=1) * g  # [BLOCK_V]
+            sq = tl.sum(s * q[None, :], axis=1) * g
+            d = beta * (v - u)
+            s = s * g + d[:, None] * k[None, :]
+            out = (sq + d * tl.sum(k * q)) * scale
+        else:
+            s = s * g
+            u = tl.sum(s * k[None, :], axis=1)
+            s = s + (beta * (v - u))[:, None] * k[None, :]
+            out = tl.sum(s * q[None, :], axis=1) * scale
     else:
-        s = tl.zeros((BLOCK_V, K), dtype=tl.float32)
-        u = tl.zeros((BLOCK_V,), dtype=tl.float32)
-    s = s + (beta * (v - u))[:, None] * k[None, :]
-    out = tl.sum(s * q[None, :], axis=1) * scale
-    tl.store(new_state_ptr + tile, s)
+        d = beta * v
+        s = d[:, None] * k[None, :]
+        out = d * tl.sum(k * q) * scale
+    if EVICT:
+        tl.store(new_state_ptr + slice_off + tile, s, eviction_policy="evict_first")
+    else:
+        tl.store(new_state_ptr + slice_off + tile, s)
     tl.store(out_ptr + bh.to(tl.int64) * V + offs_v, out.to(out_ptr.dtype.element_ty))

@@ -1,12 +1,17 @@
 """Gated DeltaNet decode: launch wrapper of the fused Triton kernel in kernel.py.
 
-The grid is (V / BLOCK_V, batch * num_v_heads). BLOCK_V is chosen from the batch alone (no
-host sync): small batches use narrow row tiles so that enough programs exist to cover the SMs
-(latency-bound), large batches use wider tiles so each program moves more bytes per launch
-overhead (bandwidth-bound). On CPU, where the Triton interpreter runs the programs one after
-another, a program takes the whole V slice of one (sequence, value head): the fewest programs, so
-the fewest interpreted steps (16x fewer than 8-row tiles at batch 1). A missing state is a compile-time flag, not a zeros tensor, so
-nothing is read for it. Scale 0 or None means 1/sqrt(head_size).
+The grid is (V / BLOCK_V, batch * num_v_heads). BLOCK_V and the warps per program are chosen
+from the batch alone (no host sync), from a sweep on an H100 (`benchmarks/gdn_decode.py
+--sweep`, results in `benchmarks/results/gdn_decode_sweep.md`):
+- up to 64 (sequence, head) slices (batch <= 8 with 8 value heads): one short wave, latency-
+  bound: 2-row tiles on one warp, the most programs, each with the shortest chain (a warp-local
+  reduction over K, no shared-memory exchange between warps);
+- up to 512 slices (batch <= 64): 16-row tiles on one warp;
+- more: 16-row tiles on two warps, bandwidth-bound (every state byte read once, written once).
+On CPU, where the Triton interpreter runs the programs one after another, a program takes the
+whole V slice of one (sequence, value head): the fewest programs, so the fewest interpreted steps
+(64x fewer than 2-row tiles at batch 1). A missing state is a compile-time flag, not a zeros
+tensor, so nothing is read for it. Scale 0 or None means 1/sqrt(head_size).
 
 Pitfalls handled: P08 (gate built in log space from A_log, a and dt_bias inside the kernel),
 P09 (state read and written k-last directly), P10 (GVA mapping h // 2), P11 (sigmoid applied
@@ -19,24 +24,28 @@ import torch
 from kernel import gdn_decode_kernel
 
 
-def _block_v(batch: int, num_v_heads: int, v_dim: int, device: torch.device) -> int:
+def _launch(batch: int, num_v_heads: int, v_dim: int, device: torch.device) -> tuple[int, int]:
+    """(BLOCK_V, num_warps) for a batch."""
     if device.type != "cuda":  # the interpreter: one program per (sequence, value head)
-        return v_dim
-    rows = batch * num_v_heads
-    if rows <= 32:
-        return 8
-    if rows <= 128:
-        return 16
-    return 32
+        return v_dim, 4
+    slices = batch * num_v_heads
+    if slices <= 64:
+        return 2, 1
+    if slices <= 512:
+        return 16, 1
+    return 16, 2
 
 
 def run(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state):
-    block_v = _block_v(q.shape[0], v.shape[2], v.shape[3], q.device)
-    decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v)
+    block_v, num_warps = _launch(q.shape[0], v.shape[2], v.shape[3], q.device)
+    decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v, num_warps)
 
 
-def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v):
-    """One launch with BLOCK_V = ``block_v`` (a power of two dividing V). Exposed for tests."""
+def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v, num_warps=2,
+           parallel=True, evict=False):
+    """One launch with BLOCK_V = ``block_v`` (a power of two dividing V) on ``num_warps`` warps.
+    ``parallel`` False reduces S'.k then S_new.q one after the other; ``evict`` marks the state
+    load and store evict-first. Both are kept for the launch-option sweep and for tests."""
     batch, _, num_q_heads, head_k = q.shape
     num_v_heads, head_v = v.shape[2], v.shape[3]
     if scale is None or float(scale) == 0.0:
@@ -47,8 +56,8 @@ def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block
         q, k, v, state if has_state else new_state, A_log, a, dt_bias, b, output, new_state,
         float(scale),
         NUM_Q_HEADS=num_q_heads, NUM_V_HEADS=num_v_heads, K=head_k, V=head_v,
-        BLOCK_V=block_v, HAS_STATE=has_state,
-        num_warps=4 if block_v >= 16 else 2,
+        BLOCK_V=block_v, HAS_STATE=has_state, PARALLEL=parallel, EVICT=evict,
+        num_warps=num_warps,
     )
     return None
 
