@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kernel_arena.engine.judge import _schedule_violation
 from kernel_arena.engine.sandbox.protocol import Timed
 from kernel_arena.measure.timing import TimingSettings
@@ -17,15 +19,10 @@ def test_call_latency_and_kernel_loops_fit():
     assert _schedule_violation(_timed(1 + 2 * 6), FIXED) is None
 
 
-def test_a_cupti_fallback_runs_the_kernel_loop_once_more_and_fits():
-    """CUPTI's profile unusable after its loop: the CUDA-event loop runs too (19 = 1 + 3 x 6);
-    this was rejected as a protocol violation, failing honest GPU Solutions."""
-    method = "cuda_event (CUPTI unavailable: the profile does not show the L2 flush after a call marker)"
-    assert _schedule_violation(_timed(1 + 3 * 6, method), FIXED) is None
-
-
-def test_a_third_loop_without_the_fallback_does_not_fit():
-    assert "protocol violation" in (_schedule_violation(_timed(1 + 3 * 6), FIXED) or "")
+@pytest.mark.parametrize("method", ["cupti", "host_sync (CUPTI unavailable: no flush after a marker)"])
+def test_a_third_loop_does_not_fit_whatever_the_method(method):
+    """CUPTI's fallback reuses the call-latency loop: no timing method makes a third loop."""
+    assert "protocol violation" in (_schedule_violation(_timed(1 + 3 * 6, method), FIXED) or "")
 
 
 def test_counts_outside_the_schedule_do_not_fit():

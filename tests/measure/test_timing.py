@@ -95,3 +95,33 @@ def test_a_budget_never_goes_below_the_minimum_nor_above_the_maximum():
 def test_budget_settings_key_differs_from_fixed_counts():
     assert TimingSettings(10, 50, 3).key() != TimingSettings(10, 50, 3, budget_ms=50).key()
     assert TimingSettings(10, 50, 3, budget_ms=50).to_json_dict()["budget_ms"] == 50
+
+
+@pytest.mark.gpu
+def test_without_a_usable_profile_the_kernel_time_is_the_synchronized_host_time(monkeypatch):
+    """Work on a side stream is invisible to CUDA events on the current stream; the fallback
+    must not time it for free (A08): it reports the call latency, synchronized device-wide."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA GPU")
+    import kernel_arena.measure.timing as timing
+
+    def spoiled(*args, **kwargs):
+        raise _NoCupti("the profile does not show the L2 flush after a call marker")
+
+    monkeypatch.setattr(timing, "_cupti_trial", spoiled)
+    device = torch.device("cuda:0")
+    side = torch.cuda.Stream(device)
+    x = torch.randn(4096, 4096, device=device)
+
+    def call() -> None:
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):  # the work, where the current stream's events cannot see it
+            for _ in range(4):
+                x @ x
+
+    done = []
+    t = time_call(call, device, TimingSettings(2, 5, 2), on_done=lambda: done.append(1))
+    assert t.method.startswith("host_sync (CUPTI unavailable")
+    assert t.latency_ms == t.call_latency_ms
+    assert t.latency_ms > 0.2  # four 4096^3 matmuls: ~1 ms on an H100, never the ~0.01 of an empty stream
+    assert done == [1]

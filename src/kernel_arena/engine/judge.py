@@ -702,16 +702,13 @@ def _schedule_violation(reply: Timed, settings: TimingSettings) -> str | None:
     high_warmup = settings.warmup if fixed else max(settings.warmup, 1)
     loop = settings.trials * reply.iters
     made = reply.calls - reply.warmup
-    # Call latency, then the kernel-time loop; when the profile of that loop is unusable, the
-    # CUDA-event loop runs once more (``measure.timing``: method "cuda_event (CUPTI ...)").
-    most_loops = 3 if reply.method.startswith("cuda_event") else 2
     if (
         not low_warmup <= reply.warmup <= high_warmup
         or not low_iters <= reply.iters <= settings.iters
         or loop < 1
         or made < loop
         or made % loop
-        or made // loop > most_loops
+        or made // loop > 2
     ):
         return (
             f"protocol violation: the timing loops reported {reply.calls} calls with {reply.warmup} "

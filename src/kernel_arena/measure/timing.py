@@ -8,9 +8,10 @@ makes the call; a last marker closes the sequence. CUPTI activity records (throu
 ``torch.profiler``) give, between two markers, the span from the first kernel's start to the
 last kernel's end after the flush. Host↔device memcpys are left out of the span (host-driven
 transfers, e.g. a library's plan upload); device memsets and device-to-device copies count.
-CUDA events around the call are the fallback when the profiler is unavailable. Call latency:
-host wall time of the call until the device is idle (flush, synchronize, start clock, call,
-synchronize, stop clock).
+Call latency: host wall time of the call until the device is idle (flush, synchronize, start
+clock, call, synchronize, stop clock). When the profile is unavailable or cannot be split into
+calls, the call latency is the kernel time too (method ``host_sync (CUPTI unavailable: why)``):
+an upper bound that, unlike CUDA events on the current stream, covers work on every stream.
 CPU: wall clock only, labelled ``wall_clock_cpu``.
 
 Each number is the median over ``trials`` of per-trial medians over ``iters`` iterations, after
@@ -95,7 +96,7 @@ class Timing:
     call_latency_ms: float
     """Host-inclusive wall time per call until the device is idle."""
     method: str
-    """``cupti``, ``cuda_event`` or ``wall_clock_cpu``."""
+    """``cupti``, ``host_sync (CUPTI unavailable: ...)`` or ``wall_clock_cpu``."""
     spread: float
     """(max − min) / median of the per-trial medians of ``latency_ms``."""
     trial_medians_ms: list[float] = field(default_factory=list)
@@ -282,9 +283,12 @@ def _time_cuda(
         samples, kernels_counts = _cupti_trial(fn, flush, device, s.iters * s.trials, clock, done)
         kernel_trials = [samples[i * s.iters : (i + 1) * s.iters] for i in range(s.trials)]
     except _NoCupti as exc:
-        method = f"cuda_event (CUPTI unavailable: {exc})"
-        with clock.phase("event_loop"):
-            kernel_trials = [_event_trial(fn, flush, device, s.iters) for _ in range(s.trials)]
+        # No usable profile: the kernel time is the call's host time between device-wide
+        # synchronizations (an upper bound that still covers every stream). CUDA events would
+        # see only the current stream, so a Solution that spoils its profile (side-stream work
+        # overlapping the next call's flush) would get its side-stream work timed for free.
+        method = f"host_sync (CUPTI unavailable: {exc})"
+        kernel_trials = call_trials
         kernels_counts = []
         done()
     med, spread, medians = _summarize(kernel_trials)
@@ -294,22 +298,6 @@ def _time_cuda(
 
 class _NoCupti(Exception):
     pass
-
-
-def _event_trial(
-    fn: Callable[[], Any], flush: Callable[[], None], device: torch.device, iters: int
-) -> list[float]:
-    pairs = []
-    for _ in range(iters):
-        flush()
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        pairs.append((start, end))
-    torch.cuda.synchronize(device)
-    return [a.elapsed_time(b) for a, b in pairs]
 
 
 _MARKER: Any = None
@@ -391,7 +379,7 @@ def _cupti_trial(
     """One profiler session over ``iters`` calls: per-call kernel spans and kernel counts.
     ``done`` runs once the last call finished, before the profiler is stopped (stopping and
     reading the profile take longer than the loop on small calls); if the profile then turns out
-    unusable, the CUDA-event loops run and call ``done`` again."""
+    unusable, the caller falls back to host timing and calls ``done`` again."""
     from torch.profiler import ProfilerActivity, profile
 
     mark = _marker(device)  # compiles (and launches once) before profiling
@@ -416,7 +404,7 @@ def _cupti_trial(
                     prof.stop()
         with clock.phase("profile_parse"):
             events = _gpu_events(prof)
-    except Exception as exc:  # noqa: BLE001 - any profiler failure falls back to events
+    except Exception as exc:  # noqa: BLE001 - any profiler failure falls back to host timing
         raise _NoCupti(str(exc)) from exc
     if not events:
         raise _NoCupti("the profiler recorded no GPU activity")
