@@ -40,3 +40,14 @@ def test_skipped_browser_tests_are_named_in_the_summary(tmp_path):
     assert r.returncode == 0, r.stdout[-2000:]
     assert "browser tests skipped: no Chromium at" in r.stdout
     assert "sudo apt-get install chromium" in r.stdout
+
+
+def test_ci_runs_the_readme_test_command_and_then_the_slow_tests():
+    """The README's command leaves the slow tests out; CI must still run them, after it."""
+    text = README.read_text()
+    section = text[text.index("Run the tests:") : text.index("## The workflow")]
+    command = next(line for line in section.splitlines() if line.startswith("python3 -m venv"))
+    ci = (README.parent / ".ci" / "run").read_text().splitlines()
+    assert command in ci, "CI must run the README's test command exactly"
+    assert ".venv/bin/python -m pytest -n auto -m slow" in ci[ci.index(command) + 1 :]
+    assert "-m 'not slow'" in command

@@ -48,6 +48,7 @@ def _edit_alpha(root, value: float) -> None:
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
 
 
+@pytest.mark.slow
 def test_a11_edited_workload_with_the_same_uuid_is_run_with_its_new_content(tmp_path):
     root = make_tiny_dataset(tmp_path / "ds", [solution_json("z_honest", GOOD_DPS)], workloads=1)
     out = tmp_path / "out"

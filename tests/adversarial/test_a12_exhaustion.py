@@ -99,6 +99,7 @@ def test_a12_kill_minus_9_of_the_run_takes_the_sandbox_down(tmp_path):
         kill_run_tree(proc, [(pid, started)])
 
 
+@pytest.mark.slow
 def test_a12_sigterm_stops_the_run_and_its_sandbox(tmp_path):
     proc, pid, started = _hang_run(tmp_path)
     try:

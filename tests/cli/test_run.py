@@ -57,6 +57,7 @@ def _run_args(root, out) -> list[str]:
     return ["run", "--dataset", str(root), "--out", str(out), "--device", "cpu", *LIGHTEST]
 
 
+@pytest.mark.slow
 def test_a_torn_trace_line_is_one_plain_warning(tmp_path):
     root = make_tiny_dataset(tmp_path / "ds", [solution_json("good", GOOD_DPS)], workloads=2)
     out = tmp_path / "out"

@@ -77,7 +77,7 @@ def _gqa_inputs(lengths, seed, kv_heads=8):
 # Chunks of 1 and 3 tokens (up to 1040 programs a call with 8 kv heads) run with 2 kv heads,
 # which keep the head indexing of K/V, partials, counters and outputs apart from kv head 0;
 # chunks of 16, 40 and 1000 tokens run with the definition's 8.
-@pytest.mark.parametrize("chunk", [1, 3, 16, 40, 1000])
+@pytest.mark.parametrize("chunk", [pytest.param(1, marks=pytest.mark.slow), 3, 16, 40, 1000])
 @pytest.mark.parametrize("lengths", [[0, 1, 70, 3], [130], [0, 0], [2, 0, 9], [0, 5, 0, 0, 7, 0]])
 def test_gqa_triton_matches_reference(builtin, chunk, lengths):
     mod = _load(GQA)

@@ -36,6 +36,8 @@ from kernel_arena.measure.timing import TimingSettings
 from kernel_arena.schema import EvaluationStatus as S
 from kernel_arena.schema import Workload
 
+pytestmark = pytest.mark.slow  # a real two-node cluster: ~90 s of CPU in all; CI runs it (-m slow)
+
 ray = pytest.importorskip("ray")
 
 LIGHT = RunConfig(timing=TimingSettings(0, 1, 1), timeout_s=60, draws=1)
