@@ -89,17 +89,16 @@ def _fired(outcome, name: str) -> bool:
     return (outcome.witness / f"{name}.fired").is_file()
 
 
-def test_a09e_an_interim_reply_to_a_correctness_call_is_a_protocol_error(protocol):
-    traces = protocol.of("a09e_interim_in_call")
-    assert _fired(protocol, "a09e_interim_in_call"), "the planted code did not find the runner"
-    for trace in traces:
-        assert_status(trace, "RUNTIME_ERROR")
-        assert_log_has(trace, "protocol")
-
-
-def test_a09f_a_forged_interim_reply_during_timing_is_a_protocol_error(protocol):
-    traces = protocol.of("a09f_interim_forged_early")
-    assert _fired(protocol, "a09f_interim_forged_early"), "the planted code did not find the runner"
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a09e_interim_in_call",  # a Looped reply to a correctness call, which only a Called may answer
+        "a09f_interim_forged_early",  # a forged Looped in the first timed call, then the runner's own
+    ],
+)
+def test_a09e_f_misplaced_interim_replies_are_protocol_errors(protocol, name):
+    traces = protocol.of(name)
+    assert _fired(protocol, name), "the planted code did not find the runner"
     for trace in traces:
         assert_status(trace, "RUNTIME_ERROR")
         assert_log_has(trace, "protocol")
