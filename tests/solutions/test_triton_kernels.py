@@ -73,6 +73,20 @@ def _gqa_inputs(lengths, seed, kv_heads=8):
     return q, k, v, indptr, indices
 
 
+def _mla_inputs(lengths, seed, spare):
+    """Inputs of the MLA definition's layout (16 heads, 512 + 64 dims) over a pool of
+    ``sum(lengths) + spare`` pages."""
+    gen = torch.Generator().manual_seed(seed)
+    pool = sum(lengths) + spare
+    n = len(lengths)
+    qn = torch.randn(n, 16, 512, generator=gen).bfloat16()
+    qp = torch.randn(n, 16, 64, generator=gen).bfloat16()
+    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16()
+    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16()
+    indptr, indices = _table(lengths, pool, gen)
+    return qn, qp, ckv, kpe, indptr, indices
+
+
 # chunk 1 makes every token its own chunk (maximal merges); 1000 puts the batch in one chunk.
 # Chunks of 1 and 3 tokens (up to 1040 programs a call with 8 kv heads) run with 2 kv heads,
 # which keep the head indexing of K/V, partials, counters and outputs apart from kv head 0;
@@ -146,13 +160,7 @@ def test_gqa_small_batches_spread_long_sequences_and_never_split_tiny_ones():
 @pytest.mark.parametrize("lengths", [[0, 1, 40], [75], [0, 0]])
 def test_mla_triton_matches_reference(builtin, chunk, lengths):
     mod = _load(MLA)
-    gen = torch.Generator().manual_seed(3 + sum(lengths) + chunk)
-    pool = sum(lengths) + 5
-    qn = torch.randn(len(lengths), 16, 512, generator=gen).bfloat16()
-    qp = torch.randn(len(lengths), 16, 64, generator=gen).bfloat16()
-    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16()
-    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16()
-    indptr, indices = _table(lengths, pool, gen)
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 3 + sum(lengths) + chunk, 5)
     scale = 1 / math.sqrt(192)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
@@ -168,13 +176,7 @@ def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads):
     """Merge programs taking 4 or all 16 heads of a sequence (the default takes 1 head)."""
     lengths = [(i * 5) % 4 for i in range(40)]
     mod = _load(MLA)
-    gen = torch.Generator().manual_seed(17)
-    pool = sum(lengths) + 5
-    qn = torch.randn(40, 16, 512, generator=gen).bfloat16()
-    qp = torch.randn(40, 16, 64, generator=gen).bfloat16()
-    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16()
-    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16()
-    indptr, indices = _table(lengths, pool, gen)
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 17, 5)
     out = torch.full((40, 16, 512), float("nan")).bfloat16()
     lse = torch.full((40, 16), float("nan"))
     scale = 1 / math.sqrt(192)
@@ -190,14 +192,8 @@ def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last):
     lengths gives sequences of 0, 1, 2, 3 and 9 slots, so both paths and the rank search run."""
     lengths = [0, 3, 6, 9, 33, 1, 0, 5, 2]
     mod = _load(MLA)
-    gen = torch.Generator().manual_seed(23 + merge_last)
-    pool = sum(lengths) + 7
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 23 + merge_last, 7)
     n = len(lengths)
-    qn = torch.randn(n, 16, 512, generator=gen).bfloat16()
-    qp = torch.randn(n, 16, 64, generator=gen).bfloat16()
-    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16()
-    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16()
-    indptr, indices = _table(lengths, pool, gen)
     scale = 1 / math.sqrt(192)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
@@ -214,14 +210,8 @@ def test_mla_run_default_plan_merges_both_ways(builtin):
     lengths = [300, 3, 0, 40, 1]
     mod = _load(MLA)
     assert mod.plan_chunks(sum(lengths), len(lengths), 8)[0] == 32
-    gen = torch.Generator().manual_seed(31)
-    pool = sum(lengths) + 9
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 31, 9)
     n = len(lengths)
-    qn = torch.randn(n, 16, 512, generator=gen).bfloat16()
-    qp = torch.randn(n, 16, 64, generator=gen).bfloat16()
-    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16()
-    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16()
-    indptr, indices = _table(lengths, pool, gen)
     scale = 1 / math.sqrt(192)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     out = torch.full((n, 16, 512), float("nan")).bfloat16()

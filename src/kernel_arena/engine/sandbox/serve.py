@@ -209,7 +209,7 @@ class Sandbox:
             one of them while the profile is read here."""
             nonlocal returned
             if looped[0]:
-                return  # the CUDA-event fallback ran the loops again: the Timed reply has the counts
+                return  # called again by the fallback to host timing: the loops are the same
             looped[0] = True
             try:
                 returned = self._copy_last_returned(last_returned, out_sets, req.output_names)
