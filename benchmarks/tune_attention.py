@@ -75,6 +75,13 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [2, 3], "chunk": CHUNKS[:5],
                 "merge_heads": [1, 4], "merge_last": [0, 8]},
     },
+    # The segment split (one program per (sequence, chunk) segment) on the production subset:
+    # chunk and tile around the segment plans; for MLA also 8 warps and 64-token tiles.
+    "segments": {
+        "gqa": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3], "chunk": [16, *CHUNKS[:5]]},
+        "mla": {"block_n": [32, 64], "num_warps": [4, 8], "num_stages": [3], "chunk": [32, 64, 128, 256],
+                "merge_heads": [1], "merge_last": [8]},
+    },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
         "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
@@ -90,6 +97,7 @@ SHAPES = {
     "tile32": [],
     "merge": [],
     "production": [],
+    "segments": [],
 }
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
@@ -100,6 +108,7 @@ EMBEDDED = {
     "tile32": ("*",),
     "merge": ("*",),
     "production": (),
+    "segments": (),
 }
 
 
@@ -149,7 +158,7 @@ def main() -> None:
                 shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
         for b, kv in SHAPES[args.shapes]:
             shapes[f"b{b}_kv{kv}"] = sweep_inputs(kind, b, kv, b + kv)
-        if args.shapes == "production":  # built one at a time below (pools of up to ~4 GB)
+        if args.shapes in ("production", "segments"):  # built one at a time below (pools of up to ~4 GB)
             from production_bench import production_inputs
 
             for name, batch_spec, seed in production_subset(kind):
@@ -188,6 +197,9 @@ def main() -> None:
                     continue
                 results.append((t.latency_ms, *values))
             results.sort()
+            if not results:  # every configuration's chunk exceeds this batch's tokens
+                print(kind, shape, "no configuration applies", flush=True)
+                continue
             everything.setdefault(kind, {})[shape] = {
                 "default_ms": default.latency_ms,
                 "flashinfer_run_ms": fi_ms,

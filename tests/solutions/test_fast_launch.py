@@ -123,55 +123,67 @@ class KernelShapedJit(FakeJit):
         self.arg_names = arg_names
 
 
-@pytest.fixture
-def gqa_with_fake_kernel(monkeypatch):
-    module = _load(GQA)
+def _gqa_call_args():
+    q = torch.zeros(3, 32, 128, dtype=torch.bfloat16)
+    k = torch.zeros(64, 1, 8, 128, dtype=torch.bfloat16)
+    indptr = torch.tensor([0, 10, 25, 40], dtype=torch.int32)
+    return [q, k, torch.zeros_like(k), indptr, torch.arange(40, dtype=torch.int32), 0.125,
+            torch.empty(3, 32, 128, dtype=torch.bfloat16), torch.empty(3, 32)]
+
+
+def _mla_call_args():
+    qn, qp = torch.zeros(3, 16, 512, dtype=torch.bfloat16), torch.zeros(3, 16, 64, dtype=torch.bfloat16)
+    ckv, kpe = torch.zeros(64, 1, 512, dtype=torch.bfloat16), torch.zeros(64, 1, 64, dtype=torch.bfloat16)
+    indptr = torch.tensor([0, 10, 25, 40], dtype=torch.int32)
+    return [qn, qp, ckv, kpe, indptr, torch.arange(40, dtype=torch.int32), 0.125,
+            torch.empty(3, 16, 512, dtype=torch.bfloat16), torch.empty(3, 16)]
+
+
+# op -> (folder, kernel name, call args, index of sm_scale in run's and in the kernel's arguments)
+_OPS = {"gqa": (GQA, "gqa_decode_kernel", _gqa_call_args, 5, 10),
+        "mla": (MLA, "mla_decode_kernel", _mla_call_args, 6, 11)}
+
+
+@pytest.fixture(params=sorted(_OPS))
+def with_fake_kernel(request, monkeypatch):
+    folder, kernel_name, call_args, run_scale, kernel_scale = _OPS[request.param]
+    module = _load(folder)
     monkeypatch.setattr(module, "_raw_stream", lambda: 7)
     compiled = FakeCompiled()
-    launcher = module.FastLaunch(KernelShapedJit(compiled, list(module.gqa_decode_kernel.arg_names)))
+    launcher = module.FastLaunch(KernelShapedJit(compiled, list(getattr(module, kernel_name).arg_names)))
     launcher.enabled = True
     monkeypatch.setattr(module, "_DECODE", launcher)
-    return module, launcher, compiled
+    return module, launcher, compiled, call_args, run_scale, kernel_scale
 
 
-def _gqa_call_args(batch=3, tokens=40):
-    q = torch.zeros(batch, 32, 128, dtype=torch.bfloat16)
-    k = torch.zeros(64, 1, 8, 128, dtype=torch.bfloat16)
-    v = torch.zeros_like(k)
-    indptr = torch.tensor([0, 10, 25, tokens], dtype=torch.int32)
-    indices = torch.arange(tokens, dtype=torch.int32)
-    out = torch.empty(batch, 32, 128, dtype=torch.bfloat16)
-    lse = torch.empty(batch, 32)
-    return [q, k, v, indptr, indices, 0.125, out, lse]
-
-
-def test_gqa_bound_call_passes_what_the_full_launch_passed(gqa_with_fake_kernel):
+def test_bound_call_passes_what_the_full_launch_passed(with_fake_kernel):
     """run() prepares a shape's launch once; later calls must hand the compiled kernel exactly the
     arguments the full path would (constexprs in signature order, the per-call scale)."""
-    module, launcher, compiled = gqa_with_fake_kernel
-    args = _gqa_call_args()
+    module, launcher, compiled, call_args, run_scale, kernel_scale = with_fake_kernel
+    args = call_args()
     module.run(*args)  # full path: Triton's launch
     (grid, slow_args, slow_kwargs), = launcher.jit_fn.slow_launches
-    args[5] = 0.25  # another scale: it is a per-call argument, not part of the prepared launch
+    args[run_scale] = 0.25  # another scale: it is a per-call argument, not part of the prepared launch
     module.run(*args)  # the prepared launch
     assert len(launcher.jit_fn.slow_launches) == 1 and len(compiled.calls) == 1
     g0, g1, g2, stream, function, metadata, h1, h2, h3, *passed = compiled.calls[0]
-    assert (g0, g1, g2, stream, h1, h2, h3) == (*grid, 1, 7, None, None, None)
+    assert (g0, g1, g2, stream, h1, h2, h3) == (*grid, *(1,) * (3 - len(grid)), 7, None, None, None)
     names = launcher.jit_fn.arg_names
     expected = [*slow_args, *(slow_kwargs[n] for n in names[len(slow_args) :])]
-    expected[10] = 0.25 * module.LOG2E
+    expected[kernel_scale] = 0.25 * module.LOG2E
     assert len(passed) == len(expected)
     assert all(a is b or a == b for a, b in zip(passed, expected))
 
 
-def test_gqa_bound_call_is_skipped_for_misaligned_or_other_dtype_tensors(gqa_with_fake_kernel):
-    module, launcher, compiled = gqa_with_fake_kernel
-    args = _gqa_call_args()
+def test_bound_call_is_skipped_for_misaligned_or_other_dtype_tensors(with_fake_kernel):
+    module, launcher, compiled, call_args, run_scale, _ = with_fake_kernel
+    args = call_args()
     module.run(*args)
-    wide = torch.empty(3 * 32 * 128 + 1, dtype=torch.bfloat16)
-    args[6] = wide[1:].view(3, 32, 128)  # 2 bytes off a 16-byte boundary
+    out = args[run_scale + 1]
+    wide = torch.empty(out.numel() + 1, dtype=torch.bfloat16)
+    args[run_scale + 1] = wide[1:].view(out.shape)  # 2 bytes off a 16-byte boundary
     module.run(*args)
-    args[6] = torch.empty(3, 32, 128, dtype=torch.float16)
+    args[run_scale + 1] = torch.empty(out.shape, dtype=torch.float16)
     module.run(*args)
     # Neither went through the prepared launch: each is its own specialization in the full path.
     assert len(launcher.jit_fn.slow_launches) == 3 and not compiled.calls

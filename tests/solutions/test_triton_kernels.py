@@ -133,27 +133,29 @@ def test_gqa_chunk_plan_uses_shapes_only():
     assert mod.prefetch_for(256) == 128 and mod.prefetch_for(1024) == 0
 
 
-def test_gqa_call_plan_takes_small_tiles_for_moderate_batches_of_short_sequences():
+def test_gqa_batches_take_about_one_chunk_program_per_sm():
+    """Two or more sequences: every (sequence, chunk) segment is its own program, and the chunk
+    gives about one chunk program per SM, between one 64-token tile and 512 tokens."""
     mod = _load(GQA)
-    assert mod.plan_call(6040, 32, 8, 132) == (128, 32, 4, 3, 0)  # skewed, average 189 tokens
-    assert mod.plan_call(13644, 64, 8, 132) == (128, 32, 4, 3, 0)  # skewed, average 213 tokens
-    assert mod.plan_call(32768, 64, 8, 132)[1] == 128  # average 512: the default tiles
-    # Long sequences, big batches and tiny ones keep the chunk plan and the default tiles.
-    assert mod.plan_call(32768, 1, 8, 132) == (1024, 128, 4, 2, 0)
-    assert mod.plan_call(65536, 128, 8, 132) == (2048, 128, 4, 2, 0)
+    assert mod.plan_call(1172, 16, 8, 132) == (128, 64, 4, 3, 0)  # production batch 16: 71 tokens a program
+    assert mod.plan_call(942, 16, 8, 132) == (64, 64, 4, 3, 0)
+    assert mod.plan_call(5724, 16, 8, 132) == (512, 64, 4, 3, 0)
+    assert mod.plan_call(58008, 64, 8, 132) == (512, 64, 4, 3, 0)  # at most 512
+    assert mod.plan_call(256, 16, 8, 132) == (64, 64, 4, 3, 0)  # at least one tile
+    assert mod.plan_call(0, 4, 8, 132)[0] == 64
 
 
-def test_gqa_small_batches_spread_long_sequences_and_never_split_tiny_ones():
+def test_gqa_single_sequences_keep_their_own_plans():
+    """One sequence: up to 128 tokens stay whole, 129-512 tokens spread over ~3 programs per SM
+    in 32-token tiles, longer ones take plan_chunks (fewer slots to merge)."""
     mod = _load(GQA)
     assert mod.plan_call(10, 1, 8, 132) == (16, 32, 4, 3, 0)  # one chunk: no merge
     assert mod.plan_call(166, 1, 8, 132) == (32, 32, 4, 3, 0)
-    assert mod.plan_call(1172, 16, 8, 132) == (32, 32, 4, 3, 0)  # skewed: the long one over ~300 programs
-    assert mod.plan_call(9592, 16, 8, 132) == (256, 32, 4, 3, 0)
-    assert mod.plan_call(16597, 16, 8, 132) == (512, 64, 4, 3, 0)  # past 256 tokens: 64-token tiles
     assert mod.plan_call(460, 1, 8, 132) == (32, 32, 4, 3, 0)
-    # Single sequences of 65-128 and over 512 tokens keep plan_chunks: fewer slots to merge.
-    assert mod.plan_call(83, 1, 8, 132) == (128, 32, 4, 3, 0)  # the short-average rule below
+    assert mod.plan_call(83, 1, 8, 132) == (128, 32, 4, 3, 0)
+    assert mod.plan_call(37, 1, 8, 132) == (64, 32, 4, 3, 0)
     assert mod.plan_call(2674, 1, 8, 132)[0] >= 128
+    assert mod.plan_call(32768, 1, 8, 132) == (1024, 128, 4, 2, 0)
 
 
 @pytest.mark.parametrize("chunk", [1, 5, 32, 1000])
@@ -204,12 +206,13 @@ def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last):
         _check(out, lse, *expected)
 
 
-def test_mla_run_default_plan_merges_both_ways(builtin):
-    """run()'s own plan on a skewed batch (chunk 32 on the interpreter's 8 'SMs'): the 300-token
-    sequence spans 10 slots (merge programs), the 40-token one 2 (merged by its last chunk)."""
+def test_mla_run_default_plan_merges_both_ways(builtin, monkeypatch):
+    """run()'s own plan on a skewed batch (chunk 32 on a 16-SM device): the 300-token sequence
+    spans 10 slots (merge programs), the 40-token one 2 (merged by its last chunk)."""
     lengths = [300, 3, 0, 40, 1]
     mod = _load(MLA)
-    assert mod.plan_chunks(sum(lengths), len(lengths), 8)[0] == 32
+    monkeypatch.setattr(mod, "_sm_count", lambda device: 16)
+    assert mod.plan_chunks(sum(lengths), len(lengths), 16)[0] == 32
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 31, 9)
     n = len(lengths)
     scale = 1 / math.sqrt(192)
@@ -238,9 +241,11 @@ def test_mla_merge_layout_follows_batch_and_average_length():
 
 def test_mla_chunk_plan_uses_shapes_only():
     mod = _load(MLA)
-    assert mod.plan_chunks(4096, 1, 132) == (32, 128)  # about two programs per SM, at least 32
-    assert mod.plan_chunks(131072, 256, 132) == (512, 256)  # at most 512
-    assert mod.plan_chunks(32768, 256, 132) == (128, 256)
+    assert mod.plan_chunks(4096, 1, 132) == (32, 128)  # about one chunk program per SM, at least 32
+    assert mod.plan_chunks(131072, 256, 132) == (256, 512)  # at most 256 from 32 sequences
+    assert mod.plan_chunks(32768, 256, 132) == (256, 128)
+    assert mod.plan_chunks(20397, 16, 132) == (128, 160)  # at most 128 below 32 sequences
+    assert mod.plan_chunks(1172, 16, 132) == (32, 37)
     assert mod.plan_chunks(55877, 64, 132) == (256, 219)  # a production batch of 64
     assert mod.plan_chunks(30, 1, 132) == (32, 1)  # a short sequence stays whole
     assert mod.plan_chunks(43, 1, 132) == (64, 1)

@@ -77,11 +77,7 @@ def test_gqa_merge_by_last_arrival_is_race_free(builtin, compiled, chunk, prefet
 @pytest.mark.parametrize(("chunk", "prefetch"), [(32, 0), (256, 0), (256, 64)])
 def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk, prefetch):
     gen = torch.Generator().manual_seed(chunk)
-    indptr, indices = _mixed_table(gen, 21, 500, 20_000)
-    qn = torch.randn(21, 16, 512, generator=gen).bfloat16().cuda()
-    qp = torch.randn(21, 16, 64, generator=gen).bfloat16().cuda()
-    ckv = torch.randn(20_000, 1, 512, generator=gen).bfloat16().cuda()
-    kpe = torch.randn(20_000, 1, 64, generator=gen).bfloat16().cuda()
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(gen, 21, 500, 20_000)
     scale = 1 / math.sqrt(192)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
@@ -139,23 +135,37 @@ def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
     _check(mout, mlse, *mref(*margs[:7]))
 
 
-def test_gqa_run_repeated_calls_take_the_prepared_launch_and_stay_correct(builtin, compiled):
+def _mla_inputs(gen, batch, max_len, pool):
+    """A mixed page table, then q_nope, q_pe, ckv and kpe, drawn in that order from gen (on the GPU)."""
+    indptr, indices = _mixed_table(gen, batch, max_len, pool)
+    qn = torch.randn(batch, 16, 512, generator=gen).bfloat16().cuda()
+    qp = torch.randn(batch, 16, 64, generator=gen).bfloat16().cuda()
+    ckv = torch.randn(pool, 1, 512, generator=gen).bfloat16().cuda()
+    kpe = torch.randn(pool, 1, 64, generator=gen).bfloat16().cuda()
+    return qn, qp, ckv, kpe, indptr, indices
+
+
+@pytest.mark.parametrize(("op", "definition", "scale"), [
+    ("gqa", "gqa_paged_decode_h32_kv8_d128_ps1", 128**-0.5),
+    ("mla", "mla_paged_decode_h16_ckv512_kpe64_ps1", 192**-0.5),
+])
+def test_run_repeated_calls_take_the_prepared_launch_and_stay_correct(builtin, compiled, op, definition, scale):
     gen = torch.Generator().manual_seed(9)
-    q, k, v, indptr, indices = _gqa_inputs(gen, 24, 300, 20_000)
-    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
-    mod = compiled["gqa"]
-    for scale in (128**-0.5, 0.05, 128**-0.5):
-        expected = ref(q, k, v, indptr, indices, scale)
+    inputs = (_gqa_inputs if op == "gqa" else _mla_inputs)(gen, 24, 300, 20_000)
+    ref = load_reference(builtin.definitions[definition])
+    mod = compiled[op]
+    for s in (scale, 0.05, scale):
+        expected = ref(*inputs, s)
         out = torch.full_like(expected[0], float("nan"))
         lse = torch.full_like(expected[1], float("nan"))
-        mod.run(q, k, v, indptr, indices, scale, out, lse)
+        mod.run(*inputs, s, out, lse)
         _check(out, lse, *expected)
     assert any(b.kernels for b in mod._BOUND.values())  # calls after the first were prepared launches
     # A misaligned output takes the full path and is still right.
     wide = torch.empty(out.numel() + 1, dtype=out.dtype, device="cuda")
     odd = wide[1:].view_as(out).fill_(float("nan"))
-    mod.run(q, k, v, indptr, indices, 128**-0.5, odd, lse)
-    _check(odd, lse, *ref(q, k, v, indptr, indices, 128**-0.5))
+    mod.run(*inputs, scale, odd, lse)
+    _check(odd, lse, *ref(*inputs, scale))
 
 
 @pytest.mark.parametrize("batch", [1, 2, 4, 8, 16, 64, 256])

@@ -1,28 +1,31 @@
-"""Paged GQA decode in one Triton launch: flat token chunks, base-2 online softmax.
+"""Paged GQA decode in one Triton launch: flat token chunks cut into segments, base-2 online softmax.
 
 Work split. The batch's T = len(kv_indices) tokens, laid end to end in kv_indices order, are cut
-into chunks of `chunk` tokens; program (c, g) takes chunk c for kv head g and serves the GROUP
-query heads of that kv head (padded to 16 rows so q.k and p.v run on tensor cores). A chunk may
-hold the tail of one sequence, several short ones and the head of the next, so a skewed batch
-(one long sequence among short ones) still spreads evenly over the GPU; the host needs only
-T, never kv_indptr's values.
+into chunks of `chunk` tokens, and each chunk again at sequence boundaries: a segment is the part
+of one sequence b inside one chunk c, and it owns slot c + b (slots of different sequences never
+collide). Program (i, g) takes the segment of slot i for kv head g, if any (it finds b by one
+vectorized pass over indptr: the last non-empty sequence whose first slot start_b // chunk + b is
+at most i), and serves the GROUP query heads of that kv head (padded to 16 rows so q.k and p.v
+run on tensor cores). A skewed batch (one long sequence among short ones) spreads evenly over the
+GPU, short sequences run side by side, and the host needs only T and the batch size, never
+kv_indptr's values. The grid has num_chunks + batch rows of programs (at most that many slots
+exist; the rest exit at once).
 
 Per (sequence b, chunk c) segment the program computes the running max m (log2 units), sum l
 and accumulator acc = sum_t 2^(x_t - m) v_t, with x_t = sm_scale * log2(e) * q.k_t. Sequence b
 spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 chunks. If n_b = 1 the program writes
-output and lse directly. Otherwise it writes acc / l and lse = m + log2 l to partial slot c + b
-(slots of different sequences never collide), then bumps the arrival counter of (b, g); the
-program that arrives last merges the n_b slots,
+output and lse directly. Otherwise it writes acc / l and lse = m + log2 l to its partial slot,
+then bumps the arrival counter of (b, g); the program that arrives last merges the n_b slots,
     M = max lse_s,  w_s = 2^(lse_s - M),  out = sum w_s o_s / sum w_s,  lse = M + log2 sum w_s,
 and resets the counter to 0 for the next call. Empty sequences (n_b = 0) are written as out 0,
-lse -inf by the chunk that owns their start position (the last chunk for trailing ones).
+lse -inf by program (b, g).
 Page indices become 64-bit row offsets, so pools larger than 2^31 elements are safe.
 
 L2 prefetch (PREFETCH > 0 tokens). One program per SM cannot keep enough gathered 256-byte rows
 in flight to stream at full bandwidth, and a short chunk is all dependent round trips (indptr,
 then indices, then K/V). So the program first asks for the K/V rows of its first PREFETCH tokens
 to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no waiting), before
-it even reads indptr, and each K/V tile then requests the rows PREFETCH tokens further on. The
+it reads q, and each K/V tile then requests the rows PREFETCH tokens further on. The
 tile loads that follow mostly hit L2. Prefetching changes no result; it needs a GPU (inline PTX),
 so the CPU interpreter runs with PREFETCH = 0.
 """
@@ -41,38 +44,27 @@ def gqa_decode_kernel(
     BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_S: tl.constexpr,
     PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
 ):
-    c = tl.program_id(0)
+    i = tl.program_id(0)
     g = tl.program_id(1)
     num_qo_heads = NUM_KV_HEADS * GROUP
-    tok_lo = c.to(tl.int64) * chunk
-    tok_hi = tl.minimum(tok_lo + chunk, total)
-    if PREFETCH > 0:  # the chunk's first rows, while indptr is still on its way
-        _prefetch_kv(k_ptr, v_ptr, indices_ptr, tok_lo + tl.arange(0, PREFETCH), tok_hi, g, NUM_KV_HEADS, HEAD_DIM)
-
-    # Sequences this chunk handles: from the first one ending after tok_lo (or starting at or
-    # after it: empty ones) up to the last one starting before tok_hi (all of them for the
-    # last chunk). indptr is monotone, so both bounds are counts.
-    first = 0
-    stop = 0
-    for b0 in range(0, batch, BLOCK_B):
-        offs_b = b0 + tl.arange(0, BLOCK_B)
-        in_batch = offs_b < batch
-        st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
-        en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        first += tl.sum((in_batch & (en <= tok_lo) & (st < tok_lo)).to(tl.int32))
-        stop += tl.sum((in_batch & (st < tok_hi)).to(tl.int32))
-    if c == num_chunks - 1:
-        stop = batch
-
     offs_h = tl.arange(0, BLOCK_H)
     offs_d = tl.arange(0, HEAD_DIM)
     head_mask = offs_h < GROUP
-    for b in range(first, stop):
+    if i < batch:  # program (i, g) also writes sequence i's heads of kv head g if it is empty
+        if tl.load(indptr_ptr + i + 1) == tl.load(indptr_ptr + i):
+            rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
+            tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
+                     tl.zeros((BLOCK_H, HEAD_DIM), dtype=out_ptr.dtype.element_ty), mask=head_mask[:, None])
+            tl.store(lse_ptr + rows, tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32), mask=head_mask)
+    b, start, end = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+    c = i - b  # the chunk of slot i within sequence b, if b reaches that far
+    if (b >= 0) & (c.to(tl.int64) * chunk < end):
         b64 = tl.cast(b, tl.int64)
-        start = tl.load(indptr_ptr + b).to(tl.int64)
-        end = tl.load(indptr_ptr + b + 1).to(tl.int64)
-        seg_lo = tl.maximum(start, tok_lo)
-        seg_hi = tl.minimum(end, tok_hi)
+        seg_lo = tl.maximum(start, c.to(tl.int64) * chunk)
+        seg_hi = tl.minimum(end, (c.to(tl.int64) + 1) * chunk)
+        if PREFETCH > 0:  # the segment's first rows, while q is on its way
+            _prefetch_kv(k_ptr, v_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, g, NUM_KV_HEADS,
+                         HEAD_DIM)
         rows = b64 * num_qo_heads + g * GROUP + offs_h  # q heads g*GROUP .. +GROUP-1
         q = tl.load(q_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :], mask=head_mask[:, None], other=0.0)
         if UPCAST:  # the CPU interpreter has no bf16 dot; GPUs keep bf16 tensor-core operands
@@ -83,7 +75,7 @@ def gqa_decode_kernel(
         for pos in range(seg_lo, seg_hi, BLOCK_N):
             offs_n = pos + tl.arange(0, BLOCK_N)
             if PREFETCH > 0:  # keep PREFETCH tokens of this chunk requested ahead of the loads
-                _prefetch_kv(k_ptr, v_ptr, indices_ptr, offs_n + PREFETCH, tok_hi, g, NUM_KV_HEADS, HEAD_DIM)
+                _prefetch_kv(k_ptr, v_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, g, NUM_KV_HEADS, HEAD_DIM)
             tok_mask = offs_n < seg_hi
             page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
             # NHD cache, page_size 1: row of (page, kv head g) starts at (page * H_kv + g) * D.
@@ -111,7 +103,7 @@ def gqa_decode_kernel(
                      o.to(out_ptr.dtype.element_ty), mask=head_mask[:, None])
             tl.store(lse_ptr + rows, lse, mask=head_mask)
         else:
-            part_rows = (c + b64) * num_qo_heads + g * GROUP + offs_h
+            part_rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
             tl.store(part_o_ptr + part_rows[:, None] * HEAD_DIM + offs_d[None, :], o, mask=head_mask[:, None])
             tl.store(part_lse_ptr + part_rows, lse, mask=head_mask)
             tl.debug_barrier()  # every thread's partial stores precede the release below
@@ -121,6 +113,26 @@ def gqa_decode_kernel(
                              g * GROUP, b64 * num_qo_heads + g * GROUP, num_qo_heads,
                              GROUP, HEAD_DIM, MERGE_S)
                 tl.atomic_xchg(count_ptr + b * NUM_KV_HEADS + g, 0, sem="relaxed", scope="gpu")
+
+
+@triton.jit
+def _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B: tl.constexpr):
+    """(b, start_b, end_b) of the non-empty sequence whose slots c + b include slot i: the last one
+    with first slot start_b // chunk + b <= i (first slots rise strictly with b), or b = -1."""
+    b = -1
+    start = tl.zeros((), dtype=tl.int64)
+    end = tl.zeros((), dtype=tl.int64)
+    for b0 in range(0, batch, BLOCK_B):
+        offs_b = b0 + tl.arange(0, BLOCK_B)
+        in_batch = offs_b < batch
+        st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
+        en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
+        hit = tl.max(tl.where(in_batch & (en > st) & (st // chunk + offs_b <= i), offs_b, -1))
+        if hit >= 0:
+            b = hit
+            start = tl.sum(tl.where(offs_b == hit, st, 0))
+            end = tl.sum(tl.where(offs_b == hit, en, 0))
+    return b, start, end
 
 
 @triton.jit

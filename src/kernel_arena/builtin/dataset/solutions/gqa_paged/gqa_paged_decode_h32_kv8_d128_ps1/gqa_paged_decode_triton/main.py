@@ -160,37 +160,33 @@ _DECODE = FastLaunch(gqa_decode_kernel)
 def plan_call(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -> tuple[int, int, int, int, int]:
     """(chunk, BLOCK_N, num_warps, num_stages, prefetch) for a call, from shapes only.
 
-    Batches of up to 64 sequences averaging 64 to 511 tokens (where real decode batches are
-    skewed: a few long sequences among many short ones, so most segments are shorter than a
-    128-token tile) take 32-token tiles with three stages (four programs per SM, little of a tile
-    masked off) and 128-token chunks: 11-24% faster on the embedded skewed batches
-    (benchmarks/results/tune_attention_tile32.md, attention_decode.md). The price, on uniform
-    batches of 128-token sequences, was 2-10%. From an average of 512 tokens 32-token tiles lost
-    up to 22% (16 or 64 sequences of 512), so everything else keeps plan_chunks, tile_for and
-    prefetch_for.
+    Batches of two or more sequences take segment_plan. A single sequence is one segment per
+    chunk, as before the segment split, and keeps the plans fitted for it: up to 64 tokens one
+    chunk (a merge costs more than a second tile), 65-128 tokens one 128-token chunk of 32-token
+    tiles, 129-512 tokens 32-token chunks of one tile each (up to 128 programs, one wave: it was
+    the best swept chunk on those production batches), longer ones plan_chunks, tile_for and
+    prefetch_for (benchmarks/results/decode_kernels.md).
     """
-    avg = total_tokens / max(batch, 1)
-    if 1 < batch <= 16 and total_tokens <= 24576 or batch == 1 and (total_tokens <= 64 or 128 < total_tokens <= 512):
-        return small_batch_plan(total_tokens, avg, num_kv_heads, sm_count)
-    if batch <= 64 and 64 <= avg < 512:
-        return 128, 32, 4, 3, 0
+    if batch > 1:
+        return segment_plan(total_tokens, num_kv_heads, sm_count)
+    if total_tokens <= 128:
+        return max(16, 1 << max(0, math.ceil(math.log2(max(total_tokens, 1))))), 32, 4, 3, 0
+    if total_tokens <= 512:
+        return 32, 32, 4, 3, 0
     chunk, _ = plan_chunks(total_tokens, batch, num_kv_heads, sm_count)
     return (chunk, *tile_for(chunk), prefetch_for(chunk))
 
 
-def small_batch_plan(total_tokens: int, avg: float, num_kv_heads: int, sm_count: int) -> tuple[int, int, int, int, int]:
-    """Batches of 2 to 16 sequences and up to 24k tokens, and single sequences of up to 64 or of 129
-    to 512 tokens (production batch 16 and batch 1): a skewed batch's long sequence must spread
-    over the GPU, and a tiny one must not be split at all. The
-    chunk is the power of two that gives about three programs per SM (at least 32 tokens, or the
-    average sequence if shorter; at most 1024), with 32-token tiles up to 256-token chunks.
-    On the production batches (benchmarks/results/decode_kernels.md) batch 16 went from 0.59x to
-    0.68x of flashinfer run() (geo-mean); single sequences of 644-2674 tokens were 1.4-1.9x slower
-    with it (one program merges 20-80 slots), so they keep plan_chunks."""
-    lo = max(16, min(32, 1 << max(0, math.ceil(math.log2(max(avg, 1))))))
-    want = total_tokens * num_kv_heads / (3 * sm_count)
-    chunk = min(max(1 << max(0, math.ceil(math.log2(max(want, 1)))), lo), 1024)
-    return chunk, 32 if chunk <= 256 else 64, 4, 3, 0
+def segment_plan(total_tokens: int, num_kv_heads: int, sm_count: int) -> tuple[int, int, int, int, int]:
+    """Batches of two or more sequences: the power-of-two chunk that gives about one chunk
+    program per SM (len(kv_indices) x kv heads / SMs tokens), at least 64 (one tile) and at most
+    512, with 64-token tiles, three stages and no L2 prefetch. Every (sequence, chunk) segment is
+    a program of its own, so skew no longer serializes short sequences. Fitted on the production
+    sweep (benchmarks/results/tune_attention_segments.md): within 6% of the best swept
+    configuration on each of the 16 swept batch-16/64 batches."""
+    want = total_tokens * num_kv_heads / sm_count
+    chunk = min(max(1 << max(0, math.ceil(math.log2(max(want, 1)))), 64), 512)
+    return chunk, 64, 4, 3, 0
 
 
 # Plans by shape. In serving, len(kv_indices) changes every step, so the caches are bounded.
@@ -263,7 +259,7 @@ def _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, l
     part_o, part_lse, counts = _scratch(q.device, num_chunks + batch, batch, num_qo_heads, num_kv_heads,
                                         head_dim)
     return (
-        (num_chunks, num_kv_heads),
+        (num_chunks + batch, num_kv_heads),
         (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
         dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,

@@ -1,39 +1,43 @@
-"""Absorbed MLA paged decode (Triton): flat token chunks, base-2 online softmax.
+"""Absorbed MLA paged decode (Triton): flat token chunks cut into segments, base-2 online softmax.
 
 Work split. The batch's T = len(kv_indices) tokens, laid end to end in kv_indices order, are cut
-into chunks of `chunk` tokens; program c takes chunk c. A chunk may hold the tail of one
-sequence, several short ones and the head of the next, so skewed batches spread evenly over the
-GPU; the host needs only T, never kv_indptr's values. All 16 heads share each latent row, so the
-heads are the M dimension of the tensor-core dots:
+into chunks of `chunk` tokens, and each chunk again at sequence boundaries: a segment is the part
+of one sequence b inside one chunk c, and it owns slot c + b (slots of one sequence are
+consecutive; slots of different sequences never collide). Program i takes the segment of slot i,
+if any: it finds b by one vectorized pass over indptr (the last non-empty sequence whose first
+slot start_b // chunk + b is at most i). So a skewed batch spreads evenly over the GPU (the long
+sequence's chunks), short sequences run side by side instead of one after another, and the host
+needs only T and the batch size, never kv_indptr's values. The grid holds num_chunks + batch
+segment programs (at most that many slots exist; the rest exit at once). All 16 heads share each
+latent row, so the heads are the M dimension of the tensor-core dots:
     x = (q_nope @ ckv^T + q_pe @ kpe^T) * sm_scale * log2(e)     [16, BLOCK_N]
     acc = acc * 2^(m_old - m_new) + 2^(x - m_new) @ ckv            [16, 512]
 Each ckv row (1 KiB) and kpe row (128 B) is loaded once and used for both dots. Row offsets are
 64-bit (page * 512 can exceed 2^31 for million-page pools).
 
-Sequence b spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 chunks. With n_b = 1 the
+Sequence b spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 slots. With n_b = 1 the
 program writes output and lse directly; otherwise partials (acc / l and lse = m + log2 l) go to
-slot c + b (slots of different sequences never collide) and the program bumps the arrival counter
-of b. One launch does everything: the grid is the num_chunks chunk programs followed by
-batch * (16 / MERGE_HEADS) * (512 / BLOCK_D) merge programs. Merge program (b, head group, d-block)
+its slot and the program bumps the arrival counter of b. One launch does everything: the grid is
+the segment programs followed by merge programs for (b, head group, d-block). A merge program
 waits until b's counter reaches n_b, then merges its slice of the n_b slots:
     M = max lse_s, w_s = 2^(lse_s - M), out = sum w_s o_s / sum w_s, lse = M + log2 sum w_s,
 and the last of b's merge programs resets both of b's counters for the next call. The wait cannot
-deadlock as long as blocks are dispatched in index order (every chunk program is then running or
-done before any merge program waits) - the forward-progress assumption of single-pass GPU scans.
-Empty sequences (n_b = 0) are written as out 0, lse -inf by the chunk owning their start position.
+deadlock as long as blocks are dispatched in index order (every segment program is then running
+or done before any merge program waits) - the forward-progress assumption of single-pass GPU
+scans. Empty sequences (n_b = 0) are written as out 0, lse -inf by segment program b.
 
 Merge by the last arrival (MERGE_LAST = K > 0). Merge programs that find nothing to merge still
 cost a dispatch each (1024 of them added 14 us to a 7 us call, tune_attention_merge.md), so with
-K > 0 a sequence of 2..K slots is merged by whichever of its chunk programs arrives last (it reads
+K > 0 a sequence of 2..K slots is merged by whichever of its segment programs arrives last (it reads
 the K partials of all 16 heads), and merge programs serve only sequences of more than K slots.
 Such a sequence crosses at least K of the num_chunks - 1 chunk boundaries, and no boundary is
 crossed twice, so there are at most (num_chunks - 1) // K of them: the grid holds
 min(batch, (num_chunks - 1) // K) sequences' worth of merge programs, and merge program group r
 finds the r-th long sequence by counting over indptr.
 
-L2 prefetch (PREFETCH > 0 tokens). A chunk program first asks for the ckv/kpe rows of its first
+L2 prefetch (PREFETCH > 0 tokens). A segment program first asks for the ckv/kpe rows of its first
 PREFETCH tokens to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no
-waiting), before it reads indptr, and each tile then requests the rows PREFETCH tokens further on,
+waiting), before it reads q, and each tile then requests the rows PREFETCH tokens further on,
 so more bytes are in flight than the program's own pipelined loads hold. No result changes; it
 needs a GPU (inline PTX), so the CPU interpreter runs with PREFETCH = 0.
 """
@@ -53,50 +57,61 @@ def mla_decode_kernel(
     CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
 ):
     pid = tl.program_id(0)
-    if pid < num_chunks:
-        _chunk_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
-                       count_ptr, out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks, pid,
-                       NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST)
+    if pid < num_chunks + batch:
+        _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
+                         count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid,
+                         NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST)
     else:
         _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
-                       pid - num_chunks, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S, BLOCK_B, MERGE_LAST)
+                       pid - num_chunks - batch, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S, BLOCK_B,
+                       MERGE_LAST)
 
 
 @triton.jit
-def _chunk_program(
-    qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
-    out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks, c,
-    NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
-    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
-    MERGE_LAST: tl.constexpr,
-):
-    tok_lo = c.to(tl.int64) * chunk
-    tok_hi = tl.minimum(tok_lo + chunk, total)
-    if PREFETCH > 0:  # the chunk's first rows, while indptr is still on its way
-        _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, tok_lo + tl.arange(0, PREFETCH), tok_hi, D_CKV, D_KPE)
-    # Sequences of this chunk: from the first ending after tok_lo (or starting at or after it:
-    # empty ones) to the last starting before tok_hi (all of them for the last chunk).
-    first = 0
-    stop = 0
+def _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B: tl.constexpr):
+    """(b, start_b, end_b) of the non-empty sequence whose slots c + b include slot i: the last one
+    with first slot start_b // chunk + b <= i (first slots rise strictly with b), or b = -1."""
+    b = -1
+    start = tl.zeros((), dtype=tl.int64)
+    end = tl.zeros((), dtype=tl.int64)
     for b0 in range(0, batch, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        first += tl.sum((in_batch & (en <= tok_lo) & (st < tok_lo)).to(tl.int32))
-        stop += tl.sum((in_batch & (st < tok_hi)).to(tl.int32))
-    if c == num_chunks - 1:
-        stop = batch
+        hit = tl.max(tl.where(in_batch & (en > st) & (st // chunk + offs_b <= i), offs_b, -1))
+        if hit >= 0:
+            b = hit
+            start = tl.sum(tl.where(offs_b == hit, st, 0))
+            end = tl.sum(tl.where(offs_b == hit, en, 0))
+    return b, start, end
 
+
+@triton.jit
+def _segment_program(
+    qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
+    out_ptr, lse_ptr, qk_scale, batch, chunk, i,
+    NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
+    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
+    MERGE_LAST: tl.constexpr,
+):
     offs_h = tl.arange(0, NUM_HEADS)
     offs_c = tl.arange(0, D_CKV)
     offs_p = tl.arange(0, D_KPE)
-    for b in range(first, stop):
+    if i < batch:  # program i also writes sequence i if it is empty
+        if tl.load(indptr_ptr + i + 1) == tl.load(indptr_ptr + i):
+            rows = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
+            tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :],
+                     tl.zeros((NUM_HEADS, D_CKV), dtype=out_ptr.dtype.element_ty))
+            tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
+    b, start, end = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+    c = i - b  # the chunk of slot i within sequence b, if b reaches that far
+    if (b >= 0) & (c.to(tl.int64) * chunk < end):
         b64 = tl.cast(b, tl.int64)
-        start = tl.load(indptr_ptr + b).to(tl.int64)
-        end = tl.load(indptr_ptr + b + 1).to(tl.int64)
-        seg_lo = tl.maximum(start, tok_lo)
-        seg_hi = tl.minimum(end, tok_hi)
+        seg_lo = tl.maximum(start, c.to(tl.int64) * chunk)
+        seg_hi = tl.minimum(end, (c.to(tl.int64) + 1) * chunk)
+        if PREFETCH > 0:  # the segment's first rows, while q is on its way
+            _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
         rows = b64 * NUM_HEADS + offs_h
         qn = tl.load(qn_ptr + rows[:, None] * D_CKV + offs_c[None, :])
         qp = tl.load(qp_ptr + rows[:, None] * D_KPE + offs_p[None, :])
@@ -108,8 +123,8 @@ def _chunk_program(
         acc = tl.zeros((NUM_HEADS, D_CKV), dtype=tl.float32)
         for pos in range(seg_lo, seg_hi, BLOCK_N):
             offs_n = pos + tl.arange(0, BLOCK_N)
-            if PREFETCH > 0:  # keep PREFETCH tokens of this chunk requested ahead of the loads
-                _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, tok_hi, D_CKV, D_KPE)
+            if PREFETCH > 0:  # keep PREFETCH tokens of this segment requested ahead of the loads
+                _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, D_CKV, D_KPE)
             tok_mask = offs_n < seg_hi
             page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
             ckv = tl.load(ckv_ptr + page[:, None] * D_CKV + offs_c[None, :], mask=tok_mask[:, None], other=0.0)
@@ -134,7 +149,7 @@ def _chunk_program(
             tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :], o.to(out_ptr.dtype.element_ty))
             tl.store(lse_ptr + rows, lse)
         else:
-            part = (c + b64) * NUM_HEADS + offs_h
+            part = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
             tl.store(part_o_ptr + part[:, None] * D_CKV + offs_c[None, :], o)
             tl.store(part_lse_ptr + part, lse)
             tl.debug_barrier()  # every thread's partial stores precede the release below

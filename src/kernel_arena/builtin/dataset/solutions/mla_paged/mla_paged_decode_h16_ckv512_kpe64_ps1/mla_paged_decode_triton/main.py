@@ -99,23 +99,25 @@ def _pow2_at_least(x: float) -> int:
     return 1 << max(0, math.ceil(math.log2(max(x, 1))))
 
 
-# Policy from the production-shaped sweep (benchmarks/results/decode_kernels.md, H100): about two
-# programs per SM, power-of-two chunks of 32..512 tokens (64 when the average sequence is 33-64
-# tokens long, so that it stays whole; never more than ~4 average sequences a chunk), BLOCK_N 32, 4 warps, 2 stages (three programs fit per SM), and sequences of up to 8 slots
-# merged by their last-arriving chunk program.
+# Policy from the production-shaped sweep of the segment split (benchmarks/results/
+# tune_attention_segments.md, H100): about one chunk program per SM, power-of-two chunks of
+# 32..128 tokens (256 from 32 sequences; 64 when the average sequence is 33-64 tokens long, so
+# that it stays whole), BLOCK_N 32, 4 warps, 3 stages, and sequences of up to 8 slots merged by
+# their last-arriving chunk program.
 MERGE_LAST = 8
+NUM_STAGES = 3
 
 
-def plan_chunks(total_tokens: int, batch: int, sm_count: int, programs_per_sm: int = 2) -> tuple[int, int]:
+def plan_chunks(total_tokens: int, batch: int, sm_count: int) -> tuple[int, int]:
     """(chunk, num_chunks) from shapes only (len(kv_indices) and the batch size).
 
-    The grid has no head axis (all 16 heads share a program). At least one chunk (it writes the
-    empty sequences of an all-empty batch).
+    The grid has no head axis (all 16 heads share a program), and every (sequence, chunk) segment
+    is a program of its own. At least one chunk.
     """
     avg = total_tokens / max(batch, 1)
     lo = _pow2_at_least(avg) if avg <= 64 else 32  # a sequence of up to 64 tokens is never split
-    hi = max(lo, min(512, _pow2_at_least(4 * avg)))
-    chunk = min(max(_pow2_at_least(total_tokens / (programs_per_sm * sm_count)), lo), hi)
+    hi = max(lo, 256 if batch >= 32 else 128)
+    chunk = min(max(_pow2_at_least(total_tokens / sm_count), lo), hi)
     return chunk, max(1, -(-total_tokens // chunk))
 
 
@@ -144,13 +146,42 @@ def merge_heads_for(total_tokens: int, batch: int, num_heads: int) -> int:
     return 1 if batch <= 64 else num_heads
 
 
-# Plans by shape. In serving, len(kv_indices) changes every step, so the cache is bounded.
+class _Bound:
+    """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
+    (batch, total, chunk, num_chunks), constexprs, and the compiled kernel per dtypes of the eight
+    caller tensors. Only taken when all eight are 16-byte aligned (what that kernel was compiled
+    for); anything else goes through decode and the thin launcher's full specialization key."""
+
+    __slots__ = ("grid", "scratch", "ints", "consts", "kernels")
+
+    def __init__(self, grid, scratch, ints, consts):
+        self.grid = grid
+        self.scratch = scratch
+        self.ints = ints
+        self.consts = consts
+        self.kernels = {}
+
+
+# Plans and prepared launches by shape. In serving, len(kv_indices) changes every step, so the
+# caches are bounded.
 _PLANS = {}
+_BOUND = {}
 _MAX_PLANS = 4096
 
 
 def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     shape = (kv_indices.numel(), q_nope.shape[0], q_nope.shape[1], q_nope.device)
+    tensors = (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, output, lse)
+    aligned = not (q_nope.data_ptr() | q_pe.data_ptr() | ckv_cache.data_ptr() | kpe_cache.data_ptr()
+                   | kv_indptr.data_ptr() | kv_indices.data_ptr() | output.data_ptr() | lse.data_ptr()) & 15
+    dtypes = tuple([t.dtype for t in tensors])
+    bound = _BOUND.get(shape)
+    kernel = bound.kernels.get(dtypes) if bound is not None and aligned and _DECODE.enabled else None
+    if kernel is not None:  # the prepared launch
+        args = (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, *bound.scratch, output, lse,
+                float(sm_scale) * LOG2E, *bound.ints)
+        if _DECODE.launch_compiled(kernel, bound.grid, args, bound.consts):
+            return
     plan = _PLANS.get(shape)
     if plan is None:  # the plan depends on shapes only: compute it once per shape
         if len(_PLANS) >= _MAX_PLANS:
@@ -158,8 +189,17 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
         total, batch, num_heads = shape[:3]
         plan = _PLANS[shape] = (plan_chunks(total, batch, _sm_count(q_nope.device))[0],
                                 merge_heads_for(total, batch, num_heads))
-    decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, plan[0],
-           num_stages=2, merge_heads=plan[1], merge_last=MERGE_LAST)
+    grid, args, constexprs, options = _launch_args(
+        q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, plan[0],
+        num_stages=NUM_STAGES, merge_heads=plan[1], merge_last=MERGE_LAST)
+    kernel = _DECODE(grid, args, constexprs, **options)
+    if _DECODE.enabled and aligned and hasattr(kernel, "run") and hasattr(kernel, "function"):
+        if bound is None:
+            if len(_BOUND) >= _MAX_PLANS:
+                _BOUND.clear()
+            consts = tuple([constexprs[n] for n in _DECODE.names[len(args):]])
+            bound = _BOUND[shape] = _Bound(grid, args[6:9], args[12:], consts)
+        bound.kernels[dtypes] = kernel
 
 
 def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
@@ -175,6 +215,15 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     two, or 0 for none; the CPU interpreter never prefetches) and merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
     every split sequence). Exposed for tests and tuning."""
+    grid, args, constexprs, options = _launch_args(
+        q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
+        num_warps, num_stages, prefetch, merge_heads, merge_last)
+    return _DECODE(grid, args, constexprs, **options)
+
+
+def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
+                 block_n=32, num_warps=4, num_stages=3, prefetch=0, merge_heads=None, merge_last=0):
+    """(grid, runtime args, constexprs, launch options) of one launch."""
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
     total = kv_indices.numel()
@@ -185,12 +234,12 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     if merge_heads is None:
         merge_heads = merge_heads_for(total, batch, num_heads)
     merge_seqs = merge_sequences(batch, num_chunks, merge_last)
-    _DECODE(
-        (num_chunks + merge_seqs * (num_heads // merge_heads) * (d_ckv // block_d),),
+    return (
+        (num_chunks + batch + merge_seqs * (num_heads // merge_heads) * (d_ckv // block_d),),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
              PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last),
-        num_warps=num_warps, num_stages=num_stages,
+        dict(num_warps=num_warps, num_stages=num_stages),
     )
