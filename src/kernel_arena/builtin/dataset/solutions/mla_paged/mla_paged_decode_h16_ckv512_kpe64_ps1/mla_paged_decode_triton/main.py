@@ -171,10 +171,10 @@ _MAX_PLANS = 4096
 
 def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     shape = (kv_indices.numel(), q_nope.shape[0], q_nope.shape[1], q_nope.device)
-    tensors = (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, output, lse)
     aligned = not (q_nope.data_ptr() | q_pe.data_ptr() | ckv_cache.data_ptr() | kpe_cache.data_ptr()
                    | kv_indptr.data_ptr() | kv_indices.data_ptr() | output.data_ptr() | lse.data_ptr()) & 15
-    dtypes = tuple([t.dtype for t in tensors])
+    dtypes = (q_nope.dtype, q_pe.dtype, ckv_cache.dtype, kpe_cache.dtype, kv_indptr.dtype, kv_indices.dtype,
+              output.dtype, lse.dtype)
     bound = _BOUND.get(shape)
     kernel = bound.kernels.get(dtypes) if bound is not None and aligned and _DECODE.enabled else None
     if kernel is not None:  # the prepared launch
