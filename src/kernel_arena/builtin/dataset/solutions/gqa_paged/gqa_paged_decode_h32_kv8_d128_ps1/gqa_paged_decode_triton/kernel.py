@@ -39,7 +39,7 @@ LOG2E = 1.4426950408889634
 @triton.jit
 def gqa_decode_kernel(
     q_ptr, k_ptr, v_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr,
-    qk_scale, batch, total, chunk, num_chunks,
+    qk_scale, batch, chunk,
     NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
     BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_S: tl.constexpr,
     PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
@@ -50,13 +50,12 @@ def gqa_decode_kernel(
     offs_h = tl.arange(0, BLOCK_H)
     offs_d = tl.arange(0, HEAD_DIM)
     head_mask = offs_h < GROUP
-    if i < batch:  # program (i, g) also writes sequence i's heads of kv head g if it is empty
-        if tl.load(indptr_ptr + i + 1) == tl.load(indptr_ptr + i):
-            rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
-            tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
-                     tl.zeros((BLOCK_H, HEAD_DIM), dtype=out_ptr.dtype.element_ty), mask=head_mask[:, None])
-            tl.store(lse_ptr + rows, tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32), mask=head_mask)
-    b, start, end = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+    b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+    if empty > 0:  # program (i, g) also writes sequence i's heads of kv head g if it is empty
+        rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
+        tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
+                 tl.zeros((BLOCK_H, HEAD_DIM), dtype=out_ptr.dtype.element_ty), mask=head_mask[:, None])
+        tl.store(lse_ptr + rows, tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32), mask=head_mask)
     c = i - b  # the chunk of slot i within sequence b, if b reaches that far
     if (b >= 0) & (c.to(tl.int64) * chunk < end):
         b64 = tl.cast(b, tl.int64)
@@ -117,22 +116,26 @@ def gqa_decode_kernel(
 
 @triton.jit
 def _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B: tl.constexpr):
-    """(b, start_b, end_b) of the non-empty sequence whose slots c + b include slot i: the last one
-    with first slot start_b // chunk + b <= i (first slots rise strictly with b), or b = -1."""
+    """(b, start_b, end_b, empty) with b the non-empty sequence whose slots c + b include slot i:
+    the last one with first slot start_b // chunk + b <= i (first slots rise strictly with b), or
+    b = -1; empty > 0 if sequence i exists and is empty. One vector load of indptr answers both,
+    so no program waits on a scalar load before it."""
     b = -1
     start = tl.zeros((), dtype=tl.int64)
     end = tl.zeros((), dtype=tl.int64)
+    empty = tl.zeros((), dtype=tl.int32)
     for b0 in range(0, batch, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
+        empty += tl.sum((in_batch & (offs_b == i) & (en == st)).to(tl.int32))
         hit = tl.max(tl.where(in_batch & (en > st) & (st // chunk + offs_b <= i), offs_b, -1))
         if hit >= 0:
             b = hit
             start = tl.sum(tl.where(offs_b == hit, st, 0))
             end = tl.sum(tl.where(offs_b == hit, en, 0))
-    return b, start, end
+    return b, start, end, empty
 
 
 @triton.jit

@@ -197,7 +197,7 @@ _MAX_PLANS = 4096
 
 class _Bound:
     """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
-    (batch, total, chunk, num_chunks), constexprs, and the compiled kernel per dtypes of the seven
+    (batch, chunk), constexprs, and the compiled kernel per dtypes of the seven
     caller tensors. Only taken when all seven are 16-byte aligned (what that kernel was compiled
     for); anything else goes through decode and the thin launcher's full specialization key."""
 
@@ -261,7 +261,7 @@ def _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, l
     return (
         (num_chunks + batch, num_kv_heads),
         (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
-         float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
+         float(sm_scale) * LOG2E, batch, chunk),
         dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
              BLOCK_H=16, BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, PREFETCH=0 if UPCAST else prefetch,
              UPCAST=UPCAST),

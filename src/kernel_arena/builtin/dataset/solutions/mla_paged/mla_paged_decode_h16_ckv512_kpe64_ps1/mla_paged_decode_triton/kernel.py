@@ -15,6 +15,15 @@ latent row, so the heads are the M dimension of the tensor-core dots:
 Each ckv row (1 KiB) and kpe row (128 B) is loaded once and used for both dots. Row offsets are
 64-bit (page * 512 can exceed 2^31 for million-page pools).
 
+Latent slices. The 512-wide latent is handled as eight 64-wide column slices: eight ckv tiles
+[BLOCK_N, 64], eight q tiles and eight [16, 64] accumulators. With 16 heads the q.k dot has one
+16 x 8 output tile per warp, so as a single dot over 576 dimensions it is one chain of 36
+dependent mma.sync instructions per tile, and the SM waits on it (Nsight Compute: 10.5 warp
+cycles per issued instruction, DRAM at 36%). Nine 64-deep dots summed pairwise are chains of 8
+(Triton folds `dot + dot` into one accumulator, so the pairs are chains of two dots). The p.v
+work is the same, split over the eight accumulators. It took the production set from 0.96x to
+1.08x flashinfer's kernel (benchmarks/results/decode_kernels.md).
+
 Sequence b spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 slots. With n_b = 1 the
 program writes output and lse directly; otherwise partials (acc / l and lse = m + log2 l) go to
 its slot and the program bumps the arrival counter of b. One launch does everything: the grid is
@@ -51,7 +60,7 @@ LOG2E = 1.4426950408889634
 @triton.jit
 def mla_decode_kernel(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
-    out_ptr, lse_ptr, qk_scale, batch, total, chunk, num_chunks,
+    out_ptr, lse_ptr, qk_scale, batch, chunk, num_chunks,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
@@ -69,22 +78,26 @@ def mla_decode_kernel(
 
 @triton.jit
 def _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B: tl.constexpr):
-    """(b, start_b, end_b) of the non-empty sequence whose slots c + b include slot i: the last one
-    with first slot start_b // chunk + b <= i (first slots rise strictly with b), or b = -1."""
+    """(b, start_b, end_b, empty) with b the non-empty sequence whose slots c + b include slot i:
+    the last one with first slot start_b // chunk + b <= i (first slots rise strictly with b), or
+    b = -1; empty > 0 if sequence i exists and is empty. One vector load of indptr answers both,
+    so no program waits on a scalar load before it."""
     b = -1
     start = tl.zeros((), dtype=tl.int64)
     end = tl.zeros((), dtype=tl.int64)
+    empty = tl.zeros((), dtype=tl.int32)
     for b0 in range(0, batch, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
+        empty += tl.sum((in_batch & (offs_b == i) & (en == st)).to(tl.int32))
         hit = tl.max(tl.where(in_batch & (en > st) & (st // chunk + offs_b <= i), offs_b, -1))
         if hit >= 0:
             b = hit
             start = tl.sum(tl.where(offs_b == hit, st, 0))
             end = tl.sum(tl.where(offs_b == hit, en, 0))
-    return b, start, end
+    return b, start, end, empty
 
 
 @triton.jit
@@ -95,16 +108,17 @@ def _segment_program(
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
     MERGE_LAST: tl.constexpr,
 ):
+    W: tl.constexpr = D_CKV // 8  # the latent in eight slices (see the module docstring)
     offs_h = tl.arange(0, NUM_HEADS)
     offs_c = tl.arange(0, D_CKV)
     offs_p = tl.arange(0, D_KPE)
-    if i < batch:  # program i also writes sequence i if it is empty
-        if tl.load(indptr_ptr + i + 1) == tl.load(indptr_ptr + i):
-            rows = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
-            tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :],
-                     tl.zeros((NUM_HEADS, D_CKV), dtype=out_ptr.dtype.element_ty))
-            tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
-    b, start, end = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+    offs_w = tl.arange(0, W)
+    b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+    if empty > 0:  # program i also writes sequence i if it is empty
+        rows = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
+        tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :],
+                 tl.zeros((NUM_HEADS, D_CKV), dtype=out_ptr.dtype.element_ty))
+        tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
     c = i - b  # the chunk of slot i within sequence b, if b reaches that far
     if (b >= 0) & (c.to(tl.int64) * chunk < end):
         b64 = tl.cast(b, tl.int64)
@@ -113,44 +127,64 @@ def _segment_program(
         if PREFETCH > 0:  # the segment's first rows, while q is on its way
             _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
         rows = b64 * NUM_HEADS + offs_h
-        qn = tl.load(qn_ptr + rows[:, None] * D_CKV + offs_c[None, :])
-        qp = tl.load(qp_ptr + rows[:, None] * D_KPE + offs_p[None, :])
-        if UPCAST:  # the CPU interpreter has no bf16 dot; GPUs keep bf16 tensor-core operands
-            qn = qn.to(tl.float32)
-            qp = qp.to(tl.float32)
+        every_head = rows[:, None] >= 0
+        qp = _load(qp_ptr + rows[:, None] * D_KPE + offs_p[None, :], every_head, UPCAST)
+        q0, q1, q2, q3, q4, q5, q6, q7 = _load_slices(qn_ptr + rows[:, None] * D_CKV + offs_w[None, :], every_head,
+                                                      W, UPCAST)
         m = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
         l = tl.zeros((NUM_HEADS,), dtype=tl.float32)
-        acc = tl.zeros((NUM_HEADS, D_CKV), dtype=tl.float32)
+        a0 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
+        a1 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
+        a2 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
+        a3 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
+        a4 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
+        a5 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
+        a6 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
+        a7 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
         for pos in range(seg_lo, seg_hi, BLOCK_N):
             offs_n = pos + tl.arange(0, BLOCK_N)
             if PREFETCH > 0:  # keep PREFETCH tokens of this segment requested ahead of the loads
                 _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, D_CKV, D_KPE)
             tok_mask = offs_n < seg_hi
             page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
-            ckv = tl.load(ckv_ptr + page[:, None] * D_CKV + offs_c[None, :], mask=tok_mask[:, None], other=0.0)
-            kpe = tl.load(kpe_ptr + page[:, None] * D_KPE + offs_p[None, :], mask=tok_mask[:, None], other=0.0)
-            if UPCAST:
-                ckv = ckv.to(tl.float32)
-                kpe = kpe.to(tl.float32)
-            x = (tl.dot(qn, tl.trans(ckv)) + tl.dot(qp, tl.trans(kpe))) * qk_scale
+            kpe = _load(kpe_ptr + page[:, None] * D_KPE + offs_p[None, :], tok_mask[:, None], UPCAST)
+            c0, c1, c2, c3, c4, c5, c6, c7 = _load_slices(ckv_ptr + page[:, None] * D_CKV + offs_w[None, :],
+                                                          tok_mask[:, None], W, UPCAST)
+            # q.k as nine independent 64-deep dots summed pairwise (Triton folds each pair into one
+            # accumulator chain): mma chains of 8, not one chain of 36.
+            x = (((tl.dot(q0, tl.trans(c0)) + tl.dot(q1, tl.trans(c1)))
+                  + (tl.dot(q2, tl.trans(c2)) + tl.dot(q3, tl.trans(c3))))
+                 + ((tl.dot(q4, tl.trans(c4)) + tl.dot(q5, tl.trans(c5)))
+                    + (tl.dot(q6, tl.trans(c6)) + tl.dot(q7, tl.trans(c7))))
+                 + tl.dot(qp, tl.trans(kpe))) * qk_scale
             x = tl.where(tok_mask[None, :], x, float("-inf"))
             m_new = tl.maximum(m, tl.max(x, axis=1))
             alpha = tl.exp2(m - m_new)
             p = tl.exp2(x - m_new[:, None])
             l = l * alpha + tl.sum(p, axis=1)
-            acc = acc * alpha[:, None] + tl.dot(p.to(ckv.dtype), ckv)
+            p = p.to(c0.dtype)
+            a0 = a0 * alpha[:, None] + tl.dot(p, c0)
+            a1 = a1 * alpha[:, None] + tl.dot(p, c1)
+            a2 = a2 * alpha[:, None] + tl.dot(p, c2)
+            a3 = a3 * alpha[:, None] + tl.dot(p, c3)
+            a4 = a4 * alpha[:, None] + tl.dot(p, c4)
+            a5 = a5 * alpha[:, None] + tl.dot(p, c5)
+            a6 = a6 * alpha[:, None] + tl.dot(p, c6)
+            a7 = a7 * alpha[:, None] + tl.dot(p, c7)
             m = m_new
 
         nonempty = l > 0
-        o = tl.where(nonempty[:, None], acc / tl.where(nonempty, l, 1.0)[:, None], 0.0)
+        inv = (1.0 / tl.where(nonempty, l, 1.0))[:, None]  # l = 0 only if every score was -inf: acc is 0
         lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
         n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
         if n_slots <= 1:
-            tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :], o.to(out_ptr.dtype.element_ty))
+            _store_slices(out_ptr + rows[:, None] * D_CKV + offs_w[None, :], W,
+                          a0 * inv, a1 * inv, a2 * inv, a3 * inv, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
             tl.store(lse_ptr + rows, lse)
         else:
             part = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
-            tl.store(part_o_ptr + part[:, None] * D_CKV + offs_c[None, :], o)
+            _store_slices(part_o_ptr + part[:, None] * D_CKV + offs_w[None, :], W,
+                          a0 * inv, a1 * inv, a2 * inv, a3 * inv, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
             tl.store(part_lse_ptr + part, lse)
             tl.debug_barrier()  # every thread's partial stores precede the release below
             if n_slots <= MERGE_LAST:  # the last of b's chunk programs to arrive merges b
@@ -161,6 +195,38 @@ def _segment_program(
                     tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
             else:
                 tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
+
+
+@triton.jit
+def _load(ptrs, mask, UPCAST: tl.constexpr):
+    """A masked tile load (0 where masked), in fp32 for the CPU interpreter (it has no bf16 dot);
+    GPUs keep bf16 tensor-core operands."""
+    t = tl.load(ptrs, mask=mask, other=0.0)
+    if UPCAST:
+        t = t.to(tl.float32)
+    return t
+
+
+@triton.jit
+def _load_slices(ptrs, mask, W: tl.constexpr, UPCAST: tl.constexpr):
+    """The eight W-wide column slices of a row tile whose slice-0 pointers are ptrs."""
+    return (_load(ptrs, mask, UPCAST), _load(ptrs + W, mask, UPCAST), _load(ptrs + 2 * W, mask, UPCAST),
+            _load(ptrs + 3 * W, mask, UPCAST), _load(ptrs + 4 * W, mask, UPCAST), _load(ptrs + 5 * W, mask, UPCAST),
+            _load(ptrs + 6 * W, mask, UPCAST), _load(ptrs + 7 * W, mask, UPCAST))
+
+
+@triton.jit
+def _store_slices(ptrs, W: tl.constexpr, o0, o1, o2, o3, o4, o5, o6, o7):
+    """Store eight W-wide column slices at ptrs (the slice-0 pointers), in ptrs' element type."""
+    ty = ptrs.dtype.element_ty
+    tl.store(ptrs, o0.to(ty))
+    tl.store(ptrs + W, o1.to(ty))
+    tl.store(ptrs + 2 * W, o2.to(ty))
+    tl.store(ptrs + 3 * W, o3.to(ty))
+    tl.store(ptrs + 4 * W, o4.to(ty))
+    tl.store(ptrs + 5 * W, o5.to(ty))
+    tl.store(ptrs + 6 * W, o6.to(ty))
+    tl.store(ptrs + 7 * W, o7.to(ty))
 
 
 @triton.jit

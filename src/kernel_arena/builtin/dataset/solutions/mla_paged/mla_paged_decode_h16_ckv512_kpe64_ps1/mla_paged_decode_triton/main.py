@@ -102,10 +102,12 @@ def _pow2_at_least(x: float) -> int:
 # Policy from the production-shaped sweep of the segment split (benchmarks/results/
 # tune_attention_segments.md, H100): about one chunk program per SM, power-of-two chunks of
 # 32..128 tokens (256 from 32 sequences; 64 when the average sequence is 33-64 tokens long, so
-# that it stays whole), BLOCK_N 32, 4 warps, 3 stages, and sequences of up to 8 slots merged by
-# their last-arriving chunk program.
+# that it stays whole), BLOCK_N 32, 4 warps, and sequences of up to 8 slots merged by their
+# last-arriving chunk program. Five stages: Triton 3.6 gives the K/V tile a second shared-memory
+# buffer only from five stages on (the page-index load takes the first ones); with two to four,
+# tile i+1 is requested after tile i is consumed and waited for at once (decode_kernels.md).
 MERGE_LAST = 8
-NUM_STAGES = 3
+NUM_STAGES = 5
 
 
 def plan_chunks(total_tokens: int, batch: int, sm_count: int) -> tuple[int, int]:
@@ -148,7 +150,7 @@ def merge_heads_for(total_tokens: int, batch: int, num_heads: int) -> int:
 
 class _Bound:
     """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
-    (batch, total, chunk, num_chunks), constexprs, and the compiled kernel per dtypes of the eight
+    (batch, chunk, num_chunks), constexprs, and the compiled kernel per dtypes of the eight
     caller tensors. Only taken when all eight are 16-byte aligned (what that kernel was compiled
     for); anything else goes through decode and the thin launcher's full specialization key."""
 
@@ -210,7 +212,7 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=32, num_warps=4, num_stages=3, prefetch=0, merge_heads=None, merge_last=0):
+           block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches) and merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
@@ -222,7 +224,7 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-                 block_n=32, num_warps=4, num_stages=3, prefetch=0, merge_heads=None, merge_last=0):
+                 block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
@@ -237,7 +239,7 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
     return (
         (num_chunks + batch + merge_seqs * (num_heads // merge_heads) * (d_ckv // block_d),),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
-         float(sm_scale) * LOG2E, batch, total, chunk, num_chunks),
+         float(sm_scale) * LOG2E, batch, chunk, num_chunks),
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
              PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last),
