@@ -638,6 +638,35 @@ def run(x, y, alpha, out):
 Z_INTERIM_COUNTS_DIFFER = _RUNNER + _PATCH_LOOPED.replace("@MODE@", repr("shift"))
 Z_INTERIM_DROPPED = _RUNNER + _PATCH_LOOPED.replace("@MODE@", repr("drop"))
 
+# Honest work; the runner's final Timed reply gets forged counts and a flattering latency: one call
+# per loop (the judge would re-check other calls than the last of each trial and divide by fewer
+# calls) or one more warm-up call. Neither fits the requested schedule: a protocol error.
+_PATCH_TIMED = """
+_trials = []
+
+def run(x, y, alpha, out):
+    me, req = _runner_and_request()
+    if me is not None and type(req).__name__ == "TimeRequest" and not _trials:
+        _trials.append(req.trials)
+        original = me.reply
+
+        def reply(message):
+            if type(message).__name__ == "Timed" and message.calls and message.iters:
+                _witness("timed")
+                loops = (message.calls - message.warmup) // (_trials[0] * message.iters)
+                if @MODE@ == "iters":
+                    update = {"iters": 1, "calls": message.warmup + loops * _trials[0]}
+                else:
+                    update = {"warmup": message.warmup + 1, "calls": message.calls + 1}
+                message = message.model_copy(update={**update, "latency_ms": message.latency_ms / 100})
+            return original(message)
+
+        me.reply = reply
+    out.copy_(alpha * x + y)
+"""
+A09G_FORGED_ITERS = _RUNNER + _PATCH_TIMED.replace("@MODE@", repr("iters"))
+A09G_FORGED_WARMUP = _RUNNER + _PATCH_TIMED.replace("@MODE@", repr("warmup"))
+
 # A pickle that runs code when loaded: it creates @WITNESS@/pickle_executed.
 A10_PICKLE_PAYLOAD = (
     _PIPES
@@ -878,6 +907,8 @@ GROUPS: dict[str, dict[str, Any]] = {
             "a09d_forge_framed_verdict": (A09D_FORGE_FRAMED_VERDICT, {}),
             "a09e_interim_in_call": (A09E_INTERIM_IN_CALL, {}),
             "a09f_interim_forged_early": (A09F_INTERIM_FORGED_EARLY, {}),
+            "a09g_forged_iters": (A09G_FORGED_ITERS, {}),
+            "a09g_forged_warmup": (A09G_FORGED_WARMUP, {}),
             "a10_pickle_payload": (A10_PICKLE_PAYLOAD, {}),
             "z_honest": (HONEST, {}),
             "z_interim_counts_differ": (Z_INTERIM_COUNTS_DIFFER, {}),

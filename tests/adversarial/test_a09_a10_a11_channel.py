@@ -104,6 +104,18 @@ def test_a09e_f_misplaced_interim_replies_are_protocol_errors(protocol, name):
         assert_log_has(trace, "protocol")
 
 
+@pytest.mark.parametrize("name", ["a09g_forged_iters", "a09g_forged_warmup"])
+def test_a09g_forged_timing_counts_are_protocol_errors(protocol, name):
+    """A Timed reply whose warm-up or per-loop counts the requested schedule cannot give (with a
+    latency divided by 100) is a protocol error, not a faster PASSED."""
+    traces = protocol.of(name)
+    assert _fired(protocol, name), "the planted code did not find the runner"
+    assert traces
+    for trace in traces:
+        assert_status(trace, "RUNTIME_ERROR")
+        assert_log_has(trace, "protocol violation")
+
+
 def test_an_interim_reply_with_other_counts_than_the_final_one_is_checked_again(protocol):
     """The early check is kept only when the final reply has its counts; honest outputs pass."""
     traces = protocol.of("z_interim_counts_differ")
