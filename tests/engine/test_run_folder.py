@@ -32,3 +32,16 @@ def test_the_run_folder_keeps_the_solutions_it_ran(tmp_path):
     kernel_arena.run(dataset=root, out=tmp_path / "out", config=FAST, device="cpu")
     kept = tmp_path / "out/solutions/elementwise/scale_add_n/good.json"
     assert "alpha * x + y" in kept.read_text()
+
+
+def test_a_reference_cache_that_cannot_be_written_does_not_abort_the_run(tmp_path):
+    """The cache is an optimization: a failed write (here a file where its folder should be)
+    leaves the run's verdicts intact and the trace log says the cache was not written."""
+    root = make_tiny_dataset(tmp_path / "ds", [solution_json("good", GOOD_DPS)], workloads=2)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".cache").write_text("a file where the cache folder should be")
+    result = kernel_arena.run(dataset=root, out=out, config=FAST, device="cpu")
+    assert [t.evaluation.status.value for t in result.traces] == ["PASSED", "PASSED"]
+    logs = [t.evaluation.log or "" for t in result.traces]
+    assert "reference cache" in logs[0] and ".cache" in logs[0], logs[0]

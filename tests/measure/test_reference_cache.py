@@ -46,3 +46,19 @@ def test_disk_cache_deletes_the_oldest_entries_past_its_cap(tmp_path, monkeypatc
     assert sum(f.stat().st_size for f in files) <= 20_000 and len(files) < 8
     assert cache.get_outputs(DEFINITION, "w", 7, CPU) is not None  # the newest survive
     assert cache.get_outputs(DEFINITION, "w", 0, CPU) is None  # the oldest went first
+
+
+def test_a_failed_disk_write_keeps_the_outputs_in_memory_and_says_so(tmp_path):
+    """A cache folder that cannot be written (disk full, a file where a folder should be) must not
+    abort the run: the entry stays in this process's memory and the failure is reported once."""
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the cache folder should be")
+    cache = ReferenceCache(blocker / "reference")
+    outputs = {"out": torch.arange(10, dtype=torch.float32)}
+    cache.put_outputs(DEFINITION, "w", 0, CPU, outputs)
+    cache.put_outputs(DEFINITION, "w", 1, CPU, outputs)
+    cache.put_timing(DEFINITION, "w", "cpu", "s", {"latency_ms": 1.0})
+    got = cache.get_outputs(DEFINITION, "w", 0, CPU)
+    assert got is not None and torch.equal(got["out"], outputs["out"])
+    assert len(cache.write_errors) == 1, cache.write_errors
+    assert "not_a_folder" in cache.write_errors[0]

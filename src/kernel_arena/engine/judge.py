@@ -131,6 +131,7 @@ class Judge:
         self.config = settings.config
         self.secret = settings.secret
         self.cache = ReferenceCache(settings.cache_dir)
+        self._cache_errors_noted = 0
         self.log_dir = Path(settings.log_dir)
         self.build_root = Path(settings.build_root)
         self.blobs = BlobCache()
@@ -427,6 +428,12 @@ class Judge:
                 + ", ".join(self.cache.tampered[:5])
             )
             self.cache.tampered.clear()
+        if len(self.cache.write_errors) > self._cache_errors_noted:
+            self._cache_errors_noted = len(self.cache.write_errors)
+            outputs.append(
+                "note: the reference cache could not be written, so this run keeps references in memory "
+                "only (later runs recompute them): " + self.cache.write_errors[-1]
+            )
         settings = self.config.timing_for(self.device.type, job.solution)
         timing: dict[str, Any] = {
             "method": sol_t.method,

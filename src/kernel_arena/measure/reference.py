@@ -5,7 +5,9 @@ draw, device kind, torch version, inputs scheme): a second run, or a second solu
 instead of recomputing. Entries are safetensors files written atomically, so a killed run never leaves a
 half-written entry. Only the judge reads and writes the cache. Within a run it remembers the
 digest of every entry it wrote or read, so an entry changed behind its back (by a Solution that
-writes the file system, A11) is recomputed, not believed.
+writes the file system, A11) is recomputed, not believed. The cache is an optimization only: when
+its folder cannot be written (disk full, no permission, a file in the way), entries stay in this
+process's memory for the rest of the run and ``write_errors`` says why, once.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class ReferenceCache:
         self.tampered: list[str] = []
         """Entries found changed since this process wrote or read them (recomputed)."""
         self._digests: dict[Path, str] = {}
+        self.write_errors: list[str] = []
+        """The first failed write of this cache (then it stops writing the disk): file and reason."""
 
     def _stem(self, definition: Definition, workload_key: str, draw: int, device_kind: str) -> Path | None:
         if self.root is None:
@@ -131,16 +135,31 @@ class ReferenceCache:
 
         host = {k: v.detach().contiguous().cpu() for k, v in outputs.items()}
         path = stem.with_suffix(".safetensors")
-        size = sum(v.numel() * v.element_size() for v in host.values())
-        if size > DISK_ENTRY_MAX_BYTES:
-            self._memory[path] = host
-            while len(self._memory) > 1 and sum(_nbytes(e) for e in self._memory.values()) > MEMORY_MAX_BYTES:
-                self._memory.popitem(last=False)
+        if _nbytes(host) > DISK_ENTRY_MAX_BYTES or self.write_errors:
+            self._keep_in_memory(path, host)
             return
         data = save(host)
-        atomic_write_bytes(path, data)
-        self._digests[path] = hashlib.sha256(data).hexdigest()
+        if not self._write(path, data):
+            self._keep_in_memory(path, host)
+            return
         self._enforce_cap()
+
+    def _keep_in_memory(self, path: Path, host: dict[str, torch.Tensor]) -> None:
+        """Keep an entry in this process only (least recently used out past ``MEMORY_MAX_BYTES``)."""
+        self._memory[path] = host
+        while len(self._memory) > 1 and sum(_nbytes(e) for e in self._memory.values()) > MEMORY_MAX_BYTES:
+            self._memory.popitem(last=False)
+
+    def _write(self, path: Path, data: bytes) -> bool:
+        """Write an entry atomically; False (and the reason in ``write_errors``) if it failed."""
+        try:
+            atomic_write_bytes(path, data)
+        except OSError as exc:
+            if not self.write_errors:
+                self.write_errors.append(f"{exc.filename or path}: {exc.strerror or exc}")
+            return False
+        self._digests[path] = hashlib.sha256(data).hexdigest()
+        return True
 
     def _enforce_cap(self) -> None:
         """Delete the oldest cache files while the cache is larger than ``DISK_MAX_BYTES``."""
@@ -158,7 +177,10 @@ class ReferenceCache:
         for _, size, path in sorted(files):
             if total <= DISK_MAX_BYTES:
                 break
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                continue
             self._digests.pop(path, None)
             total -= size
 
@@ -194,10 +216,8 @@ class ReferenceCache:
     ) -> None:
         """Store a reference timing."""
         path = self._timing_path(definition, workload_key, device_name, settings)
-        if path is not None:
-            data = json.dumps(timing, sort_keys=True).encode("utf-8")
-            atomic_write_bytes(path, data)
-            self._digests[path] = hashlib.sha256(data).hexdigest()
+        if path is not None and not self.write_errors:
+            self._write(path, json.dumps(timing, sort_keys=True).encode("utf-8"))
 
     def _timing_path(
         self, definition: Definition, workload_key: str, device_name: str, settings: str
