@@ -155,7 +155,7 @@ def test_compare_cli_exit_code(tmp_path):
     b = _run(tmp_path, [trace("s", "w1", latency=2.0)], "b")
     assert _ka("compare", str(a), str(a)).returncode == 0
     r = _ka("compare", str(a), str(b), "--json")
-    assert r.returncode == 1 and json.loads(r.stdout)[0]["kind"] == "regression"
+    assert r.returncode == 1 and json.loads(r.stdout)["changes"][0]["kind"] == "regression"
 
 
 def test_run_summary_report_and_viewer_share_one_rule(tmp_path):

@@ -26,23 +26,33 @@ def compare_cmd(
     """Latency change per (solution, workload) from RUN_A to RUN_B; exit 1 on regressions.
 
     A change is flagged only beyond the run-to-run spread recorded in the traces (at least 3%);
-    new failures are listed first.
+    new failures are listed first. --json prints one object: the two runs, the number of pairs
+    compared, the count of each kind of change, the pairs only one run has, and the changes.
     """
     from kernel_arena.report.compare import compare_runs, unpaired
 
     a, b = load(run_a), load(run_b)
     changes = compare_runs(a.traces, b.traces)
     shown = [c for c in changes if show_all or c.kind != "unchanged"]
+    counts = {k: sum(1 for c in changes if c.kind == k) for k in KINDS}
+    only_a, only_b = unpaired(a.traces, b.traces)
     if as_json:
-        print(json.dumps([c.to_json_dict() for c in shown], indent=2))
+        summary = {
+            "run_a": run_a,
+            "run_b": run_b,
+            "pairs": len(changes),
+            "counts": {**counts, "unchanged": sum(1 for c in changes if c.kind == "unchanged")},
+            "only_in_a": only_a,
+            "only_in_b": only_b,
+            "changes": [c.to_json_dict() for c in shown],
+        }
+        print(json.dumps(summary, indent=2))
     else:
         if shown:
             console.print(_table(shown, f"{run_a} -> {run_b}"))
-        counts = {k: sum(1 for c in changes if c.kind == k) for k in KINDS}
         found = ", ".join(_count(v, k.replace("_", " ")) for k, v in counts.items() if v)
         verdict = found or "no change beyond the measured spread"
         console.print(f"{_count(len(changes), 'pair')} in both runs: {escape(verdict)}")
-        only_a, only_b = unpaired(a.traces, b.traces)
         if only_a or only_b:
             console.print(
                 f"not compared: {_count(only_a, 'pair')} only in {escape(run_a)}, "
