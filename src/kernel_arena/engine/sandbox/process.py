@@ -4,9 +4,10 @@ A sandbox is a fresh ``python -m kernel_arena.engine.sandbox.serve`` in its own 
 one device (``CUDA_VISIBLE_DEVICES``), working in a private temporary folder. Requests go pickled
 on its stdin; replies come back as JSON lines on a private pipe and are validated
 (``protocol.parse_reply``); its stdout/stderr go to a log file of which the judge only ever
-reads a bounded head and tail. A request that outlives its timeout, a reply that does not
-validate, or data nobody asked for ends the sandbox and its whole process tree
-(``containment.kill_tree``).
+reads a bounded head and tail; a log past ``LOG_KEEP_BYTES`` when a sandbox starts is moved to
+``<name>.1`` (replacing the one before), so the logs of a run folder stay bounded across runs.
+A request that outlives its timeout, a reply that does not validate, or data nobody asked for
+ends the sandbox and its whole process tree (``containment.kill_tree``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ from kernel_arena.engine.sandbox.protocol import (
 
 LOG_HEAD = 8 * 1024
 LOG_TAIL = 24 * 1024
+LOG_KEEP_BYTES = 16 << 20
+"""A sandbox log larger than this when a sandbox starts is rotated (one old copy kept)."""
+
+
+def rotate_log(path: Path, keep: int | None = None) -> None:
+    """Move ``path`` to ``<name>.1`` if it holds more than ``keep`` bytes (default
+    ``LOG_KEEP_BYTES``); a log of a sparse-file attack (A12) counts by its apparent size."""
+    try:
+        if path.stat().st_size > (LOG_KEEP_BYTES if keep is None else keep):
+            os.replace(path, path.with_name(path.name + ".1"))
+    except OSError:  # absent, or not movable: appending to it still works
+        pass
 
 
 class SandboxDied(Exception):
@@ -109,6 +122,7 @@ class SandboxProcess:
         elif self.device == "cpu":
             env["TRITON_INTERPRET"] = "1"
             env.setdefault("CUDA_VISIBLE_DEVICES", "")
+        rotate_log(self.log_path)
         read_end, write_end = os.pipe()
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
