@@ -82,6 +82,21 @@ SPACES = {
         "mla": {"block_n": [32, 64], "num_warps": [4, 8], "num_stages": [3], "chunk": [32, 64, 128, 256],
                 "merge_heads": [1], "merge_last": [8]},
     },
+    # The MLA latent in eight slices (kernel.py): pipeline depth and chunk on the production subset.
+    "slices": {
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3, 4, 5], "chunk": [64, 128, 256, 512],
+                "merge_heads": [1], "merge_last": [8]},
+    },
+    # GQA pipeline depth on the production subset: with the page-index load taking the first
+    # stages, does the K/V tile get a second buffer only from more stages on (as MLA's did)?
+    "stages": {
+        "gqa": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3, 4, 5],
+                "chunk": [32, 64, 128, 256, 512, 1024]},
+    },
+    # Single sequences of a few tokens: one short program per kv head, all latency.
+    "tiny": {
+        "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 2, 3], "chunk": [16, 32, 64]},
+    },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
         "gqa": {"block_n": [16, 32, 64], "num_warps": [2, 4], "num_stages": [1, 2, 3], "chunk": CHUNKS[:5]},
@@ -98,6 +113,9 @@ SHAPES = {
     "merge": [],
     "production": [],
     "segments": [],
+    "slices": [],
+    "stages": [],
+    "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
 }
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
@@ -109,6 +127,9 @@ EMBEDDED = {
     "merge": ("*",),
     "production": (),
     "segments": (),
+    "slices": (),
+    "stages": (),
+    "tiny": (),
 }
 
 
@@ -158,7 +179,7 @@ def main() -> None:
                 shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
         for b, kv in SHAPES[args.shapes]:
             shapes[f"b{b}_kv{kv}"] = sweep_inputs(kind, b, kv, b + kv)
-        if args.shapes in ("production", "segments"):  # built one at a time below (pools of up to ~4 GB)
+        if args.shapes in ("production", "segments", "slices", "stages"):  # built one at a time below (pools of up to ~4 GB)
             from production_bench import production_inputs
 
             for name, batch_spec, seed in production_subset(kind):
