@@ -90,12 +90,11 @@ SPACES = {
     # GQA pipeline depth on the production subset: with the page-index load taking the first
     # stages, does the K/V tile get a second buffer only from more stages on (as MLA's did)?
     "stages": {
-        "gqa": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3, 4, 5],
-                "chunk": [32, 64, 128, 256, 512, 1024]},
+        "gqa": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3, 4, 5], "chunk": [64, 128, 256, 512]},
     },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
-        "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 2, 3], "chunk": [16, 32, 64]},
+        "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
     },
     # Small calls, where latency (not bandwidth) decides.
     "small": {
