@@ -87,10 +87,10 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [3, 4, 5], "chunk": [64, 128, 256, 512],
                 "merge_heads": [1], "merge_last": [8]},
     },
-    # GQA pipeline depth on the production subset: with the page-index load taking the first
+    # GQA pipeline depth on all 48 production batches: with the page-index load taking the first
     # stages, does the K/V tile get a second buffer only from more stages on (as MLA's did)?
     "stages": {
-        "gqa": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3, 4, 5], "chunk": [64, 128, 256, 512]},
+        "gqa": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3, 5], "chunk": [64, 128, 256, 512]},
     },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
@@ -132,13 +132,13 @@ EMBEDDED = {
 }
 
 
-def production_subset(kind: str) -> list:
-    """Every fourth batch-1 and every other batch-16/64 production batch (20 of 48)."""
+def production_subset(kind: str, every: bool = False) -> list:
+    """Every fourth batch-1 and every other batch-16/64 production batch (20 of 48), or all 48."""
     from decode_batches import decode_batches
 
     out = []
     for i, b in enumerate(decode_batches(kind)):
-        if (b.bucket == "b1" and i % 4 == 0) or (b.bucket != "b1" and i % 2 == 0):
+        if every or (b.bucket == "b1" and i % 4 == 0) or (b.bucket != "b1" and i % 2 == 0):
             out.append((b.name, b, 1000 + i))
     return out
 
@@ -181,7 +181,7 @@ def main() -> None:
         if args.shapes in ("production", "segments", "slices", "stages"):  # built one at a time below (pools of up to ~4 GB)
             from production_bench import production_inputs
 
-            for name, batch_spec, seed in production_subset(kind):
+            for name, batch_spec, seed in production_subset(kind, every=args.shapes == "stages"):
                 shapes[name] = (batch_spec, seed)
         rows = []
         for shape, inputs in shapes.items():
