@@ -31,14 +31,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise _naming(exc, path) from exc
+        raise naming_file(exc, path) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
 
 
-def _naming(exc: OSError, path: Path) -> OSError:
+def naming_file(exc: OSError, path: Path) -> OSError:
     """``exc`` with ``path`` as its file name when it has none (a write on a descriptor)."""
     if exc.filename is not None or exc.errno is None:
         return exc
@@ -165,7 +165,7 @@ def append_jsonl(path: Path, objs: list[Any]) -> None:
             view = view[written:]
         os.fsync(fd)
     except OSError as exc:
-        raise _naming(exc, path) from exc
+        raise naming_file(exc, path) from exc
     finally:
         os.close(fd)
 

@@ -39,6 +39,7 @@ from typing import Any
 
 import torch
 
+from kernel_arena.files import naming_file
 from kernel_arena.measure.dtypes import dtype_name, torch_dtype
 
 CHUNK_BYTES = 64 << 20
@@ -162,8 +163,11 @@ class SharedArena:
             location = _export_cuda(memory)
         else:
             path = self._folder() / f"chunk{self._made}"
-            with open(path, "wb") as handle:
-                handle.truncate(nbytes)  # a sparse file: zeros, and no memory until touched
+            try:
+                with open(path, "wb") as handle:
+                    handle.truncate(nbytes)  # a sparse file: zeros, and no memory until touched
+            except OSError as exc:  # a full /dev/shm or file-size limit: say which file
+                raise naming_file(exc, path) from exc
             memory = torch.from_file(str(path), shared=True, size=nbytes, dtype=torch.uint8)
             location = str(path)
         chunk = _Chunk(name, memory, location)
