@@ -4,7 +4,9 @@
 
 For representative shapes (batch 1 short and long, skewed batches, batch 64/256) it times every
 combination of BLOCK_N, num_warps, num_stages and chunk size (tokens per program; CUPTI kernel
-time, cold L2) and reports the best configuration per shape next to the current default
+time, cold L2), drops a configuration whose outputs differ from the Solution's own run() on the
+same inputs (listed under "mismatched" in the JSON), and reports the best configuration per
+shape next to the current default
 (``run``, whose plan_chunks picks the chunk from len(kv_indices)). Evidence for the defaults
 chosen in the solutions' main.py.
 """
@@ -132,6 +134,22 @@ EMBEDDED = {
 }
 
 
+def outputs_agree(got: list[torch.Tensor], expected: list[torch.Tensor], tol: float = 1e-2) -> bool:
+    """Whether a configuration's outputs (output, lse) match ``expected`` (the Solution's own
+    run() on the same inputs): values within ``tol`` (absolute and relative, bf16 outputs), and
+    non-finite entries (an empty sequence's -inf lse) in the same places with the same values."""
+    for g, e in zip(got, expected, strict=True):
+        g, e = g.float(), e.float()
+        if g.shape != e.shape:
+            return False
+        finite = torch.isfinite(e)
+        if not torch.equal(torch.isfinite(g), finite) or not torch.equal(g[~finite], e[~finite]):
+            return False
+        if not torch.allclose(g[finite], e[finite], atol=tol, rtol=tol):
+            return False
+    return True
+
+
 def production_subset(kind: str, every: bool = False) -> list:
     """Every fourth batch-1 and every other batch-16/64 production batch (20 of 48), or all 48."""
     from decode_batches import decode_batches
@@ -151,6 +169,7 @@ def main() -> None:
     ap.add_argument("--kinds", default="gqa,mla", help="comma-separated ops to sweep (gqa, mla)")
     args = ap.parse_args()
     everything: dict[str, dict[str, object]] = {}
+    mismatched: list[list[object]] = []
     copy_bw = copy_bandwidth_gbs()
     ds = load_dataset()
     settings = TimingSettings(3, 15, 1)
@@ -192,6 +211,7 @@ def main() -> None:
             nbytes = bytes_moved(kind, inputs)
             outs = empty_outputs(definition, batch, "cuda")
             default = time_call(lambda: module.run(*inputs.values(), *outs), torch.device("cuda"), settings)
+            expected = [o.clone() for o in outs]  # run()'s outputs: every configuration must agree
             try:  # flashinfer's kernels alone, same process, same inputs: the bar to beat
                 fi = flashinfer_run_only(kind, inputs)
                 fi_ms = time_call(lambda: fi(*inputs.values(), *outs), torch.device("cuda"), settings).latency_ms
@@ -215,6 +235,10 @@ def main() -> None:
                 except Exception as exc:  # noqa: BLE001 - a config that does not compile
                     print(kind, shape, values, "failed", str(exc)[:200], flush=True)
                     continue
+                if not outputs_agree(outs, expected):  # a fast wrong configuration is no candidate
+                    print(kind, shape, values, "outputs differ from run()'s", flush=True)
+                    mismatched.append([shape, *values])
+                    continue
                 results.append((t.latency_ms, *values))
             results.sort()
             if not results:  # every configuration's chunk exceeds this batch's tokens
@@ -226,6 +250,7 @@ def main() -> None:
                 "space": list(space),
                 "results": results,
             }
+            everything["mismatched"] = {"configurations": mismatched}
             if args.json:  # after every shape, so a run cut short still leaves what it measured
                 Path(args.json).write_text(json.dumps(everything, indent=1))
             best = results[0]
