@@ -15,7 +15,9 @@ the sandboxes' builds live in a private folder that ``close`` removes; the refer
 the sandbox logs live in ``$TMPDIR/kernel-arena-ray/<run key>/`` (one per node and run folder,
 named by a hash of the driver's host and run folder, which ``run-folder.txt`` there names;
 shared by the node's actors and kept across runs, as ``OUT/.cache`` and ``OUT/.logs`` are for
-a local run).
+a local run). A starting actor marks its run folder's as used and removes what nobody uses any
+more (``prune_node_folder``): actor folders whose actor process is gone (a killed actor never
+ran ``close``) and run-folder caches unused for ``STALE_RUN_DAYS`` days.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,11 @@ from kernel_arena.schema import Trace
 NODE_FOLDER = "kernel-arena-ray"
 """Under the node's temporary folder: per-run-folder caches and logs, and the actors' folders."""
 
+STALE_RUN_DAYS = 14
+"""A run folder's node cache not used by any actor for this many days is removed."""
+OWNER_FILE = "owner.pid"
+"""In an actor's private folder: the pid of the actor process that made it."""
+
 BlobRefs = dict[str, tuple[str, Any]]
 """Blob path relative to the dataset root -> (sha256 of its bytes, object-store reference)."""
 
@@ -46,6 +54,52 @@ BlobRefs = dict[str, tuple[str, Any]]
 def run_key(run_folder: str) -> str:
     """The node folder's name for a run folder (``host:path`` of the driver's run folder)."""
     return hashlib.sha256(run_folder.encode()).hexdigest()[:16]
+
+
+def prune_node_folder(base: Path, now: float | None = None) -> list[Path]:
+    """Remove, under the node folder ``base``, the actor folders whose actor process is gone and
+    the run-folder caches whose ``run-folder.txt`` was not touched for ``STALE_RUN_DAYS`` days;
+    return what was removed. An actor folder without an owner file (or one that cannot be read)
+    counts as gone after a day. Never raises: a folder that cannot be read or removed stays."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        try:
+            if not path.is_dir() or path.is_symlink():
+                continue
+            if path.name.startswith("actor-"):
+                stale = _owner_gone(path, now)
+            else:
+                marker = path / "run-folder.txt"
+                stale = marker.is_file() and now - marker.stat().st_mtime > STALE_RUN_DAYS * 86400
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)
+            if not path.exists():
+                removed.append(path)
+    return removed
+
+
+def _owner_gone(folder: Path, now: float) -> bool:
+    """Whether the actor process that made ``folder`` no longer runs on this node."""
+    try:
+        pid = int((folder / OWNER_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return now - folder.stat().st_mtime > 86400
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by another user
+        return False
+    return False
 
 
 class JudgeActor:
@@ -60,7 +114,10 @@ class JudgeActor:
         origin = self.shared / "run-folder.txt"
         if not origin.exists():
             atomic_write_bytes(origin, f"{run_folder}\n".encode())
+        os.utime(origin)  # used now: prune_node_folder keeps it
         self.private = Path(tempfile.mkdtemp(prefix="actor-", dir=base))
+        (self.private / OWNER_FILE).write_text(f"{os.getpid()}\n")
+        prune_node_folder(base)
         self.dataset_root = self.private / "dataset"
         (self.private / "builds").mkdir()
         self._blobs: dict[str, str] = {}
