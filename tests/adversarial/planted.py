@@ -854,6 +854,24 @@ def run(x, y, alpha, out):
 """
 
 
+# Replaces the run's reference cache folder with a file, so that every later cache write fails: a
+# judge that stops on a failed cache write would end the run before the honest Solutions after it.
+A11B_BLOCK_CACHE = """
+import os
+import shutil
+
+CACHE = os.path.join(@OUT@, ".cache")
+
+def run(x, y, alpha, out):
+    if os.path.isdir(CACHE) and not os.path.islink(CACHE):
+        shutil.rmtree(CACHE, ignore_errors=True)
+    if not os.path.exists(CACHE):
+        with open(CACHE, "w") as fh:
+            fh.write("blocked")
+    out.copy_(alpha * x + y)
+"""
+
+
 GROUPS: dict[str, dict[str, Any]] = {
     # Runs that hang today's engine go first, so they overlap everything else.
     "jsonlines": {
@@ -937,6 +955,7 @@ GROUPS: dict[str, dict[str, Any]] = {
         "workloads": 2,
         "solutions": {
             "a_poison_cache": (A11_POISON_CACHE, {}),
+            "b_block_cache": (A11B_BLOCK_CACHE, {}),  # after the poisoner, which needs the folder
             "z_honest": (HONEST, {}),
         },
     },

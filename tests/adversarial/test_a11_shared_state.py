@@ -40,6 +40,14 @@ def test_a11_poisoned_reference_timings_do_not_inflate_speedups(poison):
                 )
 
 
+def test_a11b_a_blocked_reference_cache_does_not_end_the_run(poison):
+    """b_block_cache puts a file where OUT/.cache was: later cache writes fail, the run goes on
+    (references in memory) and a trace log says so."""
+    assert [t["evaluation"]["status"] for t in poison.of("z_honest")] == ["PASSED", "PASSED"], poison.describe()
+    logs = [t["evaluation"].get("log") or "" for name in ("b_block_cache", "z_honest") for t in poison.of(name)]
+    assert any("reference cache could not be written" in log for log in logs), logs
+
+
 def _edit_alpha(root, value: float) -> None:
     path = root / "workloads" / "elementwise" / "scale_add_n.jsonl"
     lines = [json.loads(line) for line in path.read_text().splitlines()]
