@@ -45,3 +45,16 @@ def test_a_reference_cache_that_cannot_be_written_does_not_abort_the_run(tmp_pat
     assert [t.evaluation.status.value for t in result.traces] == ["PASSED", "PASSED"]
     logs = [t.evaluation.log or "" for t in result.traces]
     assert "reference cache" in logs[0] and ".cache" in logs[0], logs[0]
+
+
+def test_the_blocked_cache_is_noted_on_a_failing_trace_too(tmp_path):
+    """The note rides on the first trace after the failed write, whatever its verdict."""
+    wrong = "\ndef run(x, y, alpha, out):\n    out.copy_(alpha * x - y)\n"
+    root = make_tiny_dataset(tmp_path / "ds", [solution_json("wrong", wrong)])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".cache").write_text("a file where the cache folder should be")
+    result = kernel_arena.run(dataset=root, out=out, config=FAST, device="cpu")
+    [trace] = result.traces
+    assert trace.evaluation.status.value == "INCORRECT_NUMERICAL"
+    assert "reference cache could not be written" in (trace.evaluation.log or "")

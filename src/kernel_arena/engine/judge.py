@@ -224,6 +224,7 @@ class Judge:
         arena.reset()
         try:
             verdict = self._judge_workload(sandbox, arena, job, workload, provenance, outputs)
+            self._note_cache_errors(outputs)
             return verdict, "\n".join(o for o in outputs if o.strip()), True
         except SandboxTimeout as exc:
             status, message, log = EvaluationStatus.TIMEOUT, f"timeout: {exc}", exc.log
@@ -232,7 +233,17 @@ class Judge:
         except SandboxProtocolError as exc:
             status, message, log = EvaluationStatus.RUNTIME_ERROR, str(exc), exc.log
         outputs.append(log)
+        self._note_cache_errors(outputs)
         return Verdict(status, [message]), "\n".join(o for o in outputs if o.strip()), False
+
+    def _note_cache_errors(self, outputs: list[str]) -> None:
+        """Say once, in the trace being made, that the reference cache could not be written."""
+        if len(self.cache.write_errors) > self._cache_errors_noted:
+            self._cache_errors_noted = len(self.cache.write_errors)
+            outputs.append(
+                "note: the reference cache could not be written, so this run keeps references in memory "
+                "only (later runs recompute them): " + self.cache.write_errors[-1]
+            )
 
     def _reference(self, definition: Definition) -> Any:
         if definition.name not in self._references:
@@ -428,12 +439,6 @@ class Judge:
                 + ", ".join(self.cache.tampered[:5])
             )
             self.cache.tampered.clear()
-        if len(self.cache.write_errors) > self._cache_errors_noted:
-            self._cache_errors_noted = len(self.cache.write_errors)
-            outputs.append(
-                "note: the reference cache could not be written, so this run keeps references in memory "
-                "only (later runs recompute them): " + self.cache.write_errors[-1]
-            )
         settings = self.config.timing_for(self.device.type, job.solution)
         timing: dict[str, Any] = {
             "method": sol_t.method,
