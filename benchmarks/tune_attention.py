@@ -118,6 +118,8 @@ SHAPES = {
     "stages": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
 }
+PRODUCTION_SETS = ("production", "segments", "slices", "stages")
+"""Shape sets that sweep the production-shaped batches of decode_batches.py."""
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
     "mixed": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
@@ -170,6 +172,7 @@ def main() -> None:
     args = ap.parse_args()
     everything: dict[str, dict[str, object]] = {}
     mismatched: list[list[object]] = []
+    everything["mismatched"] = {"configurations": mismatched}  # filled in as configurations fail
     copy_bw = copy_bandwidth_gbs()
     ds = load_dataset()
     settings = TimingSettings(3, 15, 1)
@@ -197,7 +200,7 @@ def main() -> None:
                 shapes[name] = materialize_inputs(definition, w, "cuda", 5, ds.root)
         for b, kv in SHAPES[args.shapes]:
             shapes[f"b{b}_kv{kv}"] = sweep_inputs(kind, b, kv, b + kv)
-        if args.shapes in ("production", "segments", "slices", "stages"):  # built one at a time below (pools of up to ~4 GB)
+        if args.shapes in PRODUCTION_SETS:  # built one at a time below (pools of up to ~4 GB)
             from production_bench import production_inputs
 
             for name, batch_spec, seed in production_subset(kind, every=args.shapes == "stages"):
@@ -250,7 +253,6 @@ def main() -> None:
                 "space": list(space),
                 "results": results,
             }
-            everything["mismatched"] = {"configurations": mismatched}
             if args.json:  # after every shape, so a run cut short still leaves what it measured
                 Path(args.json).write_text(json.dumps(everything, indent=1))
             best = results[0]

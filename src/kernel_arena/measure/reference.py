@@ -63,6 +63,7 @@ class ReferenceCache:
     def __init__(self, root: Path | None) -> None:
         self.root = Path(root) if root is not None else None
         self._memory: OrderedDict[Path, dict[str, torch.Tensor]] = OrderedDict()
+        self._memory_bytes = 0
         self.hits = 0
         self.misses = 0
         self.tampered: list[str] = []
@@ -146,9 +147,11 @@ class ReferenceCache:
 
     def _keep_in_memory(self, path: Path, host: dict[str, torch.Tensor]) -> None:
         """Keep an entry in this process only (least recently used out past ``MEMORY_MAX_BYTES``)."""
+        old = self._memory.pop(path, None)
+        self._memory_bytes += _nbytes(host) - (0 if old is None else _nbytes(old))
         self._memory[path] = host
-        while len(self._memory) > 1 and sum(_nbytes(e) for e in self._memory.values()) > MEMORY_MAX_BYTES:
-            self._memory.popitem(last=False)
+        while len(self._memory) > 1 and self._memory_bytes > MEMORY_MAX_BYTES:
+            self._memory_bytes -= _nbytes(self._memory.popitem(last=False)[1])
 
     def _write(self, path: Path, data: bytes) -> bool:
         """Write an entry atomically; False (and the reason in ``write_errors``) if it failed."""
