@@ -18,7 +18,9 @@ grouping computed in its kernel: the same work as ours), ``k-first`` gives it it
 kernel ratio takes the faster of the two at each batch.
 
 ``--sweep`` times our kernel's launch options (row tile BLOCK_V, warps, the reduction order, an
-eviction hint) at every batch with the same timer and writes one table.
+eviction hint) at every batch with the same timer and writes one table. ``--sweep-walk`` times,
+from batch 32 on, programs that walk 1, 2, 4 or 8 row tiles with the next tile's load issued
+ahead (fewer, longer programs), against FLA's kernel.
 """
 
 from __future__ import annotations
@@ -235,14 +237,20 @@ SWEEP_VARIANTS = {
 FLA_ROW = (0, 0, "FLA kernel v-first")
 
 
+WALK_VARIANTS = {f"{order} x{n}": dict(parallel=order == "parallel", tiles=n)
+                 for order in ("parallel", "serial") for n in (1, 2, 4, 8)}
+WALK_BATCHES = (32, 64, 128, 256, 512, 1024)
+
+
 def sweep_tiles(batch: int) -> tuple[int, ...]:
     """Row tiles worth timing at a batch (narrow tiles for one short wave, wide for many)."""
     return (1, 2, 4, 8) if batch <= 8 else (2, 4, 8, 16) if batch <= 32 else (8, 16, 32)
 
 
-def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float) -> tuple[list[dict], str]:
+def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float,
+          variants: dict[str, dict] = SWEEP_VARIANTS) -> tuple[list[dict], str]:
     """Our kernel's launch options at each batch, and FLA's kernel (v-first) beside them, by the
-    same CUPTI timer."""
+    same CUPTI timer. A variant whose tiles do not fit in V is skipped."""
     decode = build_fn(SOLS[0]).__globals__["decode"]
     ref = load_reference(load_dataset().definitions[DEF])
     results = []
@@ -254,7 +262,9 @@ def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float) ->
         calls: dict[tuple, tuple[Callable[[], Any], Callable[[Any], tuple]]] = {}
         for block_v in sweep_tiles(batch):
             for warps in (1, 2, 4):
-                for vname, opts in SWEEP_VARIANTS.items():
+                for vname, opts in variants.items():
+                    if block_v * opts.get("tiles", 1) > 128:
+                        continue
 
                     def call(block_v=block_v, warps=warps, opts=opts):
                         decode(*inputs.values(), out, new_state, block_v, warps, **opts)
@@ -313,7 +323,9 @@ def sweep_report(
             f"FLA's kernel called directly (v-first set-up, as in `gdn_decode.md`). Copy bandwidth "
             f"{copy_bw:.0f} GB/s. serial: S' = g*S, u = S'.k, S_new = S' + d*k, out = S_new.q (two "
             "reductions in a row); parallel: S.k and S.q reduced side by side from the loaded tile, "
-            "out = g*(S.q) + d*(k.q); evict: evict_first on the state load and store.",
+            "out = g*(S.q) + d*(k.q); evict: evict_first on the state load and store; xN: a program "
+            "walks N row tiles of BLOCK_V rows, the next tile's state load issued before the current "
+            "tile's update.",
             "",
             md_table(["BLOCK_V", "warps", "variant", *[f"batch {b}" for b in batches]], table),
             "",
@@ -326,14 +338,19 @@ def main() -> None:
     ap.add_argument("--results", default="benchmarks/results/gdn_decode.md")
     ap.add_argument("--json", default=None)
     ap.add_argument("--sweep", default=None, help="write the launch-option sweep here instead")
+    ap.add_argument("--sweep-walk", default=None,
+                    help="write the tile-walking sweep (batch 32-1024) here instead")
     args = ap.parse_args()
     copy_bw = copy_bandwidth_gbs()
     t0 = time.time()
-    if args.sweep:
-        results, text = sweep(BATCHES, TimingSettings(3, 30, 3), copy_bw)
+    if args.sweep or args.sweep_walk:
+        if args.sweep_walk:
+            results, text = sweep(WALK_BATCHES, TimingSettings(3, 30, 3), copy_bw, WALK_VARIANTS)
+        else:
+            results, text = sweep(BATCHES, TimingSettings(3, 30, 3), copy_bw)
         if args.json:
             Path(args.json).write_text(json.dumps({"copy_bw_gbs": copy_bw, "results": results}, indent=1))
-        write_results(args.sweep, text)
+        write_results(args.sweep or args.sweep_walk, text)
         return
     rows = measure(BATCHES, TimingSettings(10, 50, 3), copy_bw)
     if args.json:

@@ -14,7 +14,8 @@ Both row reductions (S . k and S . q) read the loaded tile directly, so they run
 as soon as the state arrives; the gates (scalars) and k . q are ready before it does. A small
 batch is one short wave, latency-bound: the state load is issued first, and only one reduction
 separates it from the output and the new state.
-Rows are independent, so splitting V across programs needs no communication.
+Rows are independent, so splitting V across programs needs no communication. With TILES > 1
+a program walks TILES row tiles and loads the next tile before it updates the current one.
 """
 
 import triton
@@ -22,42 +23,8 @@ import triton.language as tl
 
 
 @triton.jit
-def gdn_decode_kernel(
-    q_ptr, k_ptr, v_ptr, state_ptr, a_log_ptr, a_ptr, dt_bias_ptr, b_ptr, out_ptr, new_state_ptr,
-    scale,
-    NUM_Q_HEADS: tl.constexpr, NUM_V_HEADS: tl.constexpr, K: tl.constexpr, V: tl.constexpr,
-    BLOCK_V: tl.constexpr, HAS_STATE: tl.constexpr, PARALLEL: tl.constexpr, EVICT: tl.constexpr,
-):
-    pid_v = tl.program_id(0)
-    pid_bh = tl.program_id(1)
-    batch = pid_bh // NUM_V_HEADS
-    head = pid_bh % NUM_V_HEADS
-    bh = batch * NUM_V_HEADS + head
-    offs_k = tl.arange(0, K)
-    offs_v = pid_v * BLOCK_V + tl.arange(0, BLOCK_V)
-    # The slice's base offset in 64 bits (batch * 8 * 128 * 128 overflows int32 past batch
-    # 16384); offsets inside one V x K slice stay 32-bit (fewer per-element instructions).
-    slice_off = bh.to(tl.int64) * (V * K)
-    tile = offs_v[:, None] * K + offs_k[None, :]
-    if HAS_STATE:  # the long-latency load first
-        if EVICT:
-            s = tl.load(state_ptr + slice_off + tile, eviction_policy="evict_first")
-        else:
-            s = tl.load(state_ptr + slice_off + tile)
-
-    # GVA: value head h reads q/k head h // (Hv / Hq) (contiguous groups).
-    qk_head = head // (NUM_V_HEADS // NUM_Q_HEADS)
-    qk_row = (batch * NUM_Q_HEADS + qk_head).to(tl.int64) * K
-    q = tl.load(q_ptr + qk_row + offs_k).to(tl.float32)
-    k = tl.load(k_ptr + qk_row + offs_k).to(tl.float32)
-    v = tl.load(v_ptr + bh.to(tl.int64) * V + offs_v).to(tl.float32)
-
-    # Gates, per (sequence, head): softplus with torch's threshold of 20.
-    x = tl.load(a_ptr + bh).to(tl.float32) + tl.load(dt_bias_ptr + head).to(tl.float32)
-    softplus = tl.where(x > 20.0, x, tl.log(1.0 + tl.exp(tl.minimum(x, 20.0))))
-    g = tl.exp(-tl.exp(tl.load(a_log_ptr + head).to(tl.float32)) * softplus)
-    beta = tl.sigmoid(tl.load(b_ptr + bh).to(tl.float32))
-
+def _update(s, q, k, v, g, beta, scale, HAS_STATE: tl.constexpr, PARALLEL: tl.constexpr):
+    """One tile's delta-rule step: (S_new rows, out rows) from the loaded rows ``s``."""
     if HAS_STATE:
         if PARALLEL:
             u = tl.sum(s * k[None, :], axis=1) * g  # [BLOCK_V]
@@ -74,8 +41,65 @@ def gdn_decode_kernel(
         d = beta * v
         s = d[:, None] * k[None, :]
         out = d * tl.sum(k * q) * scale
-    if EVICT:
-        tl.store(new_state_ptr + slice_off + tile, s, eviction_policy="evict_first")
-    else:
-        tl.store(new_state_ptr + slice_off + tile, s)
-    tl.store(out_ptr + bh.to(tl.int64) * V + offs_v, out.to(out_ptr.dtype.element_ty))
+    return s, out
+
+
+@triton.jit
+def gdn_decode_kernel(
+    q_ptr, k_ptr, v_ptr, state_ptr, a_log_ptr, a_ptr, dt_bias_ptr, b_ptr, out_ptr, new_state_ptr,
+    scale,
+    NUM_Q_HEADS: tl.constexpr, NUM_V_HEADS: tl.constexpr, K: tl.constexpr, V: tl.constexpr,
+    BLOCK_V: tl.constexpr, HAS_STATE: tl.constexpr, PARALLEL: tl.constexpr, EVICT: tl.constexpr,
+    TILES: tl.constexpr = 1,
+):
+    pid_v = tl.program_id(0)
+    pid_bh = tl.program_id(1)
+    batch = pid_bh // NUM_V_HEADS
+    head = pid_bh % NUM_V_HEADS
+    bh = batch * NUM_V_HEADS + head
+    offs_k = tl.arange(0, K)
+    row0 = pid_v * (BLOCK_V * TILES)
+    # The slice's base offset in 64 bits (batch * 8 * 128 * 128 overflows int32 past batch
+    # 16384); offsets inside one V x K slice stay 32-bit (fewer per-element instructions).
+    slice_off = bh.to(tl.int64) * (V * K)
+    tile = (row0 + tl.arange(0, BLOCK_V))[:, None] * K + offs_k[None, :]
+    if HAS_STATE:  # the long-latency load first
+        if EVICT:
+            s = tl.load(state_ptr + slice_off + tile, eviction_policy="evict_first")
+        else:
+            s = tl.load(state_ptr + slice_off + tile)
+
+    # GVA: value head h reads q/k head h // (Hv / Hq) (contiguous groups).
+    qk_head = head // (NUM_V_HEADS // NUM_Q_HEADS)
+    qk_row = (batch * NUM_Q_HEADS + qk_head).to(tl.int64) * K
+    q = tl.load(q_ptr + qk_row + offs_k).to(tl.float32)
+    k = tl.load(k_ptr + qk_row + offs_k).to(tl.float32)
+
+    # Gates, per (sequence, head): softplus with torch's threshold of 20.
+    x = tl.load(a_ptr + bh).to(tl.float32) + tl.load(dt_bias_ptr + head).to(tl.float32)
+    softplus = tl.where(x > 20.0, x, tl.log(1.0 + tl.exp(tl.minimum(x, 20.0))))
+    g = tl.exp(-tl.exp(tl.load(a_log_ptr + head).to(tl.float32)) * softplus)
+    beta = tl.sigmoid(tl.load(b_ptr + bh).to(tl.float32))
+
+    # TILES > 1: the program walks TILES row tiles, the next tile's state load issued before
+    # the current tile's math and stores (two tiles in flight, fewer programs).
+    for t in tl.static_range(TILES):
+        offs_v = row0 + t * BLOCK_V + tl.arange(0, BLOCK_V)
+        if HAS_STATE and t + 1 < TILES:
+            if EVICT:
+                s_next = tl.load(state_ptr + slice_off + tile + (t + 1) * BLOCK_V * K,
+                                 eviction_policy="evict_first")
+            else:
+                s_next = tl.load(state_ptr + slice_off + tile + (t + 1) * BLOCK_V * K)
+        v = tl.load(v_ptr + bh.to(tl.int64) * V + offs_v).to(tl.float32)
+        if HAS_STATE:
+            s_new, out = _update(s, q, k, v, g, beta, scale, HAS_STATE, PARALLEL)
+        else:
+            s_new, out = _update(v, q, k, v, g, beta, scale, HAS_STATE, PARALLEL)
+        if EVICT:
+            tl.store(new_state_ptr + slice_off + tile + t * BLOCK_V * K, s_new, eviction_policy="evict_first")
+        else:
+            tl.store(new_state_ptr + slice_off + tile + t * BLOCK_V * K, s_new)
+        tl.store(out_ptr + bh.to(tl.int64) * V + offs_v, out.to(out_ptr.dtype.element_ty))
+        if HAS_STATE and t + 1 < TILES:
+            s = s_next
