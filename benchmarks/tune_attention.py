@@ -94,6 +94,12 @@ SPACES = {
     "stages": {
         "gqa": {"block_n": [32, 64], "num_warps": [4], "num_stages": [3, 5], "chunk": [64, 128, 256, 512]},
     },
+    # Every production batch of one sequence: the kernel's SINGLE path (page indices requested
+    # with indptr, not after it) on and off, around the single-sequence plans.
+    "single": {
+        "gqa": {"block_n": [32], "num_warps": [4], "num_stages": [3, 5], "chunk": [16, 32, 64, 128, 256],
+                "single": [True, False]},
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -117,8 +123,9 @@ SHAPES = {
     "slices": [],
     "stages": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
+    "single": [(1, 3), (1, 10)],
 }
-PRODUCTION_SETS = ("production", "segments", "slices", "stages")
+PRODUCTION_SETS = ("production", "segments", "slices", "stages", "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
@@ -133,6 +140,7 @@ EMBEDDED = {
     "slices": (),
     "stages": (),
     "tiny": (),
+    "single": (),
 }
 
 
@@ -203,8 +211,9 @@ def main() -> None:
         if args.shapes in PRODUCTION_SETS:  # built one at a time below (pools of up to ~4 GB)
             from production_bench import production_inputs
 
-            for name, batch_spec, seed in production_subset(kind, every=args.shapes == "stages"):
-                shapes[name] = (batch_spec, seed)
+            for name, batch_spec, seed in production_subset(kind, every=args.shapes in ("stages", "single")):
+                if args.shapes != "single" or batch_spec.bucket == "b1":
+                    shapes[name] = (batch_spec, seed)
         rows = []
         for shape, inputs in shapes.items():
             if isinstance(inputs, tuple):

@@ -105,6 +105,34 @@ def test_gqa_triton_matches_reference(builtin, chunk, lengths):
         _check(out, lse, *expected)
 
 
+@pytest.mark.parametrize(
+    ("first", "length", "spare", "chunk", "block_n"),
+    [(0, 70, 0, 16, 16), (45, 30, 12, 16, 16), (5, 70, 9, 32, 32), (20, 0, 7, 16, 16), (3, 9, 50, 64, 32),
+     (40, 30, 10, 64, 16)],
+)
+def test_gqa_single_sequence_reads_only_its_indptr_range(builtin, first, length, spare, chunk, block_n):
+    """One sequence (the kernel's SINGLE path: chunks cut kv_indices by position, indptr only masks
+    tokens): indptr may start past 0 and kv_indices run past its end, so whole tiles before the
+    sequence, tiles past it, an empty sequence and merges of partial chunks all occur."""
+    mod = _load(GQA)
+    gen = torch.Generator().manual_seed(first * 31 + length)
+    pool = first + length + spare + 5
+    q = torch.randn(1, 8, 128, generator=gen).bfloat16()
+    k = torch.randn(pool, 1, 2, 128, generator=gen).bfloat16()
+    v = torch.randn(pool, 1, 2, 128, generator=gen).bfloat16()
+    indices = torch.randperm(pool, generator=gen)[: first + length + spare].to(torch.int32)
+    indptr = torch.tensor([first, first + length], dtype=torch.int32)
+    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+    # The reference takes indptr from 0 to len(kv_indices): give it the same sequence that way.
+    expected = ref(q, k, v, torch.tensor([0, length], dtype=torch.int32), indices[first:first + length],
+                   128**-0.5)
+    for _ in range(2):  # the second call finds the arrival counters reset by the first
+        out = torch.full(q.shape, float("nan")).bfloat16()
+        lse = torch.full(q.shape[:2], float("nan"))
+        mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk, block_n)
+        _check(out, lse, *expected)
+
+
 def test_gqa_triton_batch_wider_than_one_indptr_block(builtin):
     """300 sequences: the chunk's sequence range is counted over two 256-wide indptr blocks (a
     matter of sequences, not heads: 2 kv heads)."""
@@ -135,26 +163,32 @@ def test_gqa_chunk_plan_uses_shapes_only():
 
 def test_gqa_batches_take_about_one_chunk_program_per_sm():
     """Two or more sequences: every (sequence, chunk) segment is its own program, and the chunk
-    gives about one chunk program per SM, between one 64-token tile and 512 tokens."""
+    gives about one chunk program per SM, between 64 and 512 tokens; 32-token tiles up to
+    256-token chunks, five stages (the K/V tile double-buffered)."""
     mod = _load(GQA)
-    assert mod.plan_call(1172, 16, 8, 132) == (128, 64, 4, 3, 0)  # production batch 16: 71 tokens a program
-    assert mod.plan_call(942, 16, 8, 132) == (64, 64, 4, 3, 0)
-    assert mod.plan_call(5724, 16, 8, 132) == (512, 64, 4, 3, 0)
-    assert mod.plan_call(58008, 64, 8, 132) == (512, 64, 4, 3, 0)  # at most 512
-    assert mod.plan_call(256, 16, 8, 132) == (64, 64, 4, 3, 0)  # at least one tile
+    assert mod.plan_call(1172, 16, 8, 132) == (128, 32, 4, 5, 0)  # production batch 16: 71 tokens a program
+    assert mod.plan_call(942, 16, 8, 132) == (64, 32, 4, 5, 0)
+    assert mod.plan_call(3417, 16, 8, 132) == (256, 32, 4, 5, 0)
+    assert mod.plan_call(5724, 16, 8, 132) == (512, 64, 4, 5, 0)
+    assert mod.plan_call(58008, 64, 8, 132) == (512, 64, 4, 5, 0)  # at most 512
+    assert mod.plan_call(256, 16, 8, 132) == (64, 32, 4, 5, 0)  # at least 64 tokens
     assert mod.plan_call(0, 4, 8, 132)[0] == 64
 
 
 def test_gqa_single_sequences_keep_their_own_plans():
-    """One sequence: up to 128 tokens stay whole, 129-512 tokens spread over ~3 programs per SM
-    in 32-token tiles, longer ones take plan_chunks (fewer slots to merge)."""
+    """One sequence: up to 128 tokens stay whole (five stages from 65 tokens), 129-512 tokens
+    spread over ~3 programs per SM in 32-token tiles, 513-2048 tokens 128-token chunks on five
+    stages, longer ones take plan_chunks (fewer slots to merge)."""
     mod = _load(GQA)
     assert mod.plan_call(10, 1, 8, 132) == (16, 32, 4, 3, 0)  # one chunk: no merge
     assert mod.plan_call(166, 1, 8, 132) == (32, 32, 4, 3, 0)
     assert mod.plan_call(460, 1, 8, 132) == (32, 32, 4, 3, 0)
-    assert mod.plan_call(83, 1, 8, 132) == (128, 32, 4, 3, 0)
+    assert mod.plan_call(83, 1, 8, 132) == (128, 32, 4, 5, 0)
+    assert mod.plan_call(64, 1, 8, 132) == (64, 32, 4, 3, 0)
+    assert mod.plan_call(644, 1, 8, 132) == (128, 32, 4, 5, 0)
+    assert mod.plan_call(2048, 1, 8, 132) == (128, 32, 4, 5, 0)
     assert mod.plan_call(37, 1, 8, 132) == (64, 32, 4, 3, 0)
-    assert mod.plan_call(2674, 1, 8, 132)[0] >= 128
+    assert mod.plan_call(2674, 1, 8, 132)[0] >= 128 and mod.plan_call(2674, 1, 8, 132)[3] != 5
     assert mod.plan_call(32768, 1, 8, 132) == (1024, 128, 4, 2, 0)
 
 
@@ -269,20 +303,24 @@ def test_gqa_plan_cache_stays_bounded_as_the_token_count_changes(builtin):
 
 
 @pytest.mark.parametrize(
-    ("block_v", "batch", "with_state", "scale", "parallel", "evict"),
+    ("block_v", "batch", "with_state", "scale", "parallel", "evict", "tiles"),
     [
-        (2, 1, True, 0.088, True, False),
-        (16, 2, True, 0.0, True, False),
-        (8, 2, False, 0.0, True, False),
-        (32, 2, True, 0.088, False, True),
-        (128, 3, True, 0.0, True, False),
-        (128, 2, False, 0.088, False, False),
+        (2, 1, True, 0.088, True, False, 1),
+        (16, 2, True, 0.0, True, False, 1),
+        (8, 2, False, 0.0, True, False, 1),
+        (32, 2, True, 0.088, False, True, 1),
+        (128, 3, True, 0.0, True, False, 1),
+        (128, 2, False, 0.088, False, False, 1),
+        (16, 2, True, 0.088, True, False, 4),
+        (32, 1, True, 0.0, False, True, 2),
+        (16, 2, False, 0.0, True, False, 8),
     ],
 )
-def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale, parallel, evict):
+def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale, parallel, evict, tiles):
     """Row tiles of 2 and 16 (what a GPU takes for small and larger batches), 8 and 32 (other
     swept tiles), 128 (what the Solution takes on CPU), both reduction orders and the eviction hint (the sweep's
-    variants), with and without an input state, an explicit and the default scale."""
+    variants), programs that walk 2-8 tiles with the next load ahead, with and without an input
+    state, an explicit and the default scale."""
     mod = _load(GDN)
     gen = torch.Generator().manual_seed(batch * 131 + block_v)
     q = torch.randn(batch, 1, 4, 128, generator=gen).bfloat16()
@@ -297,7 +335,7 @@ def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale
     out = torch.full((batch, 1, 8, 128), float("nan")).bfloat16()
     new_state = torch.full((batch, 8, 128, 128), float("nan"))
     pristine = None if state is None else state.clone()
-    mod.decode(q, k, v, state, A_log, a, dt_bias, b, scale, out, new_state, block_v, 1, parallel, evict)
+    mod.decode(q, k, v, state, A_log, a, dt_bias, b, scale, out, new_state, block_v, 1, parallel, evict, tiles)
     torch.testing.assert_close(out.float(), exp_out.float(), atol=1e-2, rtol=1e-2)
     torch.testing.assert_close(new_state, exp_state, atol=1e-4, rtol=1e-4)
     assert state is None or torch.equal(state, pristine), "the input state is only read"

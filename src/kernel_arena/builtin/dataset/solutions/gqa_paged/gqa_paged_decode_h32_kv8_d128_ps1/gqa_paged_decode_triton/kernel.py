@@ -21,6 +21,12 @@ and resets the counter to 0 for the next call. Empty sequences (n_b = 0) are wri
 lse -inf by program (b, g).
 Page indices become 64-bit row offsets, so pools larger than 2^31 elements are safe.
 
+One sequence (SINGLE, batch == 1). Program i takes positions [i * chunk, (i + 1) * chunk) of
+kv_indices (capped at len(kv_indices)) and counts only the tokens inside [indptr[0], indptr[1]):
+the same segments as above, but the loop bounds need no indptr value, so the first page indices
+are requested together with indptr instead of one round trip after it. A tile with no token of
+the sequence leaves the softmax state unchanged.
+
 L2 prefetch (PREFETCH > 0 tokens). One program per SM cannot keep enough gathered 256-byte rows
 in flight to stream at full bandwidth, and a short chunk is all dependent round trips (indptr,
 then indices, then K/V). So the program first asks for the K/V rows of its first PREFETCH tokens
@@ -39,10 +45,10 @@ LOG2E = 1.4426950408889634
 @triton.jit
 def gqa_decode_kernel(
     q_ptr, k_ptr, v_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr,
-    qk_scale, batch, chunk,
+    qk_scale, batch, chunk, total,
     NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
     BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_S: tl.constexpr,
-    PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
+    PREFETCH: tl.constexpr, UPCAST: tl.constexpr, SINGLE: tl.constexpr = False,
 ):
     i = tl.program_id(0)
     g = tl.program_id(1)
@@ -50,68 +56,116 @@ def gqa_decode_kernel(
     offs_h = tl.arange(0, BLOCK_H)
     offs_d = tl.arange(0, HEAD_DIM)
     head_mask = offs_h < GROUP
-    b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+    if SINGLE:  # one sequence: chunk i spans positions i*chunk.. of kv_indices, whatever indptr says
+        start = tl.load(indptr_ptr).to(tl.int64)
+        end = tl.load(indptr_ptr + 1).to(tl.int64)
+        b = tl.zeros((), dtype=tl.int32)
+        empty = ((i == 0) & (end == start)).to(tl.int32)
+        c = i
+    else:
+        b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+        c = i - b  # the chunk of slot i within sequence b, if b reaches that far
     if empty > 0:  # program (i, g) also writes sequence i's heads of kv head g if it is empty
         rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
         tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
                  tl.zeros((BLOCK_H, HEAD_DIM), dtype=out_ptr.dtype.element_ty), mask=head_mask[:, None])
         tl.store(lse_ptr + rows, tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32), mask=head_mask)
-    c = i - b  # the chunk of slot i within sequence b, if b reaches that far
-    if (b >= 0) & (c.to(tl.int64) * chunk < end):
-        b64 = tl.cast(b, tl.int64)
+    b64 = tl.cast(b, tl.int64)
+    rows = b64 * num_qo_heads + g * GROUP + offs_h  # q heads g*GROUP .. +GROUP-1
+    if SINGLE:
+        # No wait on indptr before the first page indices are asked for: the chunk's bounds come
+        # from i, chunk and len(kv_indices) alone, and indptr only masks tokens (those outside
+        # [start, end) count for nothing). So the indptr and page-index loads are in flight
+        # together, one round trip fewer before the first K/V tile.
+        lo = c.to(tl.int64) * chunk
+        hi = tl.minimum(lo + chunk, total)
+        if PREFETCH > 0:
+            _prefetch_kv(k_ptr, v_ptr, indices_ptr, lo + tl.arange(0, PREFETCH), hi, g, NUM_KV_HEADS, HEAD_DIM)
+        m, l, acc = _attend(q_ptr, k_ptr, v_ptr, indices_ptr, rows, head_mask, lo, hi, start, end, g, qk_scale,
+                            NUM_KV_HEADS, HEAD_DIM, BLOCK_H, BLOCK_N, PREFETCH, UPCAST)
+        if (lo < end) & (lo + chunk > start):
+            _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i, g, b, start, end, chunk,
+                    rows, NUM_KV_HEADS, GROUP, HEAD_DIM, BLOCK_H, MERGE_S)
+    elif (b >= 0) & (c.to(tl.int64) * chunk < end):
         seg_lo = tl.maximum(start, c.to(tl.int64) * chunk)
         seg_hi = tl.minimum(end, (c.to(tl.int64) + 1) * chunk)
         if PREFETCH > 0:  # the segment's first rows, while q is on its way
             _prefetch_kv(k_ptr, v_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, g, NUM_KV_HEADS,
                          HEAD_DIM)
-        rows = b64 * num_qo_heads + g * GROUP + offs_h  # q heads g*GROUP .. +GROUP-1
-        q = tl.load(q_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :], mask=head_mask[:, None], other=0.0)
-        if UPCAST:  # the CPU interpreter has no bf16 dot; GPUs keep bf16 tensor-core operands
-            q = q.to(tl.float32)
-        m = tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32)
-        l = tl.zeros((BLOCK_H,), dtype=tl.float32)
-        acc = tl.zeros((BLOCK_H, HEAD_DIM), dtype=tl.float32)
-        for pos in range(seg_lo, seg_hi, BLOCK_N):
-            offs_n = pos + tl.arange(0, BLOCK_N)
-            if PREFETCH > 0:  # keep PREFETCH tokens of this chunk requested ahead of the loads
-                _prefetch_kv(k_ptr, v_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, g, NUM_KV_HEADS, HEAD_DIM)
-            tok_mask = offs_n < seg_hi
-            page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
-            # NHD cache, page_size 1: row of (page, kv head g) starts at (page * H_kv + g) * D.
-            kv_off = ((page * NUM_KV_HEADS + g) * HEAD_DIM)[:, None] + offs_d[None, :]
-            k = tl.load(k_ptr + kv_off, mask=tok_mask[:, None], other=0.0)
-            v = tl.load(v_ptr + kv_off, mask=tok_mask[:, None], other=0.0)
-            if UPCAST:
-                k = k.to(tl.float32)
-                v = v.to(tl.float32)
-            x = tl.dot(q, tl.trans(k)) * qk_scale  # [BLOCK_H, BLOCK_N], log2 units
-            x = tl.where(tok_mask[None, :], x, float("-inf"))
-            m_new = tl.maximum(m, tl.max(x, axis=1))
-            alpha = tl.exp2(m - m_new)
-            p = tl.exp2(x - m_new[:, None])
-            l = l * alpha + tl.sum(p, axis=1)
-            acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
-            m = m_new
+        m, l, acc = _attend(q_ptr, k_ptr, v_ptr, indices_ptr, rows, head_mask, seg_lo, seg_hi, seg_lo, seg_hi, g,
+                            qk_scale, NUM_KV_HEADS, HEAD_DIM, BLOCK_H, BLOCK_N, PREFETCH, UPCAST)
+        _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i, g, b, start, end, chunk,
+                rows, NUM_KV_HEADS, GROUP, HEAD_DIM, BLOCK_H, MERGE_S)
 
-        nonempty = l > 0
-        o = tl.where(nonempty[:, None], acc / tl.where(nonempty, l, 1.0)[:, None], 0.0)
-        lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
-        n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
-        if n_slots <= 1:
-            tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
-                     o.to(out_ptr.dtype.element_ty), mask=head_mask[:, None])
-            tl.store(lse_ptr + rows, lse, mask=head_mask)
-        else:
-            part_rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
-            tl.store(part_o_ptr + part_rows[:, None] * HEAD_DIM + offs_d[None, :], o, mask=head_mask[:, None])
-            tl.store(part_lse_ptr + part_rows, lse, mask=head_mask)
-            tl.debug_barrier()  # every thread's partial stores precede the release below
-            arrived = tl.atomic_add(count_ptr + b * NUM_KV_HEADS + g, 1, sem="acq_rel", scope="gpu")
-            if arrived == n_slots - 1:
-                _merge_slots(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, start // chunk + b, n_slots,
-                             g * GROUP, b64 * num_qo_heads + g * GROUP, num_qo_heads,
-                             GROUP, HEAD_DIM, MERGE_S)
-                tl.atomic_xchg(count_ptr + b * NUM_KV_HEADS + g, 0, sem="relaxed", scope="gpu")
+
+@triton.jit
+def _attend(q_ptr, k_ptr, v_ptr, indices_ptr, rows, head_mask, lo, hi, start, end, g, qk_scale,
+            NUM_KV_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr,
+            PREFETCH: tl.constexpr, UPCAST: tl.constexpr):
+    """(m, l, acc) of the q heads ``rows`` over kv_indices positions lo..hi-1, counting only those
+    in [start, end). A tile with no such token leaves m, l and acc as they were."""
+    offs_d = tl.arange(0, HEAD_DIM)
+    q = tl.load(q_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :], mask=head_mask[:, None], other=0.0)
+    if UPCAST:  # the CPU interpreter has no bf16 dot; GPUs keep bf16 tensor-core operands
+        q = q.to(tl.float32)
+    m = tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32)
+    l = tl.zeros((BLOCK_H,), dtype=tl.float32)
+    acc = tl.zeros((BLOCK_H, HEAD_DIM), dtype=tl.float32)
+    for pos in range(lo, hi, BLOCK_N):
+        offs_n = pos + tl.arange(0, BLOCK_N)
+        if PREFETCH > 0:  # keep PREFETCH tokens of this chunk requested ahead of the loads
+            _prefetch_kv(k_ptr, v_ptr, indices_ptr, offs_n + PREFETCH, hi, g, NUM_KV_HEADS, HEAD_DIM)
+        in_range = offs_n < hi
+        tok_mask = in_range & (offs_n >= start) & (offs_n < end)
+        page = tl.load(indices_ptr + offs_n, mask=in_range, other=0).to(tl.int64)
+        # NHD cache, page_size 1: row of (page, kv head g) starts at (page * H_kv + g) * D.
+        kv_off = ((page * NUM_KV_HEADS + g) * HEAD_DIM)[:, None] + offs_d[None, :]
+        k = tl.load(k_ptr + kv_off, mask=tok_mask[:, None], other=0.0)
+        v = tl.load(v_ptr + kv_off, mask=tok_mask[:, None], other=0.0)
+        if UPCAST:
+            k = k.to(tl.float32)
+            v = v.to(tl.float32)
+        x = tl.dot(q, tl.trans(k)) * qk_scale  # [BLOCK_H, BLOCK_N], log2 units
+        x = tl.where(tok_mask[None, :], x, float("-inf"))
+        m_new = tl.maximum(m, tl.max(x, axis=1))
+        shift = tl.where(m_new > float("-inf"), m_new, 0.0)  # no token yet: nothing to rescale
+        alpha = tl.exp2(m - shift)
+        p = tl.exp2(x - shift[:, None])
+        l = l * alpha + tl.sum(p, axis=1)
+        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+        m = m_new
+    return m, l, acc
+
+
+@triton.jit
+def _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i, g, b, start, end, chunk, rows,
+            NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_H: tl.constexpr,
+            MERGE_S: tl.constexpr):
+    """Write slot i's segment of sequence b: the output directly if b has one slot, else its
+    partial, and the last of b's slots to arrive merges them."""
+    num_qo_heads = NUM_KV_HEADS * GROUP
+    offs_h = tl.arange(0, BLOCK_H)
+    offs_d = tl.arange(0, HEAD_DIM)
+    head_mask = offs_h < GROUP
+    nonempty = l > 0
+    o = tl.where(nonempty[:, None], acc / tl.where(nonempty, l, 1.0)[:, None], 0.0)
+    lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
+    n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
+    if n_slots <= 1:
+        tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
+                 o.to(out_ptr.dtype.element_ty), mask=head_mask[:, None])
+        tl.store(lse_ptr + rows, lse, mask=head_mask)
+    else:
+        part_rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
+        tl.store(part_o_ptr + part_rows[:, None] * HEAD_DIM + offs_d[None, :], o, mask=head_mask[:, None])
+        tl.store(part_lse_ptr + part_rows, lse, mask=head_mask)
+        tl.debug_barrier()  # every thread's partial stores precede the release below
+        arrived = tl.atomic_add(count_ptr + b * NUM_KV_HEADS + g, 1, sem="acq_rel", scope="gpu")
+        if arrived == n_slots - 1:
+            _merge_slots(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, start // chunk + b, n_slots,
+                         g * GROUP, tl.cast(b, tl.int64) * num_qo_heads + g * GROUP, num_qo_heads,
+                         GROUP, HEAD_DIM, MERGE_S)
+            tl.atomic_xchg(count_ptr + b * NUM_KV_HEADS + g, 0, sem="relaxed", scope="gpu")
 
 
 @triton.jit

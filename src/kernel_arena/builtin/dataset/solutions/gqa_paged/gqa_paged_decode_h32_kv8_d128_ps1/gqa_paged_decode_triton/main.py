@@ -163,16 +163,22 @@ def plan_call(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -
     Batches of two or more sequences take segment_plan. A single sequence is one segment per
     chunk, as before the segment split, and keeps the plans fitted for it: up to 64 tokens one
     chunk (a merge costs more than a second tile), 65-128 tokens one 128-token chunk of 32-token
-    tiles, 129-512 tokens 32-token chunks of one tile each (up to 128 programs, one wave: it was
-    the best swept chunk on those production batches), longer ones plan_chunks, tile_for and
-    prefetch_for (benchmarks/results/decode_kernels.md).
+    tiles on five stages, 129-512 tokens 32-token chunks of one tile each (up to 128 programs, one
+    wave: it was the best swept chunk on those production batches), 513-2048 tokens 128-token
+    chunks of 32-token tiles on five stages, longer ones plan_chunks, tile_for and prefetch_for
+    (benchmarks/results/decode_kernels.md, tune_attention_stages.md). Triton 3.6 double-buffers
+    the K/V tile only from five stages on.
     """
     if batch > 1:
         return segment_plan(total_tokens, num_kv_heads, sm_count)
-    if total_tokens <= 128:
+    if total_tokens <= 64:
         return max(16, 1 << max(0, math.ceil(math.log2(max(total_tokens, 1))))), 32, 4, 3, 0
+    if total_tokens <= 128:
+        return 128, 32, 4, 5, 0
     if total_tokens <= 512:
         return 32, 32, 4, 3, 0
+    if total_tokens <= 2048:
+        return 128, 32, 4, 5, 0
     chunk, _ = plan_chunks(total_tokens, batch, num_kv_heads, sm_count)
     return (chunk, *tile_for(chunk), prefetch_for(chunk))
 
@@ -180,13 +186,14 @@ def plan_call(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -
 def segment_plan(total_tokens: int, num_kv_heads: int, sm_count: int) -> tuple[int, int, int, int, int]:
     """Batches of two or more sequences: the power-of-two chunk that gives about one chunk
     program per SM (len(kv_indices) x kv heads / SMs tokens), at least 64 (one tile) and at most
-    512, with 64-token tiles, three stages and no L2 prefetch. Every (sequence, chunk) segment is
+    512, with 32-token tiles up to 256-token chunks (64-token tiles above), five stages (the
+    K/V tile double-buffered) and no L2 prefetch. Every (sequence, chunk) segment is
     a program of its own, so skew no longer serializes short sequences. Fitted on the production
     sweep (benchmarks/results/tune_attention_segments.md): within 6% of the best swept
     configuration on each of the 16 swept batch-16/64 batches."""
     want = total_tokens * num_kv_heads / sm_count
     chunk = min(max(1 << max(0, math.ceil(math.log2(max(want, 1)))), 64), 512)
-    return chunk, 64, 4, 3, 0
+    return chunk, 32 if chunk <= 256 else 64, 4, 5, 0
 
 
 # Plans by shape. In serving, len(kv_indices) changes every step, so the caches are bounded.
@@ -197,7 +204,7 @@ _MAX_PLANS = 4096
 
 class _Bound:
     """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
-    (batch, chunk), constexprs, and the compiled kernel per dtypes of the seven
+    (batch, chunk, len(kv_indices)), constexprs, and the compiled kernel per dtypes of the seven
     caller tensors. Only taken when all seven are 16-byte aligned (what that kernel was compiled
     for); anything else goes through decode and the thin launcher's full specialization key."""
 
@@ -241,16 +248,18 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
 
 
 def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=64, num_warps=4, num_stages=3, prefetch=0):
+           block_n=64, num_warps=4, num_stages=3, prefetch=0, single=True):
     """One launch for a given chunk size, tile config and L2 prefetch distance in tokens (a power
-    of two, or 0 for none; the CPU interpreter never prefetches). Exposed for tests and tuning."""
+    of two, or 0 for none; the CPU interpreter never prefetches). ``single`` False runs a batch of
+    one sequence through the general segment search (the kernel's SINGLE path off). Exposed for
+    tests and tuning."""
     grid, args, constexprs, options = _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output,
-                                                   lse, chunk, block_n, num_warps, num_stages, prefetch)
+                                                   lse, chunk, block_n, num_warps, num_stages, prefetch, single)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n, num_warps,
-                 num_stages, prefetch):
+                 num_stages, prefetch, single=True):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
@@ -261,9 +270,9 @@ def _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, l
     return (
         (num_chunks + batch, num_kv_heads),
         (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
-         float(sm_scale) * LOG2E, batch, chunk),
+         float(sm_scale) * LOG2E, batch, chunk, total),
         dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
              BLOCK_H=16, BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, PREFETCH=0 if UPCAST else prefetch,
-             UPCAST=UPCAST),
+             UPCAST=UPCAST, SINGLE=single and batch == 1),
         dict(num_warps=num_warps, num_stages=num_stages),
     )
