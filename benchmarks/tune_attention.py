@@ -3,12 +3,12 @@
     python benchmarks/tune_attention.py --results benchmarks/results/tune_attention.md
 
 For representative shapes (batch 1 short and long, skewed batches, batch 64/256) it times every
-combination of BLOCK_N, num_warps, num_stages and chunk size (tokens per program; CUPTI kernel
-time, cold L2), drops a configuration whose outputs differ from the Solution's own run() on the
-same inputs (listed under "mismatched" in the JSON), and reports the best configuration per
-shape next to the current default
-(``run``, whose plan_chunks picks the chunk from len(kv_indices)). Evidence for the defaults
-chosen in the solutions' main.py.
+combination of BLOCK_N, num_warps, num_stages, chunk size (tokens per program, or a multiple of
+run()'s own chunk) and the set's other launch options (for MLA e.g. the output-column split
+d_split; CUPTI kernel time, cold L2), drops a configuration whose outputs differ from the
+Solution's own run() on the same inputs (listed under "mismatched" in the JSON), and reports the
+best configuration per shape next to the current default (``run``, whose plan_chunks picks the
+chunk from len(kv_indices)). Evidence for the defaults chosen in the solutions' main.py.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import itertools
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -30,7 +31,17 @@ from kernel_arena.engine.sandbox.build import build_solution  # noqa: E402
 from kernel_arena.measure.inputs import materialize_inputs  # noqa: E402
 from kernel_arena.measure.timing import TimingSettings, time_call  # noqa: E402
 
+
+@dataclass(frozen=True)
+class PlanChunk:
+    """A chunk relative to run()'s own plan for the shape swept: ``factor`` times its chunk."""
+
+    factor: int = 1
+
+
 CHUNKS = [32, 64, 128, 256, 512, 1024, 2048]
+# A space is a dict of value lists (every combination) or a list of such dicts with the same keys
+# in the same order (the union of their combinations). Chunks are token counts or PlanChunks.
 SPACES = {
     "main": {
         "gqa": {"block_n": [32, 64, 128], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
@@ -100,6 +111,19 @@ SPACES = {
         "gqa": {"block_n": [32], "num_warps": [4], "num_stages": [3, 5], "chunk": [16, 32, 64, 128, 256],
                 "single": [True, False]},
     },
+    # MLA output-column split (D_SPLIT 2: two programs per segment, each accumulating 256 of the
+    # 512 output columns) against the whole-row programs, on the batch-16 and batch-64 production
+    # batches: run()'s chunk and twice it, 32- and 64-token tiles, run()'s tile (4 warps, 5 stages,
+    # merge_last 8) and 8 warps for d_split 1, 3 stages for d_split 2 (other registers and shared
+    # memory per program). 16 configurations a shape.
+    "split": {
+        "mla": [
+            {"d_split": [1], "block_n": [32, 64], "num_warps": [4, 8], "num_stages": [5],
+             "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8]},
+            {"d_split": [2], "block_n": [32, 64], "num_warps": [4], "num_stages": [5, 3],
+             "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8]},
+        ],
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -122,11 +146,15 @@ SHAPES = {
     "segments": [],
     "slices": [],
     "stages": [],
+    "split": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
-PRODUCTION_SETS = ("production", "segments", "slices", "stages", "single")
+PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
+EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "single": ("b1",)}
+"""Production sets that take every batch of these buckets (None: all of them), not production_subset's
+subset."""
 EMBEDDED = {
     "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
     "mixed": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
@@ -139,6 +167,7 @@ EMBEDDED = {
     "segments": (),
     "slices": (),
     "stages": (),
+    "split": (),
     "tiny": (),
     "single": (),
 }
@@ -160,14 +189,63 @@ def outputs_agree(got: list[torch.Tensor], expected: list[torch.Tensor], tol: fl
     return True
 
 
-def production_subset(kind: str, every: bool = False) -> list:
-    """Every fourth batch-1 and every other batch-16/64 production batch (20 of 48), or all 48."""
+def production_subset(kind: str, every: bool = False, buckets: tuple[str, ...] | None = None) -> list:
+    """Every fourth batch-1 and every other batch-16/64 production batch (20 of 48), or all 48;
+    only those of ``buckets`` if given."""
     from decode_batches import decode_batches
 
     out = []
     for i, b in enumerate(decode_batches(kind)):
+        if buckets is not None and b.bucket not in buckets:
+            continue
         if every or (b.bucket == "b1" and i % 4 == 0) or (b.bucket != "b1" and i % 2 == 0):
             out.append((b.name, b, 1000 + i))
+    return out
+
+
+def space_names(space: dict | list) -> list[str]:
+    """The parameter names of a search space, in order."""
+    return list(space[0] if isinstance(space, list) else space)
+
+
+def configurations(space: dict | list) -> list[dict]:
+    """Every configuration of a search space (see SPACES), in order."""
+    parts = space if isinstance(space, list) else [space]
+    out = []
+    for part in parts:
+        if list(part) != space_names(space):
+            raise ValueError(f"every part of a space has the keys {space_names(space)} in order, not {list(part)}")
+        out += [dict(zip(part, values)) for values in itertools.product(*part.values())]
+    return out
+
+
+def plan_chunk(kind: str, module, inputs: dict) -> int:
+    """The chunk the Solution's run() plans for ``inputs`` (what a PlanChunk multiplies)."""
+    total = inputs["kv_indices"].numel()
+    batch = inputs["kv_indptr"].numel() - 1
+    sm_count = module._sm_count(inputs["kv_indices"].device)
+    if kind == "mla":
+        return module.plan_chunks(total, batch, sm_count)[0]
+    return module.plan_call(total, batch, inputs["k_cache"].shape[2], sm_count)[0]
+
+
+def sweep_configurations(kind: str, space: dict | list, module, inputs: dict) -> list[tuple[tuple, int, dict]]:
+    """(values in space order, chunk, decode's keyword arguments) of every configuration of
+    ``space`` to time on ``inputs``: PlanChunks resolved to tokens, chunks above
+    max(16, 2 x the tokens) and repeats dropped."""
+    total = inputs["kv_indices"].numel()
+    plan = None
+    out, seen = [], set()
+    for config in configurations(space):
+        if isinstance(config["chunk"], PlanChunk):
+            plan = plan_chunk(kind, module, inputs) if plan is None else plan
+            config["chunk"] = config["chunk"].factor * plan
+        values = tuple(config.values())
+        chunk = config.pop("chunk")
+        if chunk > max(16, 2 * total) or values in seen:
+            continue
+        seen.add(values)
+        out.append((values, chunk, config))
     return out
 
 
@@ -211,9 +289,9 @@ def main() -> None:
         if args.shapes in PRODUCTION_SETS:  # built one at a time below (pools of up to ~4 GB)
             from production_bench import production_inputs
 
-            for name, batch_spec, seed in production_subset(kind, every=args.shapes in ("stages", "single")):
-                if args.shapes != "single" or batch_spec.bucket == "b1":
-                    shapes[name] = (batch_spec, seed)
+            every = args.shapes in EVERY_PRODUCTION_BATCH
+            for name, batch_spec, seed in production_subset(kind, every, EVERY_PRODUCTION_BATCH.get(args.shapes)):
+                shapes[name] = (batch_spec, seed)
         rows = []
         for shape, inputs in shapes.items():
             if isinstance(inputs, tuple):
@@ -232,12 +310,8 @@ def main() -> None:
                 fi_ms = None
             results = []
             space = SPACES[args.shapes][kind]
-            names = "/".join(n if n != "block_n" else "BLOCK_N" for n in space)
-            for values in itertools.product(*space.values()):
-                config = dict(zip(space, values))
-                chunk = config.pop("chunk")
-                if chunk > max(16, 2 * total):
-                    continue
+            names = "/".join(n if n != "block_n" else "BLOCK_N" for n in space_names(space))
+            for values, chunk, config in sweep_configurations(kind, space, module, inputs):
                 try:
                     t = time_call(
                         lambda: module.decode(*inputs.values(), *outs, chunk, **config),
@@ -259,7 +333,7 @@ def main() -> None:
             everything.setdefault(kind, {})[shape] = {
                 "default_ms": default.latency_ms,
                 "flashinfer_run_ms": fi_ms,
-                "space": list(space),
+                "space": space_names(space),
                 "results": results,
             }
             if args.json:  # after every shape, so a run cut short still leaves what it measured
@@ -282,7 +356,7 @@ def main() -> None:
                     f"{best[0] * 1e3:.1f}",
                     f"{nbytes / best[0] / 1e6 / copy_bw * 100:.0f}",
                     "-" if fi_ms is None else f"{fi_ms * 1e3:.1f}",
-                    " ".join(f"{n}={v}" for n, v in zip(space, best[1:])),
+                    " ".join(f"{n}={v}" for n, v in zip(space_names(space), best[1:])),
                     "; ".join(f"{r[0] * 1e3:.1f}: " + "/".join(map(str, r[1:])) for r in results[1:4]),
                 ]
             )

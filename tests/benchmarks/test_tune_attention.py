@@ -1,15 +1,19 @@
 """benchmarks/tune_attention.py: a swept configuration counts only if its outputs agree with the
-Solution's own run() (a fast wrong configuration is no candidate for a plan)."""
+Solution's own run() (a fast wrong configuration is no candidate for a plan); the split set's
+search space, resolved and launched as the sweep does."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import tune_attention as ta  # noqa: E402
 from tune_attention import outputs_agree  # noqa: E402
 
 
@@ -38,3 +42,59 @@ def test_wrong_values_shapes_or_infinities_disagree():
     nan[1][0, 0] = float("nan")
     assert not outputs_agree(nan, expected)
     assert not outputs_agree([expected[0][:2], expected[1]], expected)
+
+
+def test_split_set_sweeps_mla_on_every_batch_16_and_64_production_batch():
+    assert set(ta.SPACES["split"]) == {"mla"}
+    assert "split" in ta.PRODUCTION_SETS and ta.SHAPES["split"] == [] and ta.EMBEDDED["split"] == ()
+    picked = ta.production_subset("mla", "split" in ta.EVERY_PRODUCTION_BATCH, ta.EVERY_PRODUCTION_BATCH["split"])
+    assert len(picked) == 32 and {b.bucket for _, b, _ in picked} == {"b16", "b64"}
+    assert len(ta.production_subset("mla")) == 20  # the other production sets keep their subset
+    assert len(ta.production_subset("mla", every=True)) == 48
+
+
+def test_split_space_is_small_and_holds_run_s_own_plan():
+    """16 configurations a shape: d_split 1 at 4 and 8 warps (5 stages), d_split 2 at 4 warps with
+    5 and 3 stages, each with 32- and 64-token tiles and run()'s chunk and twice it."""
+    from solutions.test_triton_kernels import MLA, _load
+
+    mod = _load(MLA)
+    space = ta.SPACES["split"]["mla"]
+    configs = ta.configurations(space)
+    assert len(configs) == 16 and ta.space_names(space)[0] == "d_split"
+    assert {(c["d_split"], c["num_warps"], c["num_stages"]) for c in configs} == {(1, 4, 5), (1, 8, 5), (2, 4, 5),
+                                                                                 (2, 4, 3)}
+    assert {c["block_n"] for c in configs} == {32, 64}
+    assert {c["chunk"] for c in configs} == {ta.PlanChunk(1), ta.PlanChunk(2)}
+    plan = {"d_split": 1, "block_n": 32, "num_warps": 4, "num_stages": mod.NUM_STAGES, "chunk": ta.PlanChunk(1),
+            "merge_last": mod.MERGE_LAST}
+    assert plan in configs  # decode's other defaults (merge_heads) are run()'s too
+    with pytest.raises(ValueError, match="keys"):
+        ta.configurations([{"a": [1], "b": [2]}, {"b": [2], "a": [1]}])
+
+
+@pytest.mark.slow
+def test_split_configurations_agree_with_run_on_cpu():
+    """Every configuration of the split set, as the sweep resolves and launches it, through the
+    Triton interpreter: its outputs agree with the Solution's run() (what the GPU sweep checks)."""
+    from solutions.test_triton_kernels import MLA, _load, _mla_inputs
+
+    if os.environ.get("TRITON_INTERPRET") != "1":
+        pytest.skip("CPU tensors: runs through the Triton interpreter")
+    mod = _load(MLA)
+    lengths = [12, 3, 0, 9, 1]  # run() plans chunks of 8 on the CPU (8 "SMs"): 2 slots for the first
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 5, 4)
+    inputs = {"q_nope": qn, "q_pe": qp, "ckv_cache": ckv, "kpe_cache": kpe, "kv_indptr": indptr,
+              "kv_indices": indices, "sm_scale": 192**-0.5}
+    n = len(lengths)
+    expected = [torch.empty(n, 16, 512, dtype=torch.bfloat16), torch.empty(n, 16)]
+    mod.run(*inputs.values(), *expected)
+    plan = mod.plan_chunks(sum(lengths), n, mod._sm_count(qn.device))[0]
+    assert ta.plan_chunk("mla", mod, inputs) == plan == 8
+    swept = ta.sweep_configurations("mla", ta.SPACES["split"]["mla"], mod, inputs)
+    assert len(swept) == 16 and {chunk for _, chunk, _ in swept} == {plan, 2 * plan}
+    for values, chunk, config in swept:
+        assert values[ta.space_names(ta.SPACES["split"]["mla"]).index("chunk")] == chunk  # recorded in tokens
+        outs = [torch.full_like(expected[0], float("nan")), torch.full_like(expected[1], float("nan"))]
+        mod.decode(*inputs.values(), *outs, chunk, **config)
+        assert ta.outputs_agree(outs, expected), values

@@ -187,3 +187,24 @@ def test_bound_call_is_skipped_for_misaligned_or_other_dtype_tensors(with_fake_k
     module.run(*args)
     # Neither went through the prepared launch: each is its own specialization in the full path.
     assert len(launcher.jit_fn.slow_launches) == 3 and not compiled.calls
+
+
+def test_mla_output_column_split_is_its_own_specialization(monkeypatch):
+    """decode(d_split=2) passes D_SPLIT as the kernel's last constexpr (signature order) with the
+    doubled segment grid; d_split 1 and 2 are two compiled kernels."""
+    module = _load(MLA)
+    monkeypatch.setattr(module, "_raw_stream", lambda: 7)
+    compiled = FakeCompiled()
+    launcher = module.FastLaunch(KernelShapedJit(compiled, list(module.mla_decode_kernel.arg_names)))
+    launcher.enabled = True
+    monkeypatch.setattr(module, "_DECODE", launcher)
+    args = _mla_call_args()  # 40 tokens in 3 sequences: 5 chunks of 8, no merge programs at merge_last 8
+    module.decode(*args, 8, merge_last=8)
+    module.decode(*args, 8, merge_last=8, d_split=2)
+    assert not compiled.calls
+    (grid1, _, consts1), (grid2, _, consts2) = launcher.jit_fn.slow_launches
+    assert grid1 == (5 + 3,) and grid2 == (2 * (5 + 3),)
+    assert consts1["D_SPLIT"] == 1 and consts2["D_SPLIT"] == 2
+    module.decode(*args, 8, merge_last=8, d_split=2)
+    (call,) = compiled.calls
+    assert call[0] == 16 and launcher.jit_fn.arg_names[-1] == "D_SPLIT" and call[-1] == 2

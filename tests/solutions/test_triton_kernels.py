@@ -257,6 +257,71 @@ def test_mla_run_default_plan_merges_both_ways(builtin, monkeypatch):
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
 
 
+def _mla_counters_are_zero(mod):
+    """Every per-sequence arrival and merge counter of the (CPU) scratch is back at 0."""
+    return all(int(torch.count_nonzero(counts)) == 0 for _, _, counts in mod._BUFFERS.values())
+
+
+# Two programs per slot, each accumulating half of the 512 output columns (D_SPLIT = 2):
+# (lengths, chunk, merge_last, merge_heads). Slot counts are in the comments.
+MLA_SPLIT_CASES = {
+    "one_slot": ([20], 32, 8, None),  # one sequence, one slot: both halves write out directly
+    "one_slot_each": ([5, 9, 1], 1000, 8, None),  # the batch in one chunk, no merges
+    "last_arrival": ([13], 4, 8, None),  # 4 slots, merged by the last of its 8 programs to arrive
+    "merge_programs": ([3, 5, 25], 4, 2, 16),  # 1, 2 (last arrival) and 7 slots (merge programs)
+    "merge_programs_one_head": ([25, 2], 4, 2, None),  # 7 slots over 64 one-head merge programs
+    "merge_last_0": ([0, 9, 17], 4, 0, 16),  # 3 and 5 slots, both through merge programs
+    "empty_inside": ([4, 0, 11, 0], 5, 3, 16),  # empty sequences among 1 and 3 slots (last arrival)
+    "skewed": ([40, 1, 2, 0, 3, 1], 8, 2, 16),  # 5 slots (merge programs) among one-slot sequences
+}
+
+
+@pytest.mark.parametrize("case", list(MLA_SPLIT_CASES))
+def test_mla_triton_output_column_split_matches_reference(builtin, case):
+    """d_split = 2: each half of a slot writes its own columns (directly, as partials, merged by
+    the last arrival or by merge programs that wait for both halves of every slot); twice in a
+    row with the same scratch (the counters are reset by the first call), and the same values as
+    d_split = 1 (both halves compute the same scores, so the same lse)."""
+    lengths, chunk, merge_last, merge_heads = MLA_SPLIT_CASES[case]
+    mod = _load(MLA)
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 41 + sum(lengths) + chunk, 6)
+    n = len(lengths)
+    scale = 1 / math.sqrt(192)
+    ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
+    expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
+    results = {}
+    for d_split in (2, 2, 1):  # the second call finds the counters reset by the first
+        out = torch.full((n, 16, 512), float("nan")).bfloat16()
+        lse = torch.full((n, 16), float("nan"))
+        mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk, merge_heads=merge_heads,
+                   merge_last=merge_last, d_split=d_split)
+        _check(out, lse, *expected)
+        assert _mla_counters_are_zero(mod)
+        results[d_split] = (out, lse)
+    assert torch.equal(results[2][0], results[1][0])
+    assert torch.equal(results[2][1], results[1][1])
+
+
+def test_mla_output_column_split_launch():
+    """d_split doubles the segment programs (the merge programs follow them), passes D_SPLIT with
+    every other constexpr of the kernel (the prepared launch takes them in signature order), and
+    takes only 1 or 2."""
+    mod = _load(MLA)
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs([25, 2, 0], 5, 3)
+    out, lse = torch.empty(3, 16, 512).bfloat16(), torch.empty(3, 16)
+    common = (qn, qp, ckv, kpe, indptr, indices, 0.1, out, lse, 4)
+    one = mod._launch_args(*common, merge_heads=16, merge_last=2)
+    two = mod._launch_args(*common, merge_heads=16, merge_last=2, d_split=2)
+    num_chunks, batch = 7, 3  # 27 tokens in chunks of 4
+    merges = mod.merge_sequences(batch, num_chunks, 2) * 4  # 4 merge programs a sequence
+    assert one[0] == ((num_chunks + batch) + merges,)
+    assert two[0] == (2 * (num_chunks + batch) + merges,)
+    assert one[2]["D_SPLIT"] == 1 and two[2]["D_SPLIT"] == 2
+    assert set(two[2]) == set(mod._DECODE.names[len(two[1]):])
+    with pytest.raises(ValueError, match="d_split"):
+        mod._launch_args(*common, d_split=4)
+
+
 def test_mla_grid_holds_merge_programs_only_for_sequences_that_can_span_more_slots():
     mod = _load(MLA)
     assert mod.merge_sequences(64, 132, 0) == 64  # every sequence may need merge programs

@@ -96,6 +96,29 @@ def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk, prefetch
     _check(out, lse, *expected)
 
 
+@pytest.mark.parametrize(("chunk", "merge_last", "prefetch"), [(32, 8, 0), (32, 0, 0), (256, 8, 64)])
+def test_mla_output_column_split_is_race_free(builtin, compiled, chunk, merge_last, prefetch):
+    """d_split = 2: a sequence is merged (by its last arrival or by merge programs) only after both
+    halves of each of its slots arrived, and the counters are reset for the next call; only real
+    parallel execution can expose a count that is off."""
+    gen = torch.Generator().manual_seed(chunk + merge_last)
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(gen, 21, 500, 20_000)
+    scale = 1 / math.sqrt(192)
+    ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
+    expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
+    kw = dict(prefetch=prefetch, merge_last=merge_last, d_split=2)
+    for _ in range(10):
+        out = torch.full_like(expected[0], float("nan"))
+        lse = torch.full_like(expected[1], float("nan"))
+        compiled["mla"].decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk, **kw)
+        _check(out, lse, *expected)
+    sub = indptr[:6]  # a smaller batch next: it must find every counter reset
+    expected = ref(qn[:5], qp[:5], ckv, kpe, sub, indices[: int(sub[-1])], scale)
+    out, lse = torch.full_like(expected[0], float("nan")), torch.full_like(expected[1], float("nan"))
+    compiled["mla"].decode(qn[:5], qp[:5], ckv, kpe, sub, indices[: int(sub[-1])], scale, out, lse, chunk, **kw)
+    _check(out, lse, *expected)
+
+
 def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
     gen = torch.Generator().manual_seed(5)
     q, k, v, indptr, indices = _gqa_inputs(gen, 16, 900, 30_000)

@@ -8,7 +8,8 @@ if any: it finds b by one vectorized pass over indptr (the last non-empty sequen
 slot start_b // chunk + b is at most i). So a skewed batch spreads evenly over the GPU (the long
 sequence's chunks), short sequences run side by side instead of one after another, and the host
 needs only T and the batch size, never kv_indptr's values. The grid holds num_chunks + batch
-segment programs (at most that many slots exist; the rest exit at once). All 16 heads share each
+segment programs (at most that many slots exist; the rest exit at once), D_SPLIT times that with
+the output-column split below. All 16 heads share each
 latent row, so the heads are the M dimension of the tensor-core dots:
     x = (q_nope @ ckv^T + q_pe @ kpe^T) * sm_scale * log2(e)     [16, BLOCK_N]
     acc = acc * 2^(m_old - m_new) + 2^(x - m_new) @ ckv            [16, 512]
@@ -28,7 +29,8 @@ Sequence b spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 slots. With n
 program writes output and lse directly; otherwise partials (acc / l and lse = m + log2 l) go to
 its slot and the program bumps the arrival counter of b. One launch does everything: the grid is
 the segment programs followed by merge programs for (b, head group, d-block). A merge program
-waits until b's counter reaches n_b, then merges its slice of the n_b slots:
+waits until b's counter reaches n_b * D_SPLIT (every program of every slot of b), then merges its
+slice of the n_b slots:
     M = max lse_s, w_s = 2^(lse_s - M), out = sum w_s o_s / sum w_s, lse = M + log2 sum w_s,
 and the last of b's merge programs resets both of b's counters for the next call. The wait cannot
 deadlock as long as blocks are dispatched in index order (every segment program is then running
@@ -37,8 +39,9 @@ scans. Empty sequences (n_b = 0) are written as out 0, lse -inf by segment progr
 
 Merge by the last arrival (MERGE_LAST = K > 0). Merge programs that find nothing to merge still
 cost a dispatch each (1024 of them added 14 us to a 7 us call, tune_attention_merge.md), so with
-K > 0 a sequence of 2..K slots is merged by whichever of its segment programs arrives last (it reads
-the K partials of all 16 heads), and merge programs serve only sequences of more than K slots.
+K > 0 a sequence of 2..K slots is merged by whichever of its n_b * D_SPLIT segment programs arrives
+last (it reads the partials of all n_b slots, 16 heads, 512 columns, and resets b's counter), and
+merge programs serve only sequences of more than K slots.
 Such a sequence crosses at least K of the num_chunks - 1 chunk boundaries, and no boundary is
 crossed twice, so there are at most (num_chunks - 1) // K of them: the grid holds
 min(batch, (num_chunks - 1) // K) sequences' worth of merge programs, and merge program group r
@@ -48,7 +51,24 @@ L2 prefetch (PREFETCH > 0 tokens). A segment program first asks for the ckv/kpe 
 PREFETCH tokens to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no
 waiting), before it reads q, and each tile then requests the rows PREFETCH tokens further on,
 so more bytes are in flight than the program's own pipelined loads hold. No result changes; it
-needs a GPU (inline PTX), so the CPU interpreter runs with PREFETCH = 0.
+needs a GPU (inline PTX), so the CPU interpreter runs with PREFETCH = 0. With D_SPLIT = 2 only
+half 0 prefetches: both halves read the same rows, so a second request would only repeat the first.
+
+Output-column split (D_SPLIT = 2; 1, the default, is the kernel described above). A segment
+program holds the whole [16, 512] fp32 accumulator, which with the q slices and K/V tiles makes it
+register-heavy, so few programs fit on an SM and few loads are in flight per SM. With D_SPLIT = 2
+slot i has two programs, 2i and 2i + 1 (adjacent, so the second one's row reads tend to find the
+rows in L2), and half h accumulates p.v only for output columns [256 h, 256 h + 256): four of the
+eight slices, half the accumulator, so fewer registers per program. (Shared memory caps programs
+per SM too: the K/V tile buffers grow with num_stages, and the split does not shrink them.) Both
+halves still load whole ckv rows and compute the full scores (the softmax needs q.k over all 576
+dimensions), so each ckv row is read from L2 twice and from DRAM about once. A program loads its
+own four slices as slices 0-3 and the others as 4-7, so both halves sum the same slice dots in the
+same pairs and get the same scores, m and l: half 0 alone writes lse (direct, partial or empty).
+Each half writes its own columns of out or of its slot's partial; b's arrival counter counts both
+halves, so the last-arrival merge and the merge programs' wait use n_b * D_SPLIT, and the reset
+rules are unchanged. The merge programs follow all (num_chunks + batch) * D_SPLIT segment programs
+in the grid.
 """
 
 import triton
@@ -64,16 +84,23 @@ def mla_decode_kernel(
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
+    D_SPLIT: tl.constexpr,
 ):
+    tl.static_assert((D_SPLIT == 1) or (D_SPLIT == 2), "D_SPLIT: 1 (whole rows) or 2 (two column halves)")
     pid = tl.program_id(0)
-    if pid < num_chunks + batch:
-        _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
-                         count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid,
-                         NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST)
+    if pid < (num_chunks + batch) * D_SPLIT:
+        if D_SPLIT == 1:
+            _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
+                             count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid, 0,
+                             NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT)
+        else:  # the halves of slot i are programs 2i and 2i + 1 (adjacent: the second's rows are in L2)
+            _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
+                             count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid // D_SPLIT, pid % D_SPLIT,
+                             NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT)
     else:
         _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
-                       pid - num_chunks - batch, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S, BLOCK_B,
-                       MERGE_LAST)
+                       pid - num_chunks * D_SPLIT - batch * D_SPLIT, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S,
+                       BLOCK_B, MERGE_LAST, D_SPLIT)
 
 
 @triton.jit
@@ -103,34 +130,44 @@ def _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B: tl.constexpr):
 @triton.jit
 def _segment_program(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
-    out_ptr, lse_ptr, qk_scale, batch, chunk, i,
+    out_ptr, lse_ptr, qk_scale, batch, chunk, i, half,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
-    MERGE_LAST: tl.constexpr,
+    MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr,
 ):
+    # Slot i, output columns [col0, col0 + OWN): all of them (D_SPLIT = 1, half = 0) or one half.
     W: tl.constexpr = D_CKV // 8  # the latent in eight slices (see the module docstring)
+    OWN: tl.constexpr = D_CKV // D_SPLIT
+    col0 = half * OWN
     offs_h = tl.arange(0, NUM_HEADS)
-    offs_c = tl.arange(0, D_CKV)
+    offs_c = col0 + tl.arange(0, OWN)
     offs_p = tl.arange(0, D_KPE)
     offs_w = tl.arange(0, W)
+    # Slices 0-3 start at column col0 (this program's own columns with D_SPLIT = 2), slices 4-7 at
+    # col0 + other (the other half's: other = 256 for half 0, -256 for half 1; with D_SPLIT = 1 the
+    # next four). The q.k sum is ((own) + (other)) for one half, ((other) + (own)) for the other: equal.
+    own_w = col0 + offs_w
+    other = D_CKV // 2 - 2 * col0
     b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
-    if empty > 0:  # program i also writes sequence i if it is empty
+    if empty > 0:  # program i also writes sequence i if it is empty (each half its own columns)
         rows = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
         tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :],
-                 tl.zeros((NUM_HEADS, D_CKV), dtype=out_ptr.dtype.element_ty))
-        tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
+                 tl.zeros((NUM_HEADS, OWN), dtype=out_ptr.dtype.element_ty))
+        if half == 0:
+            tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
     c = i - b  # the chunk of slot i within sequence b, if b reaches that far
     if (b >= 0) & (c.to(tl.int64) * chunk < end):
         b64 = tl.cast(b, tl.int64)
         seg_lo = tl.maximum(start, c.to(tl.int64) * chunk)
         seg_hi = tl.minimum(end, (c.to(tl.int64) + 1) * chunk)
-        if PREFETCH > 0:  # the segment's first rows, while q is on its way
-            _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
+        if PREFETCH > 0:  # the segment's first rows, while q is on its way (half 0 asks for both halves)
+            if half == 0:
+                _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
         rows = b64 * NUM_HEADS + offs_h
         every_head = rows[:, None] >= 0
         qp = _load(qp_ptr + rows[:, None] * D_KPE + offs_p[None, :], every_head, UPCAST)
-        q0, q1, q2, q3, q4, q5, q6, q7 = _load_slices(qn_ptr + rows[:, None] * D_CKV + offs_w[None, :], every_head,
-                                                      W, UPCAST)
+        q0, q1, q2, q3, q4, q5, q6, q7 = _load_slices(qn_ptr + rows[:, None] * D_CKV + own_w[None, :], other,
+                                                      every_head, W, UPCAST)
         m = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
         l = tl.zeros((NUM_HEADS,), dtype=tl.float32)
         a0 = tl.zeros((NUM_HEADS, W), dtype=tl.float32)
@@ -144,11 +181,12 @@ def _segment_program(
         for pos in range(seg_lo, seg_hi, BLOCK_N):
             offs_n = pos + tl.arange(0, BLOCK_N)
             if PREFETCH > 0:  # keep PREFETCH tokens of this segment requested ahead of the loads
-                _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, D_CKV, D_KPE)
+                if half == 0:
+                    _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, D_CKV, D_KPE)
             tok_mask = offs_n < seg_hi
             page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
             kpe = _load(kpe_ptr + page[:, None] * D_KPE + offs_p[None, :], tok_mask[:, None], UPCAST)
-            c0, c1, c2, c3, c4, c5, c6, c7 = _load_slices(ckv_ptr + page[:, None] * D_CKV + offs_w[None, :],
+            c0, c1, c2, c3, c4, c5, c6, c7 = _load_slices(ckv_ptr + page[:, None] * D_CKV + own_w[None, :], other,
                                                           tok_mask[:, None], W, UPCAST)
             # q.k as nine independent 64-deep dots summed pairwise (Triton folds each pair into one
             # accumulator chain): mma chains of 8, not one chain of 36.
@@ -167,29 +205,38 @@ def _segment_program(
             a1 = a1 * alpha[:, None] + tl.dot(p, c1)
             a2 = a2 * alpha[:, None] + tl.dot(p, c2)
             a3 = a3 * alpha[:, None] + tl.dot(p, c3)
-            a4 = a4 * alpha[:, None] + tl.dot(p, c4)
-            a5 = a5 * alpha[:, None] + tl.dot(p, c5)
-            a6 = a6 * alpha[:, None] + tl.dot(p, c6)
-            a7 = a7 * alpha[:, None] + tl.dot(p, c7)
+            if D_SPLIT == 1:  # with two halves, slices 4-7 are the other program's columns
+                a4 = a4 * alpha[:, None] + tl.dot(p, c4)
+                a5 = a5 * alpha[:, None] + tl.dot(p, c5)
+                a6 = a6 * alpha[:, None] + tl.dot(p, c6)
+                a7 = a7 * alpha[:, None] + tl.dot(p, c7)
             m = m_new
 
         nonempty = l > 0
         inv = (1.0 / tl.where(nonempty, l, 1.0))[:, None]  # l = 0 only if every score was -inf: acc is 0
         lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
         n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
+        # Both halves hold the same m and l (the same scores): half 0 writes lse and part_lse.
         if n_slots <= 1:
-            _store_slices(out_ptr + rows[:, None] * D_CKV + offs_w[None, :], W,
-                          a0 * inv, a1 * inv, a2 * inv, a3 * inv, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
-            tl.store(lse_ptr + rows, lse)
+            o_ptrs = out_ptr + rows[:, None] * D_CKV + own_w[None, :]
+            _store_slices(o_ptrs, 0, W, a0 * inv, a1 * inv, a2 * inv, a3 * inv)
+            if D_SPLIT == 1:
+                _store_slices(o_ptrs, other, W, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
+            if half == 0:
+                tl.store(lse_ptr + rows, lse)
         else:
             part = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
-            _store_slices(part_o_ptr + part[:, None] * D_CKV + offs_w[None, :], W,
-                          a0 * inv, a1 * inv, a2 * inv, a3 * inv, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
-            tl.store(part_lse_ptr + part, lse)
+            p_ptrs = part_o_ptr + part[:, None] * D_CKV + own_w[None, :]
+            _store_slices(p_ptrs, 0, W, a0 * inv, a1 * inv, a2 * inv, a3 * inv)
+            if D_SPLIT == 1:
+                _store_slices(p_ptrs, other, W, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
+            if half == 0:
+                tl.store(part_lse_ptr + part, lse)
             tl.debug_barrier()  # every thread's partial stores precede the release below
-            if n_slots <= MERGE_LAST:  # the last of b's chunk programs to arrive merges b
+            # b's n_slots segments arrive D_SPLIT times each (every half of every slot).
+            if n_slots <= MERGE_LAST:  # the last of b's segment programs to arrive merges b
                 arrived = tl.atomic_add(count_ptr + b, 1, sem="acq_rel", scope="gpu")
-                if arrived == n_slots - 1:
+                if arrived == n_slots * D_SPLIT - 1:
                     _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, start // chunk + b64, n_slots,
                                      b64, NUM_HEADS, D_CKV)
                     tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
@@ -208,25 +255,24 @@ def _load(ptrs, mask, UPCAST: tl.constexpr):
 
 
 @triton.jit
-def _load_slices(ptrs, mask, W: tl.constexpr, UPCAST: tl.constexpr):
-    """The eight W-wide column slices of a row tile whose slice-0 pointers are ptrs."""
+def _load_slices(ptrs, other, mask, W: tl.constexpr, UPCAST: tl.constexpr):
+    """Eight W-wide column slices of a row tile: four from the pointers ptrs on, four from
+    ptrs + other on (other = 4 W: the row's slices in order; see the column split in the module
+    docstring)."""
     return (_load(ptrs, mask, UPCAST), _load(ptrs + W, mask, UPCAST), _load(ptrs + 2 * W, mask, UPCAST),
-            _load(ptrs + 3 * W, mask, UPCAST), _load(ptrs + 4 * W, mask, UPCAST), _load(ptrs + 5 * W, mask, UPCAST),
-            _load(ptrs + 6 * W, mask, UPCAST), _load(ptrs + 7 * W, mask, UPCAST))
+            _load(ptrs + 3 * W, mask, UPCAST), _load(ptrs + other, mask, UPCAST),
+            _load(ptrs + (other + W), mask, UPCAST), _load(ptrs + (other + 2 * W), mask, UPCAST),
+            _load(ptrs + (other + 3 * W), mask, UPCAST))
 
 
 @triton.jit
-def _store_slices(ptrs, W: tl.constexpr, o0, o1, o2, o3, o4, o5, o6, o7):
-    """Store eight W-wide column slices at ptrs (the slice-0 pointers), in ptrs' element type."""
+def _store_slices(ptrs, first, W: tl.constexpr, o0, o1, o2, o3):
+    """Store four W-wide column slices, the first at ptrs + first, in ptrs' element type."""
     ty = ptrs.dtype.element_ty
-    tl.store(ptrs, o0.to(ty))
-    tl.store(ptrs + W, o1.to(ty))
-    tl.store(ptrs + 2 * W, o2.to(ty))
-    tl.store(ptrs + 3 * W, o3.to(ty))
-    tl.store(ptrs + 4 * W, o4.to(ty))
-    tl.store(ptrs + 5 * W, o5.to(ty))
-    tl.store(ptrs + 6 * W, o6.to(ty))
-    tl.store(ptrs + 7 * W, o7.to(ty))
+    tl.store(ptrs + first, o0.to(ty))
+    tl.store(ptrs + (first + W), o1.to(ty))
+    tl.store(ptrs + (first + 2 * W), o2.to(ty))
+    tl.store(ptrs + (first + 3 * W), o3.to(ty))
 
 
 @triton.jit
@@ -276,7 +322,7 @@ def _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_t, limit, D_CKV: tl.const
 def _merge_program(
     part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, m,
     NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
-    CHUNK_S: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr,
+    CHUNK_S: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr,
 ):
     # Merge program m serves (sequence b, MERGE_HEADS heads from h0, a BLOCK_D slice of the output).
     d_blocks: tl.constexpr = HEAD_DIM // BLOCK_D
@@ -291,7 +337,7 @@ def _merge_program(
     n_slots = tl.where((b >= 0) & (end > start), (end - 1) // chunk - start // chunk + 1, 0)
     if n_slots > tl.maximum(MERGE_LAST, 1):  # otherwise a chunk program wrote this sequence
         arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
-        while arrived < n_slots:
+        while arrived < n_slots * D_SPLIT:  # every half of every slot of b
             arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
         first_slot = start // chunk + b
         offs_h = h0 + tl.arange(0, MERGE_HEADS)

@@ -212,20 +212,24 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0):
+           block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
-    two, or 0 for none; the CPU interpreter never prefetches) and merge_last (sequences of up to
+    two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
-    every split sequence). Exposed for tests and tuning."""
+    every split sequence) and d_split (1: one program per segment; 2: two, each accumulating
+    half of the output columns; see kernel.py). Exposed for tests and tuning."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
-        num_warps, num_stages, prefetch, merge_heads, merge_last)
+        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-                 block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0):
+                 block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0,
+                 d_split=1):
     """(grid, runtime args, constexprs, launch options) of one launch."""
+    if d_split not in (1, 2):
+        raise ValueError(f"d_split must be 1 or 2, not {d_split!r}")
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
     total = kv_indices.numel()
@@ -236,12 +240,12 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
     if merge_heads is None:
         merge_heads = merge_heads_for(total, batch, num_heads)
     merge_seqs = merge_sequences(batch, num_chunks, merge_last)
-    return (
-        (num_chunks + batch + merge_seqs * (num_heads // merge_heads) * (d_ckv // block_d),),
+    return (  # d_split segment programs per slot (adjacent), then the merge programs
+        ((num_chunks + batch) * d_split + merge_seqs * (num_heads // merge_heads) * (d_ckv // block_d),),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, chunk, num_chunks),
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
-             PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last),
+             PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last, D_SPLIT=d_split),
         dict(num_warps=num_warps, num_stages=num_stages),
     )
