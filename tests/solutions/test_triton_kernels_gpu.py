@@ -191,6 +191,48 @@ def test_run_repeated_calls_take_the_prepared_launch_and_stay_correct(builtin, c
     _check(odd, lse, *ref(*inputs, scale))
 
 
+@pytest.mark.parametrize(("first", "length", "chunk", "prefetch"), [(0, 3000, 128, 0), (37, 1500, 32, 128),
+                                                                 (0, 9, 16, 0), (500, 5000, 512, 0)])
+def test_gqa_single_sequence_path_is_race_free(builtin, compiled, first, length, chunk, prefetch):
+    """One sequence (the SINGLE path: chunks cut by position, indptr only masks), its slots merged
+    by the last arrival, 30 calls each checked; indptr may start past 0."""
+    gen = torch.Generator().manual_seed(length + chunk)
+    pool = first + length + 4000
+    q = torch.randn(1, 32, 128, generator=gen).bfloat16().cuda()
+    k = torch.randn(pool, 1, 8, 128, generator=gen).bfloat16().cuda()
+    v = torch.randn(pool, 1, 8, 128, generator=gen).bfloat16().cuda()
+    indices = torch.randperm(pool, generator=gen)[: first + length].to(torch.int32).cuda()
+    ref = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+    expected = ref(q, k, v, torch.tensor([0, length], dtype=torch.int32).cuda(), indices[first:], 128**-0.5)
+    indptr = torch.tensor([first, first + length], dtype=torch.int32).cuda()
+    for _ in range(30):
+        out = torch.full_like(expected[0], float("nan"))
+        lse = torch.full_like(expected[1], float("nan"))
+        compiled["gqa"].decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk, 32, 4, 5, prefetch)
+        _check(out, lse, *expected)
+
+
+@pytest.mark.parametrize(("block_v", "warps", "tiles"), [(16, 1, 2), (16, 2, 4), (8, 1, 8), (32, 4, 4)])
+def test_gdn_tile_walk_matches_reference(builtin, compiled, block_v, warps, tiles):
+    """Programs that walk several row tiles (the next tile's load issued ahead), compiled."""
+    batch = 64
+    gen = torch.Generator().manual_seed(tiles)
+    q = torch.randn(batch, 1, 4, 128, generator=gen).bfloat16().cuda()
+    k = (torch.randn(batch, 1, 4, 128, generator=gen) * 0.1).bfloat16().cuda()
+    v = torch.randn(batch, 1, 8, 128, generator=gen).bfloat16().cuda()
+    state = torch.randn(batch, 8, 128, 128, generator=gen).cuda()
+    A_log, dt_bias = torch.randn(8, generator=gen).cuda(), torch.randn(8, generator=gen).cuda()
+    a = torch.randn(batch, 1, 8, generator=gen).bfloat16().cuda()
+    b = torch.randn(batch, 1, 8, generator=gen).bfloat16().cuda()
+    ref = load_reference(builtin.definitions["gdn_decode_qk4_v8_d128_k_last"])
+    exp_out, exp_state = ref(q, k, v, state, A_log, a, dt_bias, b, 0.0)
+    out = torch.full_like(exp_out, float("nan"))
+    new_state = torch.full_like(exp_state, float("nan"))
+    compiled["gdn"].decode(q, k, v, state, A_log, a, dt_bias, b, 0.0, out, new_state, block_v, warps, tiles=tiles)
+    torch.testing.assert_close(out.float(), exp_out.float(), atol=1e-2, rtol=1e-2)
+    torch.testing.assert_close(new_state, exp_state, atol=1e-4, rtol=1e-4)
+
+
 @pytest.mark.parametrize("batch", [1, 2, 4, 8, 16, 64, 256])
 def test_gdn_run_matches_reference_at_every_launch_shape(builtin, compiled, batch):
     """``run`` picks the row tile and warps from the batch: each batch here takes one of the
