@@ -237,8 +237,7 @@ SWEEP_VARIANTS = {
 FLA_ROW = (0, 0, "FLA kernel v-first")
 
 
-WALK_VARIANTS = {f"{order} x{n}": dict(parallel=order == "parallel", tiles=n)
-                 for order in ("parallel", "serial") for n in (1, 2, 4, 8)}
+WALK_VARIANTS = {f"parallel x{n}": dict(parallel=True, tiles=n) for n in (1, 2, 4, 8)}
 WALK_BATCHES = (32, 64, 128, 256, 512, 1024)
 
 
