@@ -212,11 +212,9 @@ def test_gqa_single_sequence_path_is_race_free(builtin, compiled, first, length,
         _check(out, lse, *expected)
 
 
-@pytest.mark.parametrize(("block_v", "warps", "tiles"), [(16, 1, 2), (16, 2, 4), (8, 1, 8), (32, 4, 4)])
-def test_gdn_tile_walk_matches_reference(builtin, compiled, block_v, warps, tiles):
-    """Programs that walk several row tiles (the next tile's load issued ahead), compiled."""
-    batch = 64
-    gen = torch.Generator().manual_seed(tiles)
+def _gdn_inputs(batch, seed):
+    """q, k, v, state, A_log, a, dt_bias, b of the GDN definition on the GPU, drawn from seed."""
+    gen = torch.Generator().manual_seed(seed)
     q = torch.randn(batch, 1, 4, 128, generator=gen).bfloat16().cuda()
     k = (torch.randn(batch, 1, 4, 128, generator=gen) * 0.1).bfloat16().cuda()
     v = torch.randn(batch, 1, 8, 128, generator=gen).bfloat16().cuda()
@@ -224,6 +222,13 @@ def test_gdn_tile_walk_matches_reference(builtin, compiled, block_v, warps, tile
     A_log, dt_bias = torch.randn(8, generator=gen).cuda(), torch.randn(8, generator=gen).cuda()
     a = torch.randn(batch, 1, 8, generator=gen).bfloat16().cuda()
     b = torch.randn(batch, 1, 8, generator=gen).bfloat16().cuda()
+    return q, k, v, state, A_log, a, dt_bias, b
+
+
+@pytest.mark.parametrize(("block_v", "warps", "tiles"), [(16, 1, 2), (16, 2, 4), (8, 1, 8), (32, 4, 4)])
+def test_gdn_tile_walk_matches_reference(builtin, compiled, block_v, warps, tiles):
+    """Programs that walk several row tiles (the next tile's load issued ahead), compiled."""
+    q, k, v, state, A_log, a, dt_bias, b = _gdn_inputs(64, tiles)
     ref = load_reference(builtin.definitions["gdn_decode_qk4_v8_d128_k_last"])
     exp_out, exp_state = ref(q, k, v, state, A_log, a, dt_bias, b, 0.0)
     out = torch.full_like(exp_out, float("nan"))
@@ -237,14 +242,7 @@ def test_gdn_tile_walk_matches_reference(builtin, compiled, block_v, warps, tile
 def test_gdn_run_matches_reference_at_every_launch_shape(builtin, compiled, batch):
     """``run`` picks the row tile and warps from the batch: each batch here takes one of the
     shapes the GPU path can choose, compiled, with and without an input state."""
-    gen = torch.Generator().manual_seed(batch)
-    q = torch.randn(batch, 1, 4, 128, generator=gen).bfloat16().cuda()
-    k = (torch.randn(batch, 1, 4, 128, generator=gen) * 0.1).bfloat16().cuda()
-    v = torch.randn(batch, 1, 8, 128, generator=gen).bfloat16().cuda()
-    state = torch.randn(batch, 8, 128, 128, generator=gen).cuda()
-    A_log, dt_bias = torch.randn(8, generator=gen).cuda(), torch.randn(8, generator=gen).cuda()
-    a = torch.randn(batch, 1, 8, generator=gen).bfloat16().cuda()
-    b = torch.randn(batch, 1, 8, generator=gen).bfloat16().cuda()
+    q, k, v, state, A_log, a, dt_bias, b = _gdn_inputs(batch, batch)
     ref = load_reference(builtin.definitions["gdn_decode_qk4_v8_d128_k_last"])
     for initial in (state, None):
         exp_out, exp_state = ref(q, k, v, initial, A_log, a, dt_bias, b, 0.0)
