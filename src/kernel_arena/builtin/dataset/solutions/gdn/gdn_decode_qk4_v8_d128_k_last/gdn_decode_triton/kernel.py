@@ -23,24 +23,19 @@ import triton.language as tl
 
 
 @triton.jit
-def _update(s, q, k, v, g, beta, scale, HAS_STATE: tl.constexpr, PARALLEL: tl.constexpr):
-    """One tile's delta-rule step: (S_new rows, out rows) from the loaded rows ``s``."""
-    if HAS_STATE:
-        if PARALLEL:
-            u = tl.sum(s * k[None, :], axis=1) * g  # [BLOCK_V]
-            sq = tl.sum(s * q[None, :], axis=1) * g
-            d = beta * (v - u)
-            s = s * g + d[:, None] * k[None, :]
-            out = (sq + d * tl.sum(k * q)) * scale
-        else:
-            s = s * g
-            u = tl.sum(s * k[None, :], axis=1)
-            s = s + (beta * (v - u))[:, None] * k[None, :]
-            out = tl.sum(s * q[None, :], axis=1) * scale
+def _update(s, q, k, v, g, beta, scale, PARALLEL: tl.constexpr):
+    """One tile's delta-rule step: (S_new rows, out rows) from the loaded state rows ``s``."""
+    if PARALLEL:
+        u = tl.sum(s * k[None, :], axis=1) * g  # [BLOCK_V]
+        sq = tl.sum(s * q[None, :], axis=1) * g
+        d = beta * (v - u)
+        s = s * g + d[:, None] * k[None, :]
+        out = (sq + d * tl.sum(k * q)) * scale
     else:
-        d = beta * v
-        s = d[:, None] * k[None, :]
-        out = d * tl.sum(k * q) * scale
+        s = s * g
+        u = tl.sum(s * k[None, :], axis=1)
+        s = s + (beta * (v - u))[:, None] * k[None, :]
+        out = tl.sum(s * q[None, :], axis=1) * scale
     return s, out
 
 
@@ -63,11 +58,9 @@ def gdn_decode_kernel(
     # 16384); offsets inside one V x K slice stay 32-bit (fewer per-element instructions).
     slice_off = bh.to(tl.int64) * (V * K)
     tile = (row0 + tl.arange(0, BLOCK_V))[:, None] * K + offs_k[None, :]
+    policy: tl.constexpr = "evict_first" if EVICT else ""
     if HAS_STATE:  # the long-latency load first
-        if EVICT:
-            s = tl.load(state_ptr + slice_off + tile, eviction_policy="evict_first")
-        else:
-            s = tl.load(state_ptr + slice_off + tile)
+        s = tl.load(state_ptr + slice_off + tile, eviction_policy=policy)
 
     # GVA: value head h reads q/k head h // (Hv / Hq) (contiguous groups).
     qk_head = head // (NUM_V_HEADS // NUM_Q_HEADS)
@@ -86,20 +79,15 @@ def gdn_decode_kernel(
     for t in tl.static_range(TILES):
         offs_v = row0 + t * BLOCK_V + tl.arange(0, BLOCK_V)
         if HAS_STATE and t + 1 < TILES:
-            if EVICT:
-                s_next = tl.load(state_ptr + slice_off + tile + (t + 1) * BLOCK_V * K,
-                                 eviction_policy="evict_first")
-            else:
-                s_next = tl.load(state_ptr + slice_off + tile + (t + 1) * BLOCK_V * K)
+            s_next = tl.load(state_ptr + slice_off + tile + (t + 1) * BLOCK_V * K, eviction_policy=policy)
         v = tl.load(v_ptr + bh.to(tl.int64) * V + offs_v).to(tl.float32)
         if HAS_STATE:
-            s_new, out = _update(s, q, k, v, g, beta, scale, HAS_STATE, PARALLEL)
-        else:
-            s_new, out = _update(v, q, k, v, g, beta, scale, HAS_STATE, PARALLEL)
-        if EVICT:
-            tl.store(new_state_ptr + slice_off + tile + t * BLOCK_V * K, s_new, eviction_policy="evict_first")
-        else:
-            tl.store(new_state_ptr + slice_off + tile + t * BLOCK_V * K, s_new)
+            s_new, out = _update(s, q, k, v, g, beta, scale, PARALLEL)
+        else:  # S = 0: S_new = d k^T with d = beta v
+            d = beta * v
+            s_new = d[:, None] * k[None, :]
+            out = d * tl.sum(k * q) * scale
+        tl.store(new_state_ptr + slice_off + tile + t * BLOCK_V * K, s_new, eviction_policy=policy)
         tl.store(out_ptr + bh.to(tl.int64) * V + offs_v, out.to(out_ptr.dtype.element_ty))
         if HAS_STATE and t + 1 < TILES:
             s = s_next
