@@ -218,20 +218,12 @@ def _segment_program(
         n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
         # Both halves hold the same m and l (the same scores): half 0 writes lse and part_lse.
         if n_slots <= 1:
-            o_ptrs = out_ptr + rows[:, None] * D_CKV + own_w[None, :]
-            _store_slices(o_ptrs, 0, W, a0 * inv, a1 * inv, a2 * inv, a3 * inv)
-            if D_SPLIT == 1:
-                _store_slices(o_ptrs, other, W, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
-            if half == 0:
-                tl.store(lse_ptr + rows, lse)
+            _store_row(out_ptr + rows[:, None] * D_CKV + own_w[None, :], lse_ptr + rows, other, inv, lse, half,
+                       a0, a1, a2, a3, a4, a5, a6, a7, W, D_SPLIT)
         else:
             part = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
-            p_ptrs = part_o_ptr + part[:, None] * D_CKV + own_w[None, :]
-            _store_slices(p_ptrs, 0, W, a0 * inv, a1 * inv, a2 * inv, a3 * inv)
-            if D_SPLIT == 1:
-                _store_slices(p_ptrs, other, W, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
-            if half == 0:
-                tl.store(part_lse_ptr + part, lse)
+            _store_row(part_o_ptr + part[:, None] * D_CKV + own_w[None, :], part_lse_ptr + part, other, inv, lse,
+                       half, a0, a1, a2, a3, a4, a5, a6, a7, W, D_SPLIT)
             tl.debug_barrier()  # every thread's partial stores precede the release below
             # b's n_slots segments arrive D_SPLIT times each (every half of every slot).
             if n_slots <= MERGE_LAST:  # the last of b's segment programs to arrive merges b
@@ -263,6 +255,18 @@ def _load_slices(ptrs, other, mask, W: tl.constexpr, UPCAST: tl.constexpr):
             _load(ptrs + 3 * W, mask, UPCAST), _load(ptrs + other, mask, UPCAST),
             _load(ptrs + (other + W), mask, UPCAST), _load(ptrs + (other + 2 * W), mask, UPCAST),
             _load(ptrs + (other + 3 * W), mask, UPCAST))
+
+
+@triton.jit
+def _store_row(o_ptrs, lse_ptrs, other, inv, lse, half, a0, a1, a2, a3, a4, a5, a6, a7, W: tl.constexpr,
+               D_SPLIT: tl.constexpr):
+    """A program's rows of acc / l (the output or a partial, by the pointers' type): its own four
+    slices at o_ptrs, with D_SPLIT = 1 the other four at o_ptrs + other; lse from half 0 only."""
+    _store_slices(o_ptrs, 0, W, a0 * inv, a1 * inv, a2 * inv, a3 * inv)
+    if D_SPLIT == 1:
+        _store_slices(o_ptrs, other, W, a4 * inv, a5 * inv, a6 * inv, a7 * inv)
+    if half == 0:
+        tl.store(lse_ptrs, lse)
 
 
 @triton.jit
