@@ -176,18 +176,21 @@ def test_gqa_batches_take_about_one_chunk_program_per_sm():
 
 
 def test_gqa_single_sequences_keep_their_own_plans():
-    """One sequence: up to 128 tokens stay whole (five stages from 65 tokens), 129-512 tokens
-    spread over ~3 programs per SM in 32-token tiles, 513-2048 tokens 128-token chunks on five
-    stages, longer ones take plan_chunks (fewer slots to merge)."""
+    """One sequence: up to 128 tokens stay whole (five stages from 33 tokens), 129-256 tokens in
+    32-token chunks, 257-512 in 64-token chunks on five stages, 513-2048 tokens 128-token chunks
+    on five stages, longer ones take plan_chunks (fewer slots to merge)."""
     mod = _load(GQA)
     assert mod.plan_call(10, 1, 8, 132) == (16, 32, 4, 3, 0)  # one chunk: no merge
-    assert mod.plan_call(166, 1, 8, 132) == (32, 32, 4, 3, 0)
-    assert mod.plan_call(460, 1, 8, 132) == (32, 32, 4, 3, 0)
+    assert mod.plan_call(32, 1, 8, 132) == (32, 32, 4, 3, 0)
+    assert mod.plan_call(37, 1, 8, 132) == (64, 32, 4, 5, 0)
+    assert mod.plan_call(64, 1, 8, 132) == (64, 32, 4, 5, 0)
     assert mod.plan_call(83, 1, 8, 132) == (128, 32, 4, 5, 0)
-    assert mod.plan_call(64, 1, 8, 132) == (64, 32, 4, 3, 0)
+    assert mod.plan_call(166, 1, 8, 132) == (32, 32, 4, 3, 0)
+    assert mod.plan_call(256, 1, 8, 132) == (32, 32, 4, 3, 0)
+    assert mod.plan_call(276, 1, 8, 132) == (64, 32, 4, 5, 0)
+    assert mod.plan_call(460, 1, 8, 132) == (64, 32, 4, 5, 0)
     assert mod.plan_call(644, 1, 8, 132) == (128, 32, 4, 5, 0)
     assert mod.plan_call(2048, 1, 8, 132) == (128, 32, 4, 5, 0)
-    assert mod.plan_call(37, 1, 8, 132) == (64, 32, 4, 3, 0)
     assert mod.plan_call(2674, 1, 8, 132)[0] >= 128 and mod.plan_call(2674, 1, 8, 132)[3] != 5
     assert mod.plan_call(32768, 1, 8, 132) == (1024, 128, 4, 2, 0)
 
@@ -273,15 +276,25 @@ MLA_SPLIT_CASES = {
     "merge_last_0": ([0, 9, 17], 4, 0, 16),  # 3 and 5 slots, both through merge programs
     "empty_inside": ([4, 0, 11, 0], 5, 3, 16),  # empty sequences among 1 and 3 slots (last arrival)
     "skewed": ([40, 1, 2, 0, 3, 1], 8, 2, 16),  # 5 slots (merge programs) among one-slot sequences
+    "long_segments": ([150, 7, 300], 256, 8, None),  # 1, 1 and 2 slots of several 32- and 64-token tiles
 }
 
 
+# The other work layouts of a slot, each against the default one (D_SPLIT 1, heads as the dot rows).
+MLA_LAYOUTS = {
+    "column_split": dict(d_split=2),  # two programs a slot, 256 output columns each
+    "token_rows": dict(token_rows=True, block_n=64),  # the tokens as the rows of both dots
+}
+
+
+@pytest.mark.parametrize("layout", list(MLA_LAYOUTS))
 @pytest.mark.parametrize("case", list(MLA_SPLIT_CASES))
-def test_mla_triton_output_column_split_matches_reference(builtin, case):
+def test_mla_triton_work_layouts_match_reference(builtin, case, layout):
     """d_split = 2: each half of a slot writes its own columns (directly, as partials, merged by
-    the last arrival or by merge programs that wait for both halves of every slot); twice in a
-    row with the same scratch (the counters are reset by the first call), and the same values as
-    d_split = 1 (both halves compute the same scores, so the same lse)."""
+    the last arrival or by merge programs that wait for both halves of every slot); token_rows:
+    one program a slot, scores and accumulator transposed. Twice in a row with the same scratch
+    (the counters are reset by the first call), and the values of the default layout (d_split = 2
+    gives bit-equal ones: both halves compute the same scores, so the same lse)."""
     lengths, chunk, merge_last, merge_heads = MLA_SPLIT_CASES[case]
     mod = _load(MLA)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 41 + sum(lengths) + chunk, 6)
@@ -289,17 +302,18 @@ def test_mla_triton_output_column_split_matches_reference(builtin, case):
     scale = 1 / math.sqrt(192)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
-    results = {}
-    for d_split in (2, 2, 1):  # the second call finds the counters reset by the first
+    results = []
+    for options in (MLA_LAYOUTS[layout], MLA_LAYOUTS[layout], {}):  # the second call finds the counters reset
         out = torch.full((n, 16, 512), float("nan")).bfloat16()
         lse = torch.full((n, 16), float("nan"))
         mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk, merge_heads=merge_heads,
-                   merge_last=merge_last, d_split=d_split)
+                   merge_last=merge_last, **options)
         _check(out, lse, *expected)
         assert _mla_counters_are_zero(mod)
-        results[d_split] = (out, lse)
-    assert torch.equal(results[2][0], results[1][0])
-    assert torch.equal(results[2][1], results[1][1])
+        results.append((out, lse))
+    if layout == "column_split":
+        assert torch.equal(results[0][0], results[2][0])
+        assert torch.equal(results[0][1], results[2][1])
 
 
 def test_mla_output_column_split_launch():
@@ -320,6 +334,9 @@ def test_mla_output_column_split_launch():
     assert set(two[2]) == set(mod._DECODE.names[len(two[1]):])
     with pytest.raises(ValueError, match="d_split"):
         mod._launch_args(*common, d_split=4)
+    with pytest.raises(ValueError, match="token_rows takes whole rows"):
+        mod._launch_args(*common, d_split=2, token_rows=True)
+    assert mod._launch_args(*common, token_rows=True)[2]["TOKEN_ROWS"] is True
 
 
 def test_mla_grid_holds_merge_programs_only_for_sequences_that_can_span_more_slots():

@@ -162,21 +162,26 @@ def plan_call(total_tokens: int, batch: int, num_kv_heads: int, sm_count: int) -
 
     Batches of two or more sequences take segment_plan. A single sequence is one segment per
     chunk, as before the segment split, and keeps the plans fitted for it: up to 64 tokens one
-    chunk (a merge costs more than a second tile), 65-128 tokens one 128-token chunk of 32-token
-    tiles on five stages, 129-512 tokens 32-token chunks of one tile each (up to 128 programs, one
-    wave: it was the best swept chunk on those production batches), 513-2048 tokens 128-token
-    chunks of 32-token tiles on five stages, longer ones plan_chunks, tile_for and prefetch_for
-    (benchmarks/results/decode_kernels.md, tune_attention_stages.md). Triton 3.6 double-buffers
-    the K/V tile only from five stages on.
+    chunk (a merge costs more than a second tile; from 33 tokens on five stages), 65-128 tokens
+    one 128-token chunk of 32-token tiles on five stages, 129-256 tokens 32-token chunks of one
+    tile each (up to 64 programs, one wave), 257-512 tokens 64-token chunks on five stages,
+    513-2048 tokens 128-token chunks of 32-token tiles on five stages, longer ones plan_chunks,
+    tile_for and prefetch_for (benchmarks/results/decode_kernels.md, tune_attention_stages.md and,
+    for batch 1 with the SINGLE path, tune_attention_single.md). Triton 3.6 double-buffers the
+    K/V tile only from five stages on.
     """
     if batch > 1:
         return segment_plan(total_tokens, num_kv_heads, sm_count)
-    if total_tokens <= 64:
+    if total_tokens <= 32:
         return max(16, 1 << max(0, math.ceil(math.log2(max(total_tokens, 1))))), 32, 4, 3, 0
+    if total_tokens <= 64:
+        return 64, 32, 4, 5, 0
     if total_tokens <= 128:
         return 128, 32, 4, 5, 0
-    if total_tokens <= 512:
+    if total_tokens <= 256:
         return 32, 32, 4, 3, 0
+    if total_tokens <= 512:
+        return 64, 32, 4, 5, 0
     if total_tokens <= 2048:
         return 128, 32, 4, 5, 0
     chunk, _ = plan_chunks(total_tokens, batch, num_kv_heads, sm_count)
