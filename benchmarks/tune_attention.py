@@ -124,6 +124,17 @@ SPACES = {
              "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8]},
         ],
     },
+    # MLA with the tokens as the rows of both dots (TOKEN_ROWS: Hopper wgmma, 64-token tiles, one
+    # 168 KB program a SM) against run()'s tile, on the batch-16 and batch-64 production batches:
+    # run()'s chunk, twice and four times it; 4 or 8 warps, 2 or 3 stages, L2 prefetch off or 128.
+    "rows": {
+        "mla": [
+            {"token_rows": [False], "block_n": [32], "num_warps": [4], "num_stages": [5],
+             "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8], "prefetch": [0]},
+            {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [2, 3],
+             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128]},
+        ],
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -147,12 +158,13 @@ SHAPES = {
     "slices": [],
     "stages": [],
     "split": [],
+    "rows": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
-PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "single")
+PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "rows", "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
-EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "single": ("b1",)}
+EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "rows": ("b16", "b64"), "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
 EMBEDDED = {
@@ -168,6 +180,7 @@ EMBEDDED = {
     "slices": (),
     "stages": (),
     "split": (),
+    "rows": (),
     "tiny": (),
     "single": (),
 }

@@ -190,8 +190,8 @@ def test_bound_call_is_skipped_for_misaligned_or_other_dtype_tensors(with_fake_k
 
 
 def test_mla_output_column_split_is_its_own_specialization(monkeypatch):
-    """decode(d_split=2) passes D_SPLIT as the kernel's last constexpr (signature order) with the
-    doubled segment grid; d_split 1 and 2 are two compiled kernels."""
+    """decode(d_split=2) passes D_SPLIT in its place among the kernel's constexprs (signature
+    order) with the doubled segment grid; d_split 1 and 2 are two compiled kernels."""
     module = _load(MLA)
     monkeypatch.setattr(module, "_raw_stream", lambda: 7)
     compiled = FakeCompiled()
@@ -207,4 +207,5 @@ def test_mla_output_column_split_is_its_own_specialization(monkeypatch):
     assert consts1["D_SPLIT"] == 1 and consts2["D_SPLIT"] == 2
     module.decode(*args, 8, merge_last=8, d_split=2)
     (call,) = compiled.calls
-    assert call[0] == 16 and launcher.jit_fn.arg_names[-1] == "D_SPLIT" and call[-1] == 2
+    assert call[0] == 16 and launcher.jit_fn.arg_names[-2:] == ["D_SPLIT", "TOKEN_ROWS"]
+    assert call[-2:] == (2, False)

@@ -96,17 +96,22 @@ def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk, prefetch
     _check(out, lse, *expected)
 
 
+MLA_LAYOUTS = {"column_split": dict(d_split=2), "token_rows": dict(token_rows=True, block_n=64, num_stages=2)}
+
+
+@pytest.mark.parametrize("layout", list(MLA_LAYOUTS))
 @pytest.mark.parametrize(("chunk", "merge_last", "prefetch"), [(32, 8, 0), (32, 0, 0), (256, 8, 64)])
-def test_mla_output_column_split_is_race_free(builtin, compiled, chunk, merge_last, prefetch):
+def test_mla_work_layouts_are_race_free(builtin, compiled, chunk, merge_last, prefetch, layout):
     """d_split = 2: a sequence is merged (by its last arrival or by merge programs) only after both
-    halves of each of its slots arrived, and the counters are reset for the next call; only real
-    parallel execution can expose a count that is off."""
+    halves of each of its slots arrived; token_rows: the transposed tile loop and its stores, the
+    same arrivals. The counters are reset for the next call; only real parallel execution can
+    expose a count that is off."""
     gen = torch.Generator().manual_seed(chunk + merge_last)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(gen, 21, 500, 20_000)
     scale = 1 / math.sqrt(192)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     expected = ref(qn, qp, ckv, kpe, indptr, indices, scale)
-    kw = dict(prefetch=prefetch, merge_last=merge_last, d_split=2)
+    kw = dict(prefetch=prefetch, merge_last=merge_last, **MLA_LAYOUTS[layout])
     for _ in range(10):
         out = torch.full_like(expected[0], float("nan"))
         lse = torch.full_like(expected[1], float("nan"))

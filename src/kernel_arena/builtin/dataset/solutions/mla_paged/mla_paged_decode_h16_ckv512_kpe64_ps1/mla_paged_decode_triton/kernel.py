@@ -69,6 +69,17 @@ Each half writes its own columns of out or of its slot's partial; b's arrival co
 halves, so the last-arrival merge and the merge programs' wait use n_b * D_SPLIT, and the reset
 rules are unchanged. The merge programs follow all (num_chunks + batch) * D_SPLIT segment programs
 in the grid.
+
+Tokens as rows (TOKEN_ROWS; off by default). With 16 heads as the M dimension the dots are
+16-row mma.sync: too small for Hopper's warp-group wgmma (64 rows), and every operand goes
+through registers (ldmatrix). Transposed, the tokens are the rows of both dots:
+    x^T = ckv q_nope^T + kpe q_pe^T      [BLOCK_N, 16]   (BLOCK_N = 64 tokens: wgmma M = 64)
+    acc^T = acc^T * alpha + ckv^T p^T     [512, 16]       (512 rows: eight wgmma M tiles)
+so both read the K/V tile straight from shared memory (wgmma takes the transposed ckv tile as
+its A operand), the softmax runs down the token axis per head, and the accumulator stays
+[512, 16] fp32 (64 registers a thread at 4 warps). A 64-token tile of ckv and kpe is 72 KiB, so
+one program with two buffers fills most of an SM's shared memory. One program a slot, whole rows;
+the segment split, the stores (acc^T transposed back) and the merges are those above.
 """
 
 import triton
@@ -84,12 +95,17 @@ def mla_decode_kernel(
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
-    D_SPLIT: tl.constexpr,
+    D_SPLIT: tl.constexpr, TOKEN_ROWS: tl.constexpr = False,
 ):
     tl.static_assert((D_SPLIT == 1) or (D_SPLIT == 2), "D_SPLIT: 1 (whole rows) or 2 (two column halves)")
+    tl.static_assert((not TOKEN_ROWS) or (D_SPLIT == 1), "TOKEN_ROWS takes whole rows")
     pid = tl.program_id(0)
     if pid < (num_chunks + batch) * D_SPLIT:
-        if D_SPLIT == 1:
+        if TOKEN_ROWS:
+            _segment_rows_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
+                                  count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid,
+                                  NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST)
+        elif D_SPLIT == 1:
             _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
                              count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid, 0,
                              NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT)
@@ -224,16 +240,88 @@ def _segment_program(
             part = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
             _store_row(part_o_ptr + part[:, None] * D_CKV + own_w[None, :], part_lse_ptr + part, other, inv, lse,
                        half, a0, a1, a2, a3, a4, a5, a6, a7, W, D_SPLIT)
-            tl.debug_barrier()  # every thread's partial stores precede the release below
-            # b's n_slots segments arrive D_SPLIT times each (every half of every slot).
-            if n_slots <= MERGE_LAST:  # the last of b's segment programs to arrive merges b
-                arrived = tl.atomic_add(count_ptr + b, 1, sem="acq_rel", scope="gpu")
-                if arrived == n_slots * D_SPLIT - 1:
-                    _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, start // chunk + b64, n_slots,
-                                     b64, NUM_HEADS, D_CKV)
-                    tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
-            else:
-                tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
+            _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, start // chunk + b64, n_slots,
+                    NUM_HEADS, D_CKV, MERGE_LAST, D_SPLIT)
+
+
+@triton.jit
+def _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, first_slot, n_slots,
+            NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr):
+    """After a program's partial stores: bump sequence b's arrival counter (b's n_slots segments
+    arrive D_SPLIT times each); the last arrival of a sequence of up to MERGE_LAST slots merges it."""
+    tl.debug_barrier()  # every thread's partial stores precede the release below
+    if n_slots <= MERGE_LAST:  # the last of b's segment programs to arrive merges b
+        arrived = tl.atomic_add(count_ptr + b, 1, sem="acq_rel", scope="gpu")
+        if arrived == n_slots * D_SPLIT - 1:
+            _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, first_slot, n_slots,
+                             b.to(tl.int64), NUM_HEADS, D_CKV)
+            tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
+    else:
+        tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
+
+
+@triton.jit
+def _segment_rows_program(
+    qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
+    out_ptr, lse_ptr, qk_scale, batch, chunk, i,
+    NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
+    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
+    MERGE_LAST: tl.constexpr,
+):
+    # Slot i with the tokens as the rows of both dots (see TOKEN_ROWS in the module docstring):
+    # x^T = [ckv | kpe] q^T is [BLOCK_N, heads], acc^T += ckv^T p^T is [512, heads].
+    offs_h = tl.arange(0, NUM_HEADS)
+    offs_c = tl.arange(0, D_CKV)
+    offs_p = tl.arange(0, D_KPE)
+    b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+    if empty > 0:  # program i also writes sequence i if it is empty
+        rows = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
+        tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :],
+                 tl.zeros((NUM_HEADS, D_CKV), dtype=out_ptr.dtype.element_ty))
+        tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
+    c = i - b
+    if (b >= 0) & (c.to(tl.int64) * chunk < end):
+        b64 = tl.cast(b, tl.int64)
+        seg_lo = tl.maximum(start, c.to(tl.int64) * chunk)
+        seg_hi = tl.minimum(end, (c.to(tl.int64) + 1) * chunk)
+        if PREFETCH > 0:
+            _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
+        rows = b64 * NUM_HEADS + offs_h
+        every_head = rows[:, None] >= 0
+        qn_t = tl.trans(_load(qn_ptr + rows[:, None] * D_CKV + offs_c[None, :], every_head, UPCAST))
+        qp_t = tl.trans(_load(qp_ptr + rows[:, None] * D_KPE + offs_p[None, :], every_head, UPCAST))
+        m = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
+        l = tl.zeros((NUM_HEADS,), dtype=tl.float32)
+        acc = tl.zeros((D_CKV, NUM_HEADS), dtype=tl.float32)
+        for pos in range(seg_lo, seg_hi, BLOCK_N):
+            offs_n = pos + tl.arange(0, BLOCK_N)
+            if PREFETCH > 0:
+                _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, D_CKV, D_KPE)
+            tok_mask = offs_n < seg_hi
+            page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
+            kv = _load(ckv_ptr + page[:, None] * D_CKV + offs_c[None, :], tok_mask[:, None], UPCAST)
+            kpe = _load(kpe_ptr + page[:, None] * D_KPE + offs_p[None, :], tok_mask[:, None], UPCAST)
+            x = (tl.dot(kv, qn_t) + tl.dot(kpe, qp_t)) * qk_scale
+            x = tl.where(tok_mask[:, None], x, float("-inf"))
+            m_new = tl.maximum(m, tl.max(x, axis=0))
+            alpha = tl.exp2(m - m_new)
+            p = tl.exp2(x - m_new[None, :])
+            l = l * alpha + tl.sum(p, axis=0)
+            acc = acc * alpha[None, :] + tl.dot(tl.trans(kv), p.to(kv.dtype))
+            m = m_new
+        nonempty = l > 0
+        o = tl.trans(acc * (1.0 / tl.where(nonempty, l, 1.0))[None, :])  # [heads, 512]
+        lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
+        n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
+        if n_slots <= 1:
+            tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :], o.to(out_ptr.dtype.element_ty))
+            tl.store(lse_ptr + rows, lse)
+        else:
+            part = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
+            tl.store(part_o_ptr + part[:, None] * D_CKV + offs_c[None, :], o)
+            tl.store(part_lse_ptr + part, lse)
+            _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, start // chunk + b64, n_slots,
+                    NUM_HEADS, D_CKV, MERGE_LAST, 1)
 
 
 @triton.jit
