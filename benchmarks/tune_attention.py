@@ -124,15 +124,18 @@ SPACES = {
              "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8]},
         ],
     },
-    # MLA with the tokens as the rows of both dots (TOKEN_ROWS: Hopper wgmma, 64-token tiles, one
-    # 168 KB program a SM) against run()'s tile, on the batch-16 and batch-64 production batches:
-    # run()'s chunk, twice and four times it; 4 or 8 warps, 2 or 3 stages, L2 prefetch off or 128.
+    # MLA with the tokens as the rows of both dots (TOKEN_ROWS: Hopper wgmma, 64-token tiles)
+    # against run()'s tile, on the batch-16 and batch-64 production batches: run()'s chunk, twice
+    # and four times it; 4 or 8 warps; one stage (one 72 KiB K/V buffer, 92 KB a program: two a
+    # SM) or two (two buffers, 168 KB: one a SM; Triton 3.6 issues the next tile's copies after
+    # the current tile's dots, so L2 prefetch is what overlaps DRAM with compute): prefetch off,
+    # two or four tiles ahead.
     "rows": {
         "mla": [
             {"token_rows": [False], "block_n": [32], "num_warps": [4], "num_stages": [5],
              "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8], "prefetch": [0]},
-            {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [2, 3],
-             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128]},
+            {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [1, 2],
+             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256]},
         ],
     },
     # Single sequences of a few tokens: one short program per kv head, all latency.
