@@ -128,7 +128,7 @@ SPACES = {
     # against run()'s tile, on the batch-16 and batch-64 production batches: run()'s chunk, twice
     # and four times it; two stages (two 72 KiB K/V buffers, 168 KB a program: one a SM; Triton
     # 3.6 issues the next tile's copies after the current tile's dots, so L2 prefetch is what
-    # overlaps DRAM with compute) at 4 or 8 warps, or one stage (92 KB) at 8 warps; prefetch off,
+    # overlaps DRAM with compute) or one stage (92 KB), at 4 or 8 warps; prefetch off,
     # two or four tiles ahead.
     "rows": {
         "mla": [
@@ -137,10 +137,13 @@ SPACES = {
             {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [2],
              "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256],
              "maxnreg": [None]},
-            # one stage at 8 warps: 188 registers a thread leave one program a SM; capped at 128, two
+            # one stage: two programs a SM at 4 warps (255 registers), one at 8 (188) unless capped at 128
+            {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [1],
+             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256],
+             "maxnreg": [None]},
             {"token_rows": [True], "block_n": [64], "num_warps": [8], "num_stages": [1],
              "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256],
-             "maxnreg": [None, 128]},
+             "maxnreg": [128]},
         ],
     },
     # Single sequences of a few tokens: one short program per kv head, all latency.
