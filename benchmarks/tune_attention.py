@@ -137,18 +137,6 @@ SPACES = {
             {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [2],
              "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256],
              "maxnreg": [None]},
-            # one stage: two programs a SM at 4 warps (255 registers), one at 8 (188) unless capped at 128
-            {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [1],
-             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256],
-             "maxnreg": [None]},
-            {"token_rows": [True], "block_n": [64], "num_warps": [8], "num_stages": [1],
-             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256],
-             "maxnreg": [128]},
-            # 32-token tiles: q.k on mma.sync (32 rows), p.v on wgmma; five stages double-buffer the
-            # tile with a copy in flight during the dots (94 KB, 181 registers: two programs a SM)
-            {"token_rows": [True], "block_n": [32], "num_warps": [4], "num_stages": [5],
-             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256],
-             "maxnreg": [None]},
         ],
     },
     # Single sequences of a few tokens: one short program per kv head, all latency.

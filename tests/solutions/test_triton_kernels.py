@@ -339,6 +339,18 @@ def test_mla_output_column_split_launch():
     assert mod._launch_args(*common, token_rows=True)[2]["TOKEN_ROWS"] is True
 
 
+def test_mla_large_batches_take_512_token_chunks_from_320_tokens_an_sm():
+    """Batches of 32-64 sequences (the measured range): 256-token chunks up to 320 tokens an SM,
+    512 from there on; smaller batches never above 128, larger ones 256."""
+    mod = _load(MLA)
+    assert mod.plan_chunks(37329, 64, 132) == (256, 146)
+    assert mod.plan_chunks(42239, 64, 132)[0] == 256
+    assert mod.plan_chunks(42240, 64, 132)[0] == 512
+    assert mod.plan_chunks(74419, 64, 132) == (512, 146)
+    assert mod.plan_chunks(74419, 16, 132)[0] == 128
+    assert mod.plan_chunks(131072, 256, 132) == (256, 512)
+
+
 def test_mla_grid_holds_merge_programs_only_for_sequences_that_can_span_more_slots():
     mod = _load(MLA)
     assert mod.merge_sequences(64, 132, 0) == 64  # every sequence may need merge programs
@@ -362,7 +374,8 @@ def test_mla_chunk_plan_uses_shapes_only():
     assert mod.plan_chunks(32768, 256, 132) == (256, 128)
     assert mod.plan_chunks(20397, 16, 132) == (128, 160)  # at most 128 below 32 sequences
     assert mod.plan_chunks(1172, 16, 132) == (32, 37)
-    assert mod.plan_chunks(55877, 64, 132) == (256, 219)  # a production batch of 64
+    assert mod.plan_chunks(24645, 64, 132) == (256, 97)  # a production batch of 64
+    assert mod.plan_chunks(55877, 64, 132) == (512, 110)  # 320+ tokens an SM
     assert mod.plan_chunks(30, 1, 132) == (32, 1)  # a short sequence stays whole
     assert mod.plan_chunks(43, 1, 132) == (64, 1)
     assert mod.plan_chunks(148, 1, 132) == (32, 5)

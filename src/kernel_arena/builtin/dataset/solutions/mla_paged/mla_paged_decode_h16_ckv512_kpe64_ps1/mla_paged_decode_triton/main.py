@@ -108,6 +108,11 @@ def _pow2_at_least(x: float) -> int:
 # tile i+1 is requested after tile i is consumed and waited for at once (decode_kernels.md).
 MERGE_LAST = 8
 NUM_STAGES = 5
+# From 320 tokens an SM (42k on 132 SMs), batches of 32-64 sequences take 512-token chunks: the
+# batch-64 production batches of 44-74k tokens ran 3-13% faster with them on an H100 and tied or
+# ran 11-14% faster on an H200, while below 42k they lost up to 17% on the H200
+# (tune_attention_split.md, tune_attention_rows.md).
+BIG_CHUNK_TOKENS_PER_SM = 320
 
 
 def plan_chunks(total_tokens: int, batch: int, sm_count: int) -> tuple[int, int]:
@@ -119,6 +124,8 @@ def plan_chunks(total_tokens: int, batch: int, sm_count: int) -> tuple[int, int]
     avg = total_tokens / max(batch, 1)
     lo = _pow2_at_least(avg) if avg <= 64 else 32  # a sequence of up to 64 tokens is never split
     hi = max(lo, 256 if batch >= 32 else 128)
+    if 32 <= batch <= 64 and total_tokens >= BIG_CHUNK_TOKENS_PER_SM * sm_count:
+        hi = 512  # fewer partials to write and merge once every SM has 320+ tokens (measured range)
     chunk = min(max(_pow2_at_least(total_tokens / sm_count), lo), hi)
     return chunk, max(1, -(-total_tokens // chunk))
 
