@@ -79,7 +79,10 @@ so both read the K/V tile straight from shared memory (wgmma takes the transpose
 its A operand), the softmax runs down the token axis per head, and the accumulator stays
 [512, 16] fp32 (64 registers a thread at 4 warps). A 64-token tile of ckv and kpe is 72 KiB, so
 one program with two buffers fills most of an SM's shared memory. One program a slot, whole rows;
-the segment split, the stores (acc^T transposed back) and the merges are those above.
+the segment split, the stores (acc^T transposed back) and the merges are those above. Measured
+15-35% slower than the default layout on the batch-64 production batches: Triton 3.6 issues the
+next tile's copies only after the current tile's dots, so copy and compute do not overlap
+(benchmarks/results/decode_kernels.md); run() does not use it.
 """
 
 import triton
