@@ -128,15 +128,14 @@ SPACES = {
     # against run()'s tile, on the batch-16 and batch-64 production batches: run()'s chunk, twice
     # and four times it; two stages (two 72 KiB K/V buffers, 168 KB a program: one a SM; Triton
     # 3.6 issues the next tile's copies after the current tile's dots, so L2 prefetch is what
-    # overlaps DRAM with compute) or one stage (92 KB), at 4 or 8 warps; prefetch off,
-    # two or four tiles ahead.
+    # overlaps DRAM with compute) at 4 or 8 warps; prefetch off, two or four tiles ahead.
+    # (One-stage programs stopped with an illegal address on an H200: decode_kernels.md.)
     "rows": {
         "mla": [
             {"token_rows": [False], "block_n": [32], "num_warps": [4], "num_stages": [5],
-             "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8], "prefetch": [0], "maxnreg": [None]},
+             "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8], "prefetch": [0]},
             {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [2],
-             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256],
-             "maxnreg": [None]},
+             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256]},
         ],
     },
     # Single sequences of a few tokens: one short program per kv head, all latency.

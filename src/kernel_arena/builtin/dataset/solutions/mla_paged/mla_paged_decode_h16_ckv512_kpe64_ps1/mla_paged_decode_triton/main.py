@@ -220,19 +220,16 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
-           token_rows=False, maxnreg=None):
+           token_rows=False):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
     every split sequence), d_split (1: one program per segment; 2: two, each accumulating
-    half of the output columns), token_rows (the tokens as the rows of both dots; see kernel.py)
-    and maxnreg (a cap on registers a thread, so more programs fit an SM; None: no cap).
-    Exposed for tests and tuning."""
+    half of the output columns) and token_rows (the tokens as the rows of both dots; see
+    kernel.py). Exposed for tests and tuning."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
         num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, token_rows)
-    if maxnreg is not None and not UPCAST:  # the CPU interpreter has no registers to cap
-        options["maxnreg"] = int(maxnreg)
     return _DECODE(grid, args, constexprs, **options)
 
 
