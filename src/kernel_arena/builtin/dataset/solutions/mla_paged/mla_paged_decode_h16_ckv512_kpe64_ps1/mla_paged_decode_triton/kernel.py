@@ -147,6 +147,21 @@ def _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B: tl.constexpr):
 
 
 @triton.jit
+def _segment_span(b, start, end, chunk, i):
+    """(live, seg_lo, seg_hi): slot i's tokens [seg_lo, seg_hi) of sequence b = [start, end), its
+    chunk c = i - b; live is false if there is no such sequence or b does not reach chunk c."""
+    c = (i - b).to(tl.int64)
+    return (b >= 0) & (c * chunk < end), tl.maximum(start, c * chunk), tl.minimum(end, (c + 1) * chunk)
+
+
+@triton.jit
+def _slot_count(start, end, chunk):
+    """Slots of a sequence [start, end): the chunks it reaches into, 0 if it is empty (scalars or
+    vectors of sequences)."""
+    return tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
+
+
+@triton.jit
 def _segment_program(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
     out_ptr, lse_ptr, qk_scale, batch, chunk, i, half,
@@ -174,11 +189,9 @@ def _segment_program(
                  tl.zeros((NUM_HEADS, OWN), dtype=out_ptr.dtype.element_ty))
         if half == 0:
             tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
-    c = i - b  # the chunk of slot i within sequence b, if b reaches that far
-    if (b >= 0) & (c.to(tl.int64) * chunk < end):
+    live, seg_lo, seg_hi = _segment_span(b, start, end, chunk, i)
+    if live:
         b64 = tl.cast(b, tl.int64)
-        seg_lo = tl.maximum(start, c.to(tl.int64) * chunk)
-        seg_hi = tl.minimum(end, (c.to(tl.int64) + 1) * chunk)
         if PREFETCH > 0:  # the segment's first rows, while q is on its way (half 0 asks for both halves)
             if half == 0:
                 _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
@@ -234,7 +247,7 @@ def _segment_program(
         nonempty = l > 0
         inv = (1.0 / tl.where(nonempty, l, 1.0))[:, None]  # l = 0 only if every score was -inf: acc is 0
         lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
-        n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
+        n_slots = _slot_count(start, end, chunk)
         # Both halves hold the same m and l (the same scores): half 0 writes lse and part_lse.
         if n_slots <= 1:
             _store_row(out_ptr + rows[:, None] * D_CKV + own_w[None, :], lse_ptr + rows, other, inv, lse, half,
@@ -282,11 +295,9 @@ def _segment_rows_program(
         tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :],
                  tl.zeros((NUM_HEADS, D_CKV), dtype=out_ptr.dtype.element_ty))
         tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
-    c = i - b
-    if (b >= 0) & (c.to(tl.int64) * chunk < end):
+    live, seg_lo, seg_hi = _segment_span(b, start, end, chunk, i)
+    if live:
         b64 = tl.cast(b, tl.int64)
-        seg_lo = tl.maximum(start, c.to(tl.int64) * chunk)
-        seg_hi = tl.minimum(end, (c.to(tl.int64) + 1) * chunk)
         if PREFETCH > 0:
             _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
         rows = b64 * NUM_HEADS + offs_h
@@ -315,7 +326,7 @@ def _segment_rows_program(
         nonempty = l > 0
         o = tl.trans(acc * (1.0 / tl.where(nonempty, l, 1.0))[None, :])  # [heads, 512]
         lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
-        n_slots = tl.where(end > start, (end - 1) // chunk - start // chunk + 1, 0)
+        n_slots = _slot_count(start, end, chunk)
         if n_slots <= 1:
             tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :], o.to(out_ptr.dtype.element_ty))
             tl.store(lse_ptr + rows, lse)
@@ -429,7 +440,7 @@ def _merge_program(
     pid_d = m % d_blocks
     start = tl.load(indptr_ptr + tl.maximum(b, 0)).to(tl.int64)
     end = tl.load(indptr_ptr + tl.maximum(b, 0) + 1).to(tl.int64)
-    n_slots = tl.where((b >= 0) & (end > start), (end - 1) // chunk - start // chunk + 1, 0)
+    n_slots = tl.where(b >= 0, _slot_count(start, end, chunk), 0)
     if n_slots > tl.maximum(MERGE_LAST, 1):  # otherwise a chunk program wrote this sequence
         arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
         while arrived < n_slots * D_SPLIT:  # every half of every slot of b
@@ -477,7 +488,7 @@ def _nth_long_sequence(indptr_ptr, batch, chunk, r, BLOCK_B: tl.constexpr, MERGE
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        slots = tl.where(en > st, (en - 1) // chunk - st // chunk + 1, 0)
+        slots = _slot_count(st, en, chunk)
         is_long = (in_batch & (slots > MERGE_LAST)).to(tl.int32)
         rank = seen + tl.cumsum(is_long, 0)
         found = tl.maximum(found, tl.max(tl.where((is_long > 0) & (rank == r + 1), offs_b, -1)))
