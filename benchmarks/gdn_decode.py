@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -240,6 +241,18 @@ FLA_ROW = (0, 0, "FLA kernel v-first")
 WALK_VARIANTS = {f"parallel x{n}": dict(parallel=True, tiles=n) for n in (1, 2, 4, 8)}
 WALK_BATCHES = (32, 64, 128, 256, 512, 1024)
 
+# --sweep-order: the store order and the grid's shape at the bandwidth-bound batches, where FLA's
+# kernel with the same row tile and warps ran about 1% faster than ours (gdn_decode_sweep.md).
+ORDER_VARIANTS = {
+    "parallel": dict(parallel=True),
+    "serial": dict(parallel=False),
+    "parallel+out first": dict(parallel=True, out_first=True),
+    "serial+out first": dict(parallel=False, out_first=True),
+    "parallel+flat": dict(parallel=True, flat=True),
+    "serial+out first+flat": dict(parallel=False, out_first=True, flat=True),
+}
+ORDER_BATCHES = (32, 64, 128, 256, 512)
+
 
 def sweep_tiles(batch: int) -> tuple[int, ...]:
     """Row tiles worth timing at a batch (narrow tiles for one short wave, wide for many)."""
@@ -247,9 +260,11 @@ def sweep_tiles(batch: int) -> tuple[int, ...]:
 
 
 def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float,
-          variants: dict[str, dict] = SWEEP_VARIANTS) -> tuple[list[dict], str]:
+          variants: dict[str, dict] = SWEEP_VARIANTS, tiles_for: Callable[[int], tuple[int, ...]] | None = None,
+          warps_list: tuple[int, ...] = (1, 2, 4), rounds: int = 1) -> tuple[list[dict], str]:
     """Our kernel's launch options at each batch, and FLA's kernel (v-first) beside them, by the
-    same CUPTI timer. A variant whose tiles do not fit in V is skipped."""
+    same CUPTI timer, ``rounds`` times over in the same order (median over rounds). A variant
+    whose tiles do not fit in V is skipped."""
     decode = build_fn(SOLS[0]).__globals__["decode"]
     ref = load_reference(load_dataset().definitions[DEF])
     results = []
@@ -259,8 +274,8 @@ def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float,
         out = torch.empty((batch, 1, 8, 128), dtype=torch.bfloat16, device="cuda")
         new_state = torch.empty((batch, 8, 128, 128), device="cuda")
         calls: dict[tuple, tuple[Callable[[], Any], Callable[[Any], tuple]]] = {}
-        for block_v in sweep_tiles(batch):
-            for warps in (1, 2, 4):
+        for block_v in (tiles_for or sweep_tiles)(batch):
+            for warps in warps_list:
                 for vname, opts in variants.items():
                     if block_v * opts.get("tiles", 1) > 128:
                         continue
@@ -271,29 +286,37 @@ def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float,
 
                     calls[(block_v, warps, vname)] = (call, lambda r: r)
         calls[FLA_ROW] = fla_kernel_calls(inputs)["fla_kernel_vfirst"]
+        ok = {}
         for config, (call, to_ours) in calls.items():
             out.fill_(float("nan"))
             new_state.fill_(float("nan"))
-            ok = close(*to_ours(call()), ref_out, ref_state)
-            t = time_call(call, torch.device("cuda"), settings)
+            ok[config] = close(*to_ours(call()), ref_out, ref_state)
+        # Rounds: every configuration once per round, in the same order, so drift over the
+        # batch's run touches all of them alike; the kernel time is the median over rounds.
+        per_round: dict[tuple, list[float]] = {config: [] for config in calls}
+        for _ in range(rounds):
+            for config, (call, _to_ours) in calls.items():
+                per_round[config].append(time_call(call, torch.device("cuda"), settings).latency_ms)
+        for config, times in per_round.items():
+            mid = statistics.median(times)
             results.append(
                 {
                     "batch": batch,
                     "block_v": config[0],
                     "warps": config[1],
                     "variant": config[2],
-                    "ok": ok,
-                    "kernel_ms": t.latency_ms,
-                    "spread": t.spread,
+                    "ok": ok[config],
+                    "kernel_ms": mid,
+                    "spread": (max(times) - min(times)) / mid,
                 }
             )
             print(json.dumps(results[-1]), flush=True)
         torch.cuda.empty_cache()
-    return results, sweep_report(results, batches, settings, copy_bw)
+    return results, sweep_report(results, batches, settings, copy_bw, rounds)
 
 
 def sweep_report(
-    results: list[dict], batches: tuple[int, ...], settings: TimingSettings, copy_bw: float
+    results: list[dict], batches: tuple[int, ...], settings: TimingSettings, copy_bw: float, rounds: int = 1
 ) -> str:
     by = {(r["batch"], r["block_v"], r["warps"], r["variant"]): r for r in results}
     ours = [r for r in results if r["variant"] != FLA_ROW[2]]
@@ -318,13 +341,16 @@ def sweep_report(
             f"Environment: {environment_line()}",
             "",
             f"Kernel time in µs: CUPTI (the project's timer), cold L2, median of {settings.trials} trials x "
-            f"{settings.iters} calls, all in one process; bold: our fastest at that batch; the first row is "
+            f"{settings.iters} calls"
+            + (f", then the median of {rounds} rounds (each round times every row once, in order)" if rounds > 1 else "")
+            + ", all in one process; bold: our fastest at that batch; the first row is "
             f"FLA's kernel called directly (v-first set-up, as in `gdn_decode.md`). Copy bandwidth "
             f"{copy_bw:.0f} GB/s. serial: S' = g*S, u = S'.k, S_new = S' + d*k, out = S_new.q (two "
             "reductions in a row); parallel: S.k and S.q reduced side by side from the loaded tile, "
             "out = g*(S.q) + d*(k.q); evict: evict_first on the state load and store; xN: a program "
             "walks N row tiles of BLOCK_V rows, the next tile's state load issued before the current "
-            "tile's update.",
+            "tile's update; out first: the output rows stored before the new state rows; flat: a 1-D "
+            "grid (row tiles of one slice adjacent).",
             "",
             md_table(["BLOCK_V", "warps", "variant", *[f"batch {b}" for b in batches]], table),
             "",
@@ -339,17 +365,22 @@ def main() -> None:
     ap.add_argument("--sweep", default=None, help="write the launch-option sweep here instead")
     ap.add_argument("--sweep-walk", default=None,
                     help="write the tile-walking sweep (batch 32-1024) here instead")
+    ap.add_argument("--sweep-order", default=None,
+                    help="write the store-order and grid-shape sweep (batch 32-512, five interleaved rounds) here")
     args = ap.parse_args()
     copy_bw = copy_bandwidth_gbs()
     t0 = time.time()
-    if args.sweep or args.sweep_walk:
-        if args.sweep_walk:
+    if args.sweep or args.sweep_walk or args.sweep_order:
+        if args.sweep_order:
+            results, text = sweep(ORDER_BATCHES, TimingSettings(3, 30, 1), copy_bw, ORDER_VARIANTS,
+                                  tiles_for=lambda batch: (8, 16), warps_list=(1, 2), rounds=5)
+        elif args.sweep_walk:
             results, text = sweep(WALK_BATCHES, TimingSettings(3, 30, 3), copy_bw, WALK_VARIANTS)
         else:
             results, text = sweep(BATCHES, TimingSettings(3, 30, 3), copy_bw)
         if args.json:
             Path(args.json).write_text(json.dumps({"copy_bw_gbs": copy_bw, "results": results}, indent=1))
-        write_results(args.sweep or args.sweep_walk, text)
+        write_results(args.sweep or args.sweep_walk or args.sweep_order, text)
         return
     rows = measure(BATCHES, TimingSettings(10, 50, 3), copy_bw)
     if args.json:

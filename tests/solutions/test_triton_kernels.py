@@ -339,6 +339,23 @@ def test_mla_output_column_split_launch():
     assert mod._launch_args(*common, token_rows=True)[2]["TOKEN_ROWS"] is True
 
 
+def test_mla_probe_is_a_gpu_option_of_the_default_layout():
+    """The probe's timers are PTX: off, the kernel gets PROBE=False and the counters as a stand-in
+    pointer it never writes; asked for on CPU (the interpreter), with a buffer that is not int64,
+    or for token rows, decode refuses before launching anything."""
+    mod = _load(MLA)
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs([25, 2, 0], 5, 3)
+    out, lse = torch.empty(3, 16, 512).bfloat16(), torch.empty(3, 16)
+    common = (qn, qp, ckv, kpe, indptr, indices, 0.1, out, lse, 4)
+    grid, args, consts, _ = mod._launch_args(*common, merge_heads=16, merge_last=2)
+    assert consts["PROBE"] is False and args[-1] is args[8]  # the counters stand in for the probe
+    for kw in (dict(probe=torch.zeros(grid[0] * mod.PROBE_WIDTH, dtype=torch.int64)),
+               dict(probe=torch.zeros(8, dtype=torch.int32)),
+               dict(probe=torch.zeros(grid[0] * mod.PROBE_WIDTH, dtype=torch.int64), token_rows=True)):
+        with pytest.raises(ValueError, match="probe"):
+            mod.decode(*common, **kw)
+
+
 def test_mla_large_batches_take_512_token_chunks_from_320_tokens_an_sm():
     """Batches of 32-64 sequences (the measured range): 256-token chunks up to 320 tokens an SM,
     512 from there on; smaller batches never above 128, larger ones 256."""
@@ -398,24 +415,27 @@ def test_gqa_plan_cache_stays_bounded_as_the_token_count_changes(builtin):
 
 
 @pytest.mark.parametrize(
-    ("block_v", "batch", "with_state", "scale", "parallel", "evict", "tiles"),
+    ("block_v", "batch", "with_state", "scale", "parallel", "evict", "tiles", "order"),
     [
-        (2, 1, True, 0.088, True, False, 1),
-        (16, 2, True, 0.0, True, False, 1),
-        (8, 2, False, 0.0, True, False, 1),
-        (32, 2, True, 0.088, False, True, 1),
-        (128, 3, True, 0.0, True, False, 1),
-        (128, 2, False, 0.088, False, False, 1),
-        (16, 2, True, 0.088, True, False, 4),
-        (32, 1, True, 0.0, False, True, 2),
-        (16, 2, False, 0.0, True, False, 8),
+        (2, 1, True, 0.088, True, False, 1, {}),
+        (16, 2, True, 0.0, True, False, 1, {}),
+        (8, 2, False, 0.0, True, False, 1, {}),
+        (32, 2, True, 0.088, False, True, 1, {}),
+        (128, 3, True, 0.0, True, False, 1, {}),
+        (128, 2, False, 0.088, False, False, 1, {}),
+        (16, 2, True, 0.088, True, False, 4, {}),
+        (32, 1, True, 0.0, False, True, 2, {}),
+        (16, 2, False, 0.0, True, False, 8, {}),
+        (32, 2, True, 0.088, False, False, 1, {"out_first": True}),
+        (32, 3, True, 0.0, True, False, 1, {"flat": True}),
+        (16, 2, True, 0.0, False, False, 2, {"out_first": True, "flat": True}),
     ],
 )
-def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale, parallel, evict, tiles):
+def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale, parallel, evict, tiles, order):
     """Row tiles of 2 and 16 (what a GPU takes for small and larger batches), 8 and 32 (other
     swept tiles), 128 (what the Solution takes on CPU), both reduction orders and the eviction hint (the sweep's
-    variants), programs that walk 2-8 tiles with the next load ahead, with and without an input
-    state, an explicit and the default scale."""
+    variants), programs that walk 2-8 tiles with the next load ahead, the output stored before the
+    state and a 1-D grid, with and without an input state, an explicit and the default scale."""
     mod = _load(GDN)
     gen = torch.Generator().manual_seed(batch * 131 + block_v)
     q = torch.randn(batch, 1, 4, 128, generator=gen).bfloat16()
@@ -430,7 +450,8 @@ def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale
     out = torch.full((batch, 1, 8, 128), float("nan")).bfloat16()
     new_state = torch.full((batch, 8, 128, 128), float("nan"))
     pristine = None if state is None else state.clone()
-    mod.decode(q, k, v, state, A_log, a, dt_bias, b, scale, out, new_state, block_v, 1, parallel, evict, tiles)
+    mod.decode(q, k, v, state, A_log, a, dt_bias, b, scale, out, new_state, block_v, 1, parallel, evict, tiles,
+               **order)
     torch.testing.assert_close(out.float(), exp_out.float(), atol=1e-2, rtol=1e-2)
     torch.testing.assert_close(new_state, exp_state, atol=1e-4, rtol=1e-4)
     assert state is None or torch.equal(state, pristine), "the input state is only read"

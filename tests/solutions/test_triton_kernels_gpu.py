@@ -124,6 +124,44 @@ def test_mla_work_layouts_are_race_free(builtin, compiled, chunk, merge_last, pr
     _check(out, lse, *expected)
 
 
+def test_mla_probe_records_every_program_and_changes_no_result(builtin, compiled):
+    """decode(probe=...) (the timeline benchmark's view): every program writes ordered timestamps
+    and its SM; the programs with a segment are exactly the (sequence, chunk) segments; merge
+    programs work only for sequences of more than MERGE_LAST slots; the result is the reference's."""
+    mod = compiled["mla"]
+    gen = torch.Generator().manual_seed(11)
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs(gen, 21, 500, 20_000)
+    scale = 1 / math.sqrt(192)
+    expected = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])(
+        qn, qp, ckv, kpe, indptr, indices, scale)
+    chunk, merge_last = 32, mod.MERGE_LAST
+    grid = mod._launch_args(qn, qp, ckv, kpe, indptr, indices, scale, expected[0], expected[1], chunk,
+                            merge_last=merge_last)[0][0]
+    probe = torch.zeros(grid * mod.PROBE_WIDTH, dtype=torch.int64, device="cuda")
+    out, lse = torch.full_like(expected[0], float("nan")), torch.full_like(expected[1], float("nan"))
+    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk, merge_last=merge_last, probe=probe)
+    _check(out, lse, *expected)
+    p = probe.view(grid, mod.PROBE_WIDTH).cpu()
+    gt0, gt1, c0, cmid, c1, sm, role = (p[:, i] for i in range(7))
+    assert bool((gt0 > 0).all() and (gt1 >= gt0).all() and (c1 >= c0).all())
+    assert int(sm.max()) < torch.cuda.get_device_properties(0).multi_processor_count
+    ends = indptr.cpu().long()
+    slots = [((e - 1) // chunk - s // chunk + 1) if e > s else 0 for s, e in zip(ends[:-1].tolist(), ends[1:].tolist())]
+    segments = -(-indices.numel() // chunk) + len(slots)
+    seg_roles = role[:segments]
+    assert int((seg_roles > 0).sum()) == sum(slots)  # one program per (sequence, chunk) segment
+    assert int((seg_roles == 1).sum()) == sum(n == 1 for n in slots)  # one-slot sequences: direct
+    assert int((seg_roles == 3).sum()) == sum(1 < n <= merge_last for n in slots)  # one last arrival each
+    live = seg_roles > 0
+    assert bool((cmid[:segments][live] >= c0[:segments][live]).all() and (c1[:segments][live] >= cmid[:segments][live]).all())
+    working = int((role[segments:] == 4).sum())
+    assert working == sum(n > merge_last for n in slots) * (16 // mod.merge_heads_for(indices.numel(), 21, 16)) * 4
+    # Off again, the same call still gives the reference's result (no probe state left behind).
+    out.fill_(float("nan"))
+    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, chunk, merge_last=merge_last)
+    _check(out, lse, *expected)
+
+
 def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
     gen = torch.Generator().manual_seed(5)
     q, k, v, indptr, indices = _gqa_inputs(gen, 16, 900, 30_000)

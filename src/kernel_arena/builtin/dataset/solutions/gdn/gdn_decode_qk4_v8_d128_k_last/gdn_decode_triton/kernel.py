@@ -45,10 +45,14 @@ def gdn_decode_kernel(
     scale,
     NUM_Q_HEADS: tl.constexpr, NUM_V_HEADS: tl.constexpr, K: tl.constexpr, V: tl.constexpr,
     BLOCK_V: tl.constexpr, HAS_STATE: tl.constexpr, PARALLEL: tl.constexpr, EVICT: tl.constexpr,
-    TILES: tl.constexpr = 1,
+    TILES: tl.constexpr = 1, OUT_FIRST: tl.constexpr = False, FLAT: tl.constexpr = False,
 ):
-    pid_v = tl.program_id(0)
-    pid_bh = tl.program_id(1)
+    if FLAT:  # a 1-D grid, the row tiles of one slice adjacent
+        pid_v = tl.program_id(0) % (V // (BLOCK_V * TILES))
+        pid_bh = tl.program_id(0) // (V // (BLOCK_V * TILES))
+    else:
+        pid_v = tl.program_id(0)
+        pid_bh = tl.program_id(1)
     batch = pid_bh // NUM_V_HEADS
     head = pid_bh % NUM_V_HEADS
     bh = batch * NUM_V_HEADS + head
@@ -87,7 +91,10 @@ def gdn_decode_kernel(
             d = beta * v
             s_new = d[:, None] * k[None, :]
             out = d * tl.sum(k * q) * scale
+        if OUT_FIRST:  # the output rows before the state rows
+            tl.store(out_ptr + bh.to(tl.int64) * V + offs_v, out.to(out_ptr.dtype.element_ty))
         tl.store(new_state_ptr + slice_off + tile + t * BLOCK_V * K, s_new, eviction_policy=policy)
-        tl.store(out_ptr + bh.to(tl.int64) * V + offs_v, out.to(out_ptr.dtype.element_ty))
+        if not OUT_FIRST:
+            tl.store(out_ptr + bh.to(tl.int64) * V + offs_v, out.to(out_ptr.dtype.element_ty))
         if HAS_STATE and t + 1 < TILES:
             s = s_next

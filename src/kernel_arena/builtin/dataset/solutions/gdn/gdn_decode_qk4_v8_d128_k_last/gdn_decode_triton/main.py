@@ -42,23 +42,27 @@ def run(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state):
 
 
 def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v, num_warps=2,
-           parallel=True, evict=False, tiles=1):
+           parallel=True, evict=False, tiles=1, out_first=False, flat=False):
     """One launch with BLOCK_V = ``block_v`` (a power of two dividing V) on ``num_warps`` warps.
     ``parallel`` False reduces S'.k then S_new.q one after the other; ``evict`` marks the state
     load and store evict-first; ``tiles`` row tiles a program (block_v * tiles divides V), the
-    next one's load issued before the current one's update. All kept for the launch-option sweep
+    next one's load issued before the current one's update; ``out_first`` stores the output rows
+    before the new state rows; ``flat`` launches a 1-D grid. All kept for the launch-option sweep
     and for tests."""
     batch, _, num_q_heads, head_k = q.shape
     num_v_heads, head_v = v.shape[2], v.shape[3]
     if scale is None or float(scale) == 0.0:
         scale = 1.0 / math.sqrt(head_k)
     grid = (head_v // (block_v * tiles), batch * num_v_heads)
+    if flat:
+        grid = (grid[0] * grid[1],)
     has_state = state is not None
     gdn_decode_kernel[grid](
         q, k, v, state if has_state else new_state, A_log, a, dt_bias, b, output, new_state,
         float(scale),
         NUM_Q_HEADS=num_q_heads, NUM_V_HEADS=num_v_heads, K=head_k, V=head_v,
         BLOCK_V=block_v, HAS_STATE=has_state, PARALLEL=parallel, EVICT=evict, TILES=tiles,
+        OUT_FIRST=out_first, FLAT=flat,
         num_warps=num_warps,
     )
     return None

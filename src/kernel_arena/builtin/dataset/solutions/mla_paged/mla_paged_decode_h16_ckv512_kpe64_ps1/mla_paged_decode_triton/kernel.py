@@ -83,6 +83,12 @@ the segment split, the stores (acc^T transposed back) and the merges are those a
 15-35% slower than the default layout on the batch-64 production batches: Triton 3.6 issues the
 next tile's copies only after the current tile's dots, so copy and compute do not overlap
 (benchmarks/results/decode_kernels.md); run() does not use it.
+
+Probe (PROBE; off by default, GPU only). With a probe buffer (int64, PROBE_FIELDS a program) each
+program writes the global ns timer at its start and end, its SM's cycle counter at start, after
+the tile loop (segment programs) or the wait (merge programs) and at end, its SM and its role
+(PROBE_DIRECT, _PARTIAL, _MERGED, _MERGE; 0 for none). benchmarks/mla_timeline.py reads it as a
+timeline. Off, the kernel's code is unchanged (the pointer is the counters, never written).
 """
 
 import triton
@@ -94,15 +100,20 @@ LOG2E = 1.4426950408889634
 @triton.jit
 def mla_decode_kernel(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
-    out_ptr, lse_ptr, qk_scale, batch, chunk, num_chunks,
+    out_ptr, lse_ptr, qk_scale, batch, chunk, num_chunks, probe_ptr,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
-    D_SPLIT: tl.constexpr, TOKEN_ROWS: tl.constexpr = False,
+    D_SPLIT: tl.constexpr, TOKEN_ROWS: tl.constexpr = False, PROBE: tl.constexpr = False,
 ):
     tl.static_assert((D_SPLIT == 1) or (D_SPLIT == 2), "D_SPLIT: 1 (whole rows) or 2 (two column halves)")
     tl.static_assert((not TOKEN_ROWS) or (D_SPLIT == 1), "TOKEN_ROWS takes whole rows")
+    tl.static_assert((not TOKEN_ROWS) or (not PROBE), "PROBE times the default layout")
     pid = tl.program_id(0)
+    probe_row = probe_ptr + tl.cast(pid, tl.int64) * PROBE_FIELDS  # only written with PROBE
+    if PROBE:
+        tl.store(probe_row + 0, _globaltimer(pid))
+        tl.store(probe_row + 2, _clock64(pid))
     if pid < (num_chunks + batch) * D_SPLIT:
         if TOKEN_ROWS:
             _segment_rows_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
@@ -110,16 +121,51 @@ def mla_decode_kernel(
                                   NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST)
         elif D_SPLIT == 1:
             _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
-                             count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid, 0,
-                             NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT)
+                             count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid, 0, probe_row,
+                             NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT, PROBE)
         else:  # the halves of slot i are programs 2i and 2i + 1 (adjacent: the second's rows are in L2)
             _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
                              count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid // D_SPLIT, pid % D_SPLIT,
-                             NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT)
+                             probe_row, NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST,
+                             D_SPLIT, PROBE)
     else:
         _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
-                       pid - num_chunks * D_SPLIT - batch * D_SPLIT, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS, CHUNK_S,
-                       BLOCK_B, MERGE_LAST, D_SPLIT)
+                       pid - num_chunks * D_SPLIT - batch * D_SPLIT, probe_row, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS,
+                       CHUNK_S, BLOCK_B, MERGE_LAST, D_SPLIT, PROBE)
+    if PROBE:
+        tl.debug_barrier()  # every thread's work of this program is done
+        tl.store(probe_row + 1, _globaltimer(pid))
+        tl.store(probe_row + 4, _clock64(pid))
+        tl.store(probe_row + 5, _smid(pid))
+
+
+# The probe's fields per program (int64): globaltimer (ns) at start and at end, clock64 (SM cycles)
+# at start, after the tile loop or a merge program's wait, and at end, the SM, and what the program
+# did (PROBE_* below; 0: nothing).
+PROBE_FIELDS = tl.constexpr(8)
+PROBE_DIRECT = tl.constexpr(1)  # a segment program that wrote out and lse of a one-slot sequence
+PROBE_PARTIAL = tl.constexpr(2)  # a segment program that wrote a partial and arrived
+PROBE_MERGED = tl.constexpr(3)  # ... and, as the last arrival, merged its sequence
+PROBE_MERGE = tl.constexpr(4)  # a merge program that waited for and merged its slice
+
+
+@triton.jit
+def _globaltimer(x):
+    """The GPU's global nanosecond timer; ``x`` (any int32 scalar) only gives the asm an operand."""
+    return tl.inline_asm_elementwise("mov.u64 $0, %globaltimer;", "=l,r", [x], dtype=tl.int64, is_pure=False, pack=1)
+
+
+@triton.jit
+def _clock64(x):
+    """This SM's cycle counter."""
+    return tl.inline_asm_elementwise("mov.u64 $0, %clock64;", "=l,r", [x], dtype=tl.int64, is_pure=False, pack=1)
+
+
+@triton.jit
+def _smid(x):
+    """The SM this program runs on."""
+    return tl.inline_asm_elementwise("{ .reg .u32 s; mov.u32 s, %smid; cvt.u64.u32 $0, s; }", "=l,r", [x],
+                                     dtype=tl.int64, is_pure=False, pack=1)
 
 
 @triton.jit
@@ -164,10 +210,10 @@ def _slot_count(start, end, chunk):
 @triton.jit
 def _segment_program(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
-    out_ptr, lse_ptr, qk_scale, batch, chunk, i, half,
+    out_ptr, lse_ptr, qk_scale, batch, chunk, i, half, probe_row,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
-    MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr,
+    MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr, PROBE: tl.constexpr,
 ):
     # Slot i, output columns [col0, col0 + OWN): all of them (D_SPLIT = 1, half = 0) or one half.
     W: tl.constexpr = D_CKV // 8  # the latent in eight slices (see the module docstring)
@@ -244,6 +290,8 @@ def _segment_program(
                 a7 = a7 * alpha[:, None] + tl.dot(p, c7)
             m = m_new
 
+        if PROBE:
+            tl.store(probe_row + 3, _clock64(i))
         nonempty = l > 0
         inv = (1.0 / tl.where(nonempty, l, 1.0))[:, None]  # l = 0 only if every score was -inf: acc is 0
         lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
@@ -252,17 +300,20 @@ def _segment_program(
         if n_slots <= 1:
             _store_row(out_ptr + rows[:, None] * D_CKV + own_w[None, :], lse_ptr + rows, other, inv, lse, half,
                        a0, a1, a2, a3, a4, a5, a6, a7, W, D_SPLIT)
+            if PROBE:
+                tl.store(probe_row + 6, PROBE_DIRECT)
         else:
             part = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
             _store_row(part_o_ptr + part[:, None] * D_CKV + own_w[None, :], part_lse_ptr + part, other, inv, lse,
                        half, a0, a1, a2, a3, a4, a5, a6, a7, W, D_SPLIT)
             _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, start // chunk + b64, n_slots,
-                    NUM_HEADS, D_CKV, MERGE_LAST, D_SPLIT)
+                    probe_row, NUM_HEADS, D_CKV, MERGE_LAST, D_SPLIT, PROBE)
 
 
 @triton.jit
-def _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, first_slot, n_slots,
-            NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr):
+def _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, first_slot, n_slots, probe_row,
+            NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr,
+            PROBE: tl.constexpr = False):
     """After a program's partial stores: bump sequence b's arrival counter (b's n_slots segments
     arrive D_SPLIT times each); the last arrival of a sequence of up to MERGE_LAST slots merges it."""
     tl.debug_barrier()  # every thread's partial stores precede the release below
@@ -272,8 +323,14 @@ def _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, first_slot
             _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, first_slot, n_slots,
                              b.to(tl.int64), NUM_HEADS, D_CKV)
             tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
+            if PROBE:
+                tl.store(probe_row + 6, PROBE_MERGED)
+        elif PROBE:
+            tl.store(probe_row + 6, PROBE_PARTIAL)
     else:
         tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
+        if PROBE:
+            tl.store(probe_row + 6, PROBE_PARTIAL)
 
 
 @triton.jit
@@ -335,7 +392,7 @@ def _segment_rows_program(
             tl.store(part_o_ptr + part[:, None] * D_CKV + offs_c[None, :], o)
             tl.store(part_lse_ptr + part, lse)
             _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, start // chunk + b64, n_slots,
-                    NUM_HEADS, D_CKV, MERGE_LAST, 1)
+                    count_ptr, NUM_HEADS, D_CKV, MERGE_LAST, 1)
 
 
 @triton.jit
@@ -426,9 +483,10 @@ def _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_t, limit, D_CKV: tl.const
 
 @triton.jit
 def _merge_program(
-    part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, m,
+    part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, m, probe_row,
     NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr,
+    PROBE: tl.constexpr,
 ):
     # Merge program m serves (sequence b, MERGE_HEADS heads from h0, a BLOCK_D slice of the output).
     d_blocks: tl.constexpr = HEAD_DIM // BLOCK_D
@@ -445,6 +503,9 @@ def _merge_program(
         arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
         while arrived < n_slots * D_SPLIT:  # every half of every slot of b
             arrived = tl.atomic_add(count_ptr + b, 0, sem="acquire", scope="gpu")
+        if PROBE:
+            tl.store(probe_row + 3, _clock64(m))
+            tl.store(probe_row + 6, PROBE_MERGE)
         first_slot = start // chunk + b
         offs_h = h0 + tl.arange(0, MERGE_HEADS)
         offs_d = pid_d * BLOCK_D + tl.arange(0, BLOCK_D)

@@ -1,0 +1,206 @@
+"""Where the time of one MLA decode call goes: a per-program timeline from inside the kernel.
+
+    python benchmarks/mla_timeline.py --results benchmarks/results/mla_timeline.md
+
+The Triton MLA kernel takes an optional probe buffer (``decode(..., probe=...)``, kernel.py
+``PROBE``): each program writes the GPU's global nanosecond timer at its start and end, its SM's
+cycle counter at start, after its tile loop (segment programs) or its wait (merge programs) and at
+end, its SM and its role. This script runs run()'s own plan (chunk, merge heads, stages) with the
+probe on the production-shaped MLA batches of ``decode_batches.py`` (cold L2 before every call),
+and reports per batch, as medians over the calls:
+
+- the kernel's span by CUPTI without the probe, and the probed span (first start to last end);
+- segment programs: how many had work, when the last one started, the tile loop's duration
+  (median and longest), the time after the loop (partial or output store, the arrival, and for
+  the last arrival of a sequence the merge of its partials), and when the last one ended;
+- merge programs: how many waited for a sequence and merged it, how many found nothing, when the
+  last one ended;
+- the critical program (the one that ended last): its role, start, loop and tail.
+
+Cycle counts are turned into µs by the SM clock measured from the same programs (cycles over
+nanoseconds of the programs longer than 2 µs). Needs a GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import build_fn, command_line, environment_line, md_table, write_results  # noqa: E402
+from decode_batches import decode_batches  # noqa: E402
+from production_bench import production_inputs  # noqa: E402
+
+from kernel_arena.measure.timing import TimingSettings, time_call  # noqa: E402
+
+SOLUTION = "mla_paged_decode_triton"
+ROLES = {0: "none", 1: "direct", 2: "partial", 3: "partial+merged", 4: "merge"}
+FLUSH_BYTES = 256 << 20  # larger than the H100's and H200's 50 MB L2
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def probe_call(mod: Any, inputs: dict, flush: torch.Tensor, calls: int) -> tuple[list[dict], int]:
+    """``calls`` probed launches of run()'s plan, each after an L2 flush: the per-call summaries."""
+    q_nope = inputs["q_nope"]
+    total, batch, num_heads = inputs["kv_indices"].numel(), q_nope.shape[0], q_nope.shape[1]
+    chunk = mod.plan_chunks(total, batch, mod._sm_count(q_nope.device))[0]
+    plan = dict(num_stages=mod.NUM_STAGES, merge_heads=mod.merge_heads_for(total, batch, num_heads),
+                merge_last=mod.MERGE_LAST)
+    out = torch.empty_like(q_nope)
+    lse = torch.empty(batch, num_heads, dtype=torch.float32, device=q_nope.device)
+    args = [inputs[k] for k in ("q_nope", "q_pe", "ckv_cache", "kpe_cache", "kv_indptr", "kv_indices", "sm_scale")]
+    grid = mod._launch_args(*args, out, lse, chunk, **plan)[0][0]
+    segments = -(-total // chunk) + batch
+    probe = torch.zeros(grid * mod.PROBE_WIDTH, dtype=torch.int64, device=q_nope.device)
+    summaries = []
+    for i in range(calls + 2):  # two warm-up calls (compile, first touch)
+        flush.zero_()
+        probe.zero_()
+        mod.decode(*args, out, lse, chunk, probe=probe, **plan)
+        torch.cuda.synchronize()
+        if i >= 2:
+            summaries.append(summarize(probe.view(grid, mod.PROBE_WIDTH).cpu().numpy(), segments))
+    return summaries, chunk
+
+
+def summarize(p: np.ndarray, segments: int) -> dict:
+    """One call's probe (programs x fields) as times in µs from the first program's start."""
+    gt0, gt1, c0, cmid, c1, _sm, role = (p[:, i] for i in range(7))
+    begin = gt0.min()
+    long_ = (gt1 - gt0) > 2_000
+    ghz = float(np.median((c1 - c0)[long_] / (gt1 - gt0)[long_])) if long_.any() else 1.7
+    us = 1e-3
+
+    def cyc(x: np.ndarray) -> np.ndarray:
+        return x / ghz * us
+
+    seg = np.arange(len(p)) < segments
+    live = seg & (role > 0)
+    merge = ~seg & (role == 4)
+    idle_merge = ~seg & (role == 0)
+    last = int(np.argmax(gt1))
+    loop = cyc(cmid - c0)
+    tail = cyc(c1 - cmid)
+    merged = live & (role == 3)
+    return {
+        "span_us": float((gt1.max() - begin) * us),
+        "sm_ghz": ghz,
+        "segments_live": int(live.sum()),
+        "segments_idle": int((seg & (role == 0)).sum()),
+        "last_segment_start_us": float((gt0[live].max() - begin) * us) if live.any() else 0.0,
+        "loop_median_us": float(np.median(loop[live])) if live.any() else 0.0,
+        "loop_max_us": float(loop[live].max()) if live.any() else 0.0,
+        "tail_median_us": float(np.median(tail[live & ~merged])) if (live & ~merged).any() else 0.0,
+        "tail_merged_median_us": float(np.median(tail[merged])) if merged.any() else 0.0,
+        "merged_by_last_arrival": int(merged.sum()),
+        "last_segment_end_us": float((gt1[seg].max() - begin) * us),
+        "merge_programs": int(merge.sum()),
+        "merge_idle": int(idle_merge.sum()),
+        "merge_wait_median_us": float(np.median(cyc(cmid - c0)[merge])) if merge.any() else 0.0,
+        "merge_work_median_us": float(np.median(tail[merge])) if merge.any() else 0.0,
+        "last_merge_end_us": float((gt1[merge].max() - begin) * us) if merge.any() else 0.0,
+        "last_idle_merge_end_us": float((gt1[idle_merge].max() - begin) * us) if idle_merge.any() else 0.0,
+        "critical": {
+            "program": last,
+            "role": ROLES.get(int(role[last]), "?"),
+            "start_us": float((gt0[last] - begin) * us),
+            "loop_us": float(loop[last]) if role[last] in (1, 2, 3) else 0.0,
+            "wait_us": float(cyc(cmid - c0)[last]) if role[last] == 4 else 0.0,
+            "end_us": float((gt1[last] - begin) * us),
+        },
+    }
+
+
+def measure(buckets: tuple[str, ...], calls: int) -> list[dict]:
+    fn = build_fn(SOLUTION)
+    mod = SimpleNamespace(**fn.__globals__)  # the Solution's main.py: its plan functions and decode
+    flush = torch.empty(FLUSH_BYTES // 4, dtype=torch.int32, device="cuda")
+    rows = []
+    for b in decode_batches("mla"):
+        if b.bucket not in buckets:
+            continue
+        inputs = production_inputs("mla", b, seed=7)
+        q = inputs["q_nope"]
+        out = torch.empty_like(q)
+        lse = torch.empty(q.shape[0], q.shape[1], dtype=torch.float32, device=q.device)
+        plain = time_call(lambda: fn(*inputs.values(), out, lse), torch.device("cuda"), TimingSettings(5, 30, 3))
+        calls_, chunk = probe_call(mod, inputs, flush, calls)
+        med = {k: _median([c[k] for c in calls_]) for k in calls_[0] if k != "critical"}
+        crit = calls_[len(calls_) // 2]["critical"]
+        roles = [c["critical"]["role"] for c in calls_]
+        row = {"case": b.name, "batch": b.batch, "tokens": int(b.indices.size), "chunk": chunk,
+               "kernel_us": plain.latency_ms * 1e3, "timer": plain.method, **med,
+               "critical_role": max(set(roles), key=roles.count), "critical_example": crit}
+        rows.append(row)
+        print(json.dumps(row)[:400], flush=True)
+    return rows
+
+
+def report(rows: list[dict], calls: int, wall: float) -> str:
+    table = [
+        [r["case"], r["tokens"], r["chunk"], f"{r['kernel_us']:.1f}", f"{r['span_us']:.1f}",
+         f"{r['segments_live']:.0f} / {r['segments_idle']:.0f}", f"{r['last_segment_start_us']:.1f}",
+         f"{r['loop_median_us']:.1f} / {r['loop_max_us']:.1f}",
+         f"{r['tail_median_us']:.1f} / {r['tail_merged_median_us']:.1f} ({r['merged_by_last_arrival']:.0f})",
+         f"{r['last_segment_end_us']:.1f}",
+         f"{r['merge_programs']:.0f} / {r['merge_idle']:.0f}",
+         f"{r['merge_wait_median_us']:.1f} / {r['merge_work_median_us']:.1f}",
+         f"{r['last_merge_end_us']:.1f}", f"{r['last_idle_merge_end_us']:.1f}", r["critical_role"]]
+        for r in rows
+    ]
+    head = ["case", "KV tokens", "chunk", "kernel µs (CUPTI, no probe)", "probed span µs",
+            "segment programs with work / without", "last segment start µs", "loop µs median / max",
+            "after loop µs: partial or output / last arrival's merge (count)", "last segment end µs",
+            "merge programs working / idle", "merge wait / work µs", "last merge end µs", "last idle merge end µs",
+            "program ending last"]
+    return "\n".join([
+        "# MLA decode: where one call's time goes (per-program timeline from inside the kernel)",
+        "",
+        f"Command: `{command_line()}`",
+        "",
+        f"Environment: {environment_line()}",
+        "",
+        "run()'s own plan with the kernel's probe on (`decode(..., probe=...)`, kernel.py `PROBE`): every "
+        "program writes the global ns timer at start and end and its SM's cycle counter at start, after the "
+        "tile loop (or a merge program's wait) and at end. Times are from the first program's start; every "
+        f"column is the median over {calls} calls, each after a 256 MiB L2 flush. `kernel µs` is the same "
+        "batch without the probe, by the project's CUPTI timer (cold L2, median of 3 x 30). Segment programs "
+        "are one per (sequence, chunk) slot; `after loop` is the output or partial store plus the arrival "
+        "(and, for a sequence's last arrival, the merge of its 2-8 partials); merge programs serve "
+        f"sequences of more than 8 slots. Whole script: {wall:.0f} s.",
+        "",
+        md_table(head, table),
+        "",
+    ])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--results", default="benchmarks/results/mla_timeline.md")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--buckets", default="b16,b64", help="comma-separated buckets of decode_batches.py (b1,b16,b64)")
+    ap.add_argument("--calls", type=int, default=20, help="probed calls per batch (default 20)")
+    args = ap.parse_args()
+    if not torch.cuda.is_available():
+        sys.exit("mla_timeline.py needs a CUDA GPU (the probe reads PTX timers)")
+    t0 = time.time()
+    rows = measure(tuple(args.buckets.split(",")), args.calls)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    write_results(args.results, report(rows, args.calls, time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()

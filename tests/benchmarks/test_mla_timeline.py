@@ -1,0 +1,54 @@
+"""benchmarks/mla_timeline.py: a probe buffer read back as a timeline (a planted one here; the real
+ones come from the GPU kernel)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import mla_timeline as mt  # noqa: E402
+
+
+def _program(gt0: int, gt1: int, loop_ns: int, role: int, ghz: float = 2.0) -> list[int]:
+    """A probe row: ns timer at start and end, cycles at start, after the loop (or wait), at end."""
+    c0 = 1_000_000
+    return [gt0, gt1, c0, c0 + int(loop_ns * ghz), c0 + int((gt1 - gt0) * ghz), 7, role, 0]
+
+
+def test_summary_times_each_phase_from_the_first_start():
+    # Three segment programs (two with work, one with none) and two merge programs (one working).
+    p = np.array([
+        _program(10_000, 20_000, 6_000, 2),   # partial: 6 us loop, 4 us after it
+        _program(11_000, 25_000, 8_000, 3),   # the last arrival: 8 us loop, 6 us store + merge
+        _program(10_500, 11_000, 0, 0),       # no segment
+        _program(12_000, 29_000, 14_000, 4),  # merge: waits 14 us, works 3 us
+        _program(12_500, 15_000, 0, 0),       # idle merge program
+    ], dtype=np.int64)
+    s = mt.summarize(p, segments=3)
+    assert abs(s["sm_ghz"] - 2.0) < 1e-9
+    assert s["span_us"] == 19.0
+    assert (s["segments_live"], s["segments_idle"]) == (2, 1)
+    assert s["last_segment_start_us"] == 1.0
+    assert (s["loop_median_us"], s["loop_max_us"]) == (7.0, 8.0)
+    assert s["tail_median_us"] == 4.0 and s["tail_merged_median_us"] == 6.0 and s["merged_by_last_arrival"] == 1
+    assert s["last_segment_end_us"] == 15.0
+    assert (s["merge_programs"], s["merge_idle"]) == (1, 1)
+    assert (s["merge_wait_median_us"], s["merge_work_median_us"]) == (14.0, 3.0)
+    assert s["last_merge_end_us"] == 19.0 and s["last_idle_merge_end_us"] == 5.0
+    assert s["critical"]["role"] == "merge" and s["critical"]["wait_us"] == 14.0
+
+
+def test_report_names_the_timer_and_the_columns():
+    row = {"case": "prod_b64_00", "tokens": 100, "chunk": 32, "kernel_us": 9.0, "span_us": 8.0,
+           "segments_live": 4, "segments_idle": 1, "last_segment_start_us": 0.5, "loop_median_us": 3.0,
+           "loop_max_us": 4.0, "tail_median_us": 1.0, "tail_merged_median_us": 2.0, "merged_by_last_arrival": 1,
+           "last_segment_end_us": 7.0, "merge_programs": 0, "merge_idle": 64, "merge_wait_median_us": 0.0,
+           "merge_work_median_us": 0.0, "last_merge_end_us": 0.0, "last_idle_merge_end_us": 6.0,
+           "critical_role": "partial+merged"}
+    text = mt.report([row], calls=20, wall=1.0)
+    assert "CUPTI" in text and "L2 flush" in text and "median over 20 calls" in text
+    assert "| prod_b64_00 | 100 | 32 | 9.0 | 8.0 | 4 / 1 |" in text
