@@ -138,6 +138,15 @@ SPACES = {
              "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256]},
         ],
     },
+    # MLA merge programs on the batch-16 and batch-64 production batches, at run()'s chunk and tile:
+    # heads per merge program (1: 64 programs a sequence, 4: 16, 16: 4) and the last-arrival bound
+    # (merge_last 8 or 16: sequences of up to that many slots merged by their last segment program;
+    # the grid holds (num_chunks - 1) // merge_last sequences' worth of merge programs, most of them
+    # idle when few sequences are long).
+    "mergemix": {
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
+                "merge_heads": [1, 4, 16], "merge_last": [8, 16]},
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -162,12 +171,14 @@ SHAPES = {
     "stages": [],
     "split": [],
     "rows": [],
+    "mergemix": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
-PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "rows", "single")
+PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "rows", "mergemix", "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
-EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "rows": ("b16", "b64"), "single": ("b1",)}
+EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "rows": ("b16", "b64"), "mergemix": ("b16", "b64"),
+                          "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
 EMBEDDED = {
@@ -184,6 +195,7 @@ EMBEDDED = {
     "stages": (),
     "split": (),
     "rows": (),
+    "mergemix": (),
     "tiny": (),
     "single": (),
 }
