@@ -247,11 +247,9 @@ ORDER_VARIANTS = {
     "parallel": dict(parallel=True),
     "serial": dict(parallel=False),
     "parallel+out first": dict(parallel=True, out_first=True),
-    "serial+out first": dict(parallel=False, out_first=True),
-    "parallel+flat": dict(parallel=True, flat=True),
     "serial+out first+flat": dict(parallel=False, out_first=True, flat=True),
 }
-ORDER_BATCHES = (32, 64, 128, 256, 512)
+ORDER_BATCHES = (16, 32, 64, 128, 256, 512, 1024)
 
 
 def sweep_tiles(batch: int) -> tuple[int, ...]:
@@ -366,7 +364,7 @@ def main() -> None:
     ap.add_argument("--sweep-walk", default=None,
                     help="write the tile-walking sweep (batch 32-1024) here instead")
     ap.add_argument("--sweep-order", default=None,
-                    help="write the store-order and grid-shape sweep (batch 32-512, five interleaved rounds) here")
+                    help="write the store-order and grid-shape sweep (batch 16-1024, five interleaved rounds) here")
     args = ap.parse_args()
     copy_bw = copy_bandwidth_gbs()
     t0 = time.time()

@@ -147,6 +147,14 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1, 4, 16], "merge_last": [8, 16]},
     },
+    # MLA merge programs as wide as the latent: 128, 256 or 512 output columns a program (64, 32 or
+    # 16 programs a long sequence), at run()'s chunk and tile, on every production batch. A merge
+    # program's time is a chain of dependent loads (indptr, its counter, CHUNK_S slots at a time),
+    # not its bytes; merge programs queue for the SMs' slots behind the segment programs.
+    "mergewide": {
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
+                "merge_heads": [1], "merge_last": [8], "merge_block_d": [128, 256, 512]},
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -172,13 +180,15 @@ SHAPES = {
     "split": [],
     "rows": [],
     "mergemix": [],
+    "mergewide": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
-PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "rows", "mergemix", "single")
+PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "rows", "mergemix", "mergewide",
+                   "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "rows": ("b16", "b64"), "mergemix": ("b16", "b64"),
-                          "single": ("b1",)}
+                          "mergewide": None, "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
 EMBEDDED = {
@@ -196,6 +206,7 @@ EMBEDDED = {
     "split": (),
     "rows": (),
     "mergemix": (),
+    "mergewide": (),
     "tiny": (),
     "single": (),
 }

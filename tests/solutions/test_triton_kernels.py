@@ -210,16 +210,18 @@ def test_mla_triton_matches_reference(builtin, chunk, lengths):
         _check(out, lse, *expected)
 
 
-@pytest.mark.parametrize("merge_heads", [4, 16])
-def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads):
-    """Merge programs taking 4 or all 16 heads of a sequence (the default takes 1 head)."""
+@pytest.mark.parametrize(("merge_heads", "merge_block_d"), [(4, 128), (16, 128), (1, 512), (4, 256)])
+def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads, merge_block_d):
+    """Merge programs taking 4 or all 16 heads of a sequence (the default takes 1 head), and 256 or
+    all 512 output columns (the default takes 128)."""
     lengths = [(i * 5) % 4 for i in range(40)]
     mod = _load(MLA)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 17, 5)
     out = torch.full((40, 16, 512), float("nan")).bfloat16()
     lse = torch.full((40, 16), float("nan"))
     scale = 1 / math.sqrt(192)
-    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2, merge_heads=merge_heads)
+    mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2, merge_heads=merge_heads,
+               merge_block_d=merge_block_d)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
 

@@ -222,7 +222,7 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
-           token_rows=False, probe=None):
+           token_rows=False, probe=None, merge_block_d=128):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
@@ -230,16 +230,17 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     half of the output columns) and token_rows (the tokens as the rows of both dots; see
     kernel.py). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS elements, or None; when
     given, every program writes its timestamps, SM and role there (kernel.py, PROBE; needs a GPU).
+    merge_block_d: output columns per merge program (128, 256 or 512).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
-        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, token_rows, probe)
+        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, token_rows, probe, merge_block_d)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
                  block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0,
-                 d_split=1, token_rows=False, probe=None):
+                 d_split=1, token_rows=False, probe=None, merge_block_d=128):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     if d_split not in (1, 2):
         raise ValueError(f"d_split must be 1 or 2, not {d_split!r}")
@@ -253,7 +254,9 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
     num_chunks = max(1, -(-total // chunk))
     part_o, part_lse, counts = _scratch(q_nope.device, num_chunks + batch, batch, num_heads, d_ckv)
     # Merge programs per sequence: (16 / merge_heads) x (512 / block_d); see merge_heads_for.
-    block_d = 128
+    if merge_block_d not in (128, 256, 512):
+        raise ValueError(f"merge_block_d must be 128, 256 or 512, not {merge_block_d!r}")
+    block_d = merge_block_d
     if merge_heads is None:
         merge_heads = merge_heads_for(total, batch, num_heads)
     merge_seqs = merge_sequences(batch, num_chunks, merge_last)
