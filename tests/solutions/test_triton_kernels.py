@@ -384,6 +384,12 @@ def test_mla_merge_layout_follows_batch_and_average_length():
     assert mod.merge_heads_for(6040, 32, 16) == 1
     assert mod.merge_heads_for(131072, 64, 16) == 1
     assert mod.merge_heads_for(65536, 128, 16) == 16  # big batch
+    # One-head merge programs take the whole latent (16 a sequence); all-head ones 128 columns.
+    assert mod.merge_block_d_for(1) == 512 and mod.merge_block_d_for(16) == 128
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs([40, 3, 9], 5, 3)
+    out, lse = torch.empty(3, 16, 512).bfloat16(), torch.empty(3, 16)
+    launch = mod._launch_args(qn, qp, ckv, kpe, indptr, indices, 0.1, out, lse, 4, merge_heads=1, merge_last=2)
+    assert launch[2]["BLOCK_D"] == 512 and launch[0] == ((13 + 3) + mod.merge_sequences(3, 13, 2) * 16,)
 
 
 def test_mla_chunk_plan_uses_shapes_only():
@@ -461,16 +467,20 @@ def test_gdn_triton_matches_reference(builtin, block_v, batch, with_state, scale
 
 def test_gdn_triton_launch_shape_by_device_and_batch():
     """The interpreter runs programs one after another: on CPU, whole V slices; on a GPU, 2-row
-    tiles on one warp up to batch 8, 16-row tiles on one warp up to batch 64, on two beyond."""
+    tiles on one warp up to batch 8, 16-row tiles on one warp up to batch 32, 8-row tiles on one
+    warp with the output stored first up to batch 512, 16-row tiles on two warps beyond."""
     mod = _load(GDN)
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert mod._launch(1, 8, 128, cpu) == (128, 4)
-    assert mod._launch(64, 8, 128, cpu) == (128, 4)
-    assert [mod._launch(b, 8, 128, cuda) for b in (1, 8, 9, 64, 65, 1024)] == [
-        (2, 1),
-        (2, 1),
-        (16, 1),
-        (16, 1),
-        (16, 2),
-        (16, 2),
+    assert mod._launch(1, 8, 128, cpu) == (128, 4, False)
+    assert mod._launch(64, 8, 128, cpu) == (128, 4, False)
+    assert [mod._launch(b, 8, 128, cuda) for b in (1, 8, 9, 32, 33, 64, 512, 513, 1024)] == [
+        (2, 1, False),
+        (2, 1, False),
+        (16, 1, False),
+        (16, 1, False),
+        (8, 1, True),
+        (8, 1, True),
+        (8, 1, True),
+        (16, 2, False),
+        (16, 2, False),
     ]

@@ -1,13 +1,17 @@
 """Gated DeltaNet decode: launch wrapper of the fused Triton kernel in kernel.py.
 
-The grid is (V / BLOCK_V, batch * num_v_heads). BLOCK_V and the warps per program are chosen
-from the batch alone (no host sync), from a sweep on an H100 (`benchmarks/gdn_decode.py
---sweep`, results in `benchmarks/results/gdn_decode_sweep.md`):
+The grid is (V / BLOCK_V, batch * num_v_heads). BLOCK_V, the warps per program and the store
+order are chosen from the batch alone (no host sync), from sweeps on an H100 (`benchmarks/
+gdn_decode.py --sweep` and `--sweep-order`, results in `benchmarks/results/gdn_decode_sweep.md`
+and `gdn_decode_order.md`):
 - up to 64 (sequence, head) slices (batch <= 8 with 8 value heads): one short wave, latency-
   bound: 2-row tiles on one warp, the most programs, each with the shortest chain (a warp-local
   reduction over K, no shared-memory exchange between warps);
-- up to 512 slices (batch <= 64): 16-row tiles on one warp;
-- more: 16-row tiles on two warps, bandwidth-bound (every state byte read once, written once).
+- up to 256 slices (batch <= 32): 16-row tiles on one warp;
+- up to 4096 slices (batch <= 512), bandwidth-bound (every state byte read once, written once):
+  8-row tiles on one warp, the output rows stored before the new state rows (1-2% faster than
+  state first at batch 64-512 in two interleaved sweeps, and ahead of FLA's kernel);
+- more: 16-row tiles on two warps.
 On CPU, where the Triton interpreter runs the programs one after another, a program takes the
 whole V slice of one (sequence, value head): the fewest programs, so the fewest interpreted steps
 (64x fewer than 2-row tiles at batch 1). A missing state is a compile-time flag, not a zeros
@@ -24,21 +28,24 @@ import torch
 from kernel import gdn_decode_kernel
 
 
-def _launch(batch: int, num_v_heads: int, v_dim: int, device: torch.device) -> tuple[int, int]:
-    """(BLOCK_V, num_warps) for a batch."""
+def _launch(batch: int, num_v_heads: int, v_dim: int, device: torch.device) -> tuple[int, int, bool]:
+    """(BLOCK_V, num_warps, output stored first) for a batch."""
     if device.type != "cuda":  # the interpreter: one program per (sequence, value head)
-        return v_dim, 4
+        return v_dim, 4, False
     slices = batch * num_v_heads
     if slices <= 64:
-        return 2, 1
-    if slices <= 512:
-        return 16, 1
-    return 16, 2
+        return 2, 1, False
+    if slices <= 256:
+        return 16, 1, False
+    if slices <= 4096:
+        return 8, 1, True
+    return 16, 2, False
 
 
 def run(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state):
-    block_v, num_warps = _launch(q.shape[0], v.shape[2], v.shape[3], q.device)
-    decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v, num_warps)
+    block_v, num_warps, out_first = _launch(q.shape[0], v.shape[2], v.shape[3], q.device)
+    decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v, num_warps,
+           out_first=out_first)
 
 
 def decode(q, k, v, state, A_log, a, dt_bias, b, scale, output, new_state, block_v, num_warps=2,

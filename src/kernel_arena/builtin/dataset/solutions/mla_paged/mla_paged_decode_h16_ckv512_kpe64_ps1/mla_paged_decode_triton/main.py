@@ -151,10 +151,22 @@ _DECODE = FastLaunch(mla_decode_kernel)
 
 def merge_heads_for(total_tokens: int, batch: int, num_heads: int) -> int:
     """Heads per merge program (merge programs serve only sequences of more than MERGE_LAST
-    slots). Up to 64 sequences: 1 (64 merge programs a sequence, for the many slots of a few long
-    sequences; best or tied on every production batch swept). Otherwise all heads (4 a sequence).
+    slots). Up to 64 sequences: 1 (16 merge programs a sequence with merge_block_d_for's 512
+    columns, for the many slots of a few long sequences; best or tied on every production batch
+    swept). Otherwise all heads (4 a sequence of 128 columns each).
     Evidence: benchmarks/results/decode_kernels.md, tune_attention_merge.md."""
     return 1 if batch <= 64 else num_heads
+
+
+def merge_block_d_for(merge_heads: int) -> int:
+    """Output columns per merge program: the whole 512-wide latent for one-head merge programs.
+    A merge program's time is a chain of dependent loads (indptr, its counter, 16 slots at a
+    time), not its bytes, and merge programs queue for the SMs' slots behind the segment
+    programs, so four times fewer of them end the kernel sooner: on every production batch,
+    geo-mean 1.09x -> 1.15x flashinfer run() (batch 64: 0.96x -> 1.03x; tune_attention_mergewide.md;
+    the timeline of the queue: mla_timeline.md). All-head merge programs keep 128 columns (a
+    [4, 16, 512] fp32 slot tile would not fit in registers)."""
+    return 512 if merge_heads == 1 else 128
 
 
 class _Bound:
@@ -198,11 +210,12 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
         if len(_PLANS) >= _MAX_PLANS:
             _PLANS.clear()
         total, batch, num_heads = shape[:3]
-        plan = _PLANS[shape] = (plan_chunks(total, batch, _sm_count(q_nope.device))[0],
-                                merge_heads_for(total, batch, num_heads))
+        merge_heads = merge_heads_for(total, batch, num_heads)
+        plan = _PLANS[shape] = (plan_chunks(total, batch, _sm_count(q_nope.device))[0], merge_heads,
+                                merge_block_d_for(merge_heads))
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, plan[0],
-        num_stages=NUM_STAGES, merge_heads=plan[1], merge_last=MERGE_LAST)
+        num_stages=NUM_STAGES, merge_heads=plan[1], merge_last=MERGE_LAST, merge_block_d=plan[2])
     kernel = _DECODE(grid, args, constexprs, **options)
     if _DECODE.enabled and aligned and hasattr(kernel, "run") and hasattr(kernel, "function"):
         if bound is None:
@@ -222,7 +235,7 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
-           token_rows=False, probe=None, merge_block_d=128):
+           token_rows=False, probe=None, merge_block_d=None):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
@@ -230,7 +243,7 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     half of the output columns) and token_rows (the tokens as the rows of both dots; see
     kernel.py). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS elements, or None; when
     given, every program writes its timestamps, SM and role there (kernel.py, PROBE; needs a GPU).
-    merge_block_d: output columns per merge program (128, 256 or 512).
+    merge_block_d: output columns per merge program (128, 256 or 512; None: merge_block_d_for).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
@@ -240,7 +253,7 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
                  block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0,
-                 d_split=1, token_rows=False, probe=None, merge_block_d=128):
+                 d_split=1, token_rows=False, probe=None, merge_block_d=None):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     if d_split not in (1, 2):
         raise ValueError(f"d_split must be 1 or 2, not {d_split!r}")
@@ -254,11 +267,13 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
     num_chunks = max(1, -(-total // chunk))
     part_o, part_lse, counts = _scratch(q_nope.device, num_chunks + batch, batch, num_heads, d_ckv)
     # Merge programs per sequence: (16 / merge_heads) x (512 / block_d); see merge_heads_for.
+    if merge_heads is None:
+        merge_heads = merge_heads_for(total, batch, num_heads)
+    if merge_block_d is None:
+        merge_block_d = merge_block_d_for(merge_heads)
     if merge_block_d not in (128, 256, 512):
         raise ValueError(f"merge_block_d must be 128, 256 or 512, not {merge_block_d!r}")
     block_d = merge_block_d
-    if merge_heads is None:
-        merge_heads = merge_heads_for(total, batch, num_heads)
     merge_seqs = merge_sequences(batch, num_chunks, merge_last)
     grid = (num_chunks + batch) * d_split + merge_seqs * (num_heads // merge_heads) * (d_ckv // block_d)
     if probe is not None and probe.numel() < grid * PROBE_WIDTH:
