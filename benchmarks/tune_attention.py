@@ -155,6 +155,14 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1], "merge_last": [8], "merge_block_d": [128, 256, 512]},
     },
+    # The last arrival's merge of its sequence's 2-8 partials (32 KB each), at run()'s plan on every
+    # production batch: one slot's load waited for at a time (1), or Triton's pipelined loop with
+    # the next one or two slots in flight (2, 3). The timeline put this merge at 4-7 us on the
+    # critical path of most batch-64 batches (mla_timeline.md).
+    "mergestages": {
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
+                "merge_heads": [1], "merge_last": [8], "merge_stages": [1, 2, 3]},
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -181,14 +189,15 @@ SHAPES = {
     "rows": [],
     "mergemix": [],
     "mergewide": [],
+    "mergestages": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
 PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "rows", "mergemix", "mergewide",
-                   "single")
+                   "mergestages", "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "rows": ("b16", "b64"), "mergemix": ("b16", "b64"),
-                          "mergewide": None, "single": ("b1",)}
+                          "mergewide": None, "mergestages": None, "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
 EMBEDDED = {
@@ -207,6 +216,7 @@ EMBEDDED = {
     "rows": (),
     "mergemix": (),
     "mergewide": (),
+    "mergestages": (),
     "tiny": (),
     "single": (),
 }

@@ -226,8 +226,8 @@ def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads, merge_block_
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
 
 
-@pytest.mark.parametrize("merge_last", [2, 3])
-def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last):
+@pytest.mark.parametrize(("merge_last", "merge_stages"), [(2, 1), (3, 1), (3, 3)])
+def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last, merge_stages):
     """Sequences of up to merge_last slots are merged by their last chunk program; longer ones by
     the merge programs the grid holds for them (found by rank over indptr). Chunk 4 over these
     lengths gives sequences of 0, 1, 2, 3 and 9 slots, so both paths and the rank search run."""
@@ -241,7 +241,8 @@ def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last):
     for _ in range(2):  # the second call finds the counters reset by the first
         out = torch.full((n, 16, 512), float("nan")).bfloat16()
         lse = torch.full((n, 16), float("nan"))
-        mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 4, merge_heads=16, merge_last=merge_last)
+        mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 4, merge_heads=16, merge_last=merge_last,
+                   merge_stages=merge_stages)
         _check(out, lse, *expected)
 
 

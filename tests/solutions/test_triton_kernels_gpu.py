@@ -97,7 +97,7 @@ def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk, prefetch
 
 
 MLA_LAYOUTS = {"column_split": dict(d_split=2), "token_rows": dict(token_rows=True, block_n=64, num_stages=2),
-               "wide_merge": dict(merge_block_d=512)}
+               "wide_merge": dict(merge_block_d=512), "pipelined_merge": dict(merge_stages=3)}
 
 
 @pytest.mark.parametrize("layout", list(MLA_LAYOUTS))
@@ -105,7 +105,8 @@ MLA_LAYOUTS = {"column_split": dict(d_split=2), "token_rows": dict(token_rows=Tr
 def test_mla_work_layouts_are_race_free(builtin, compiled, chunk, merge_last, prefetch, layout):
     """d_split = 2: a sequence is merged (by its last arrival or by merge programs) only after both
     halves of each of its slots arrived; token_rows: the transposed tile loop and its stores, the
-    same arrivals; wide_merge: merge programs of all 512 output columns (16 a sequence). The counters are reset for the next call; only real parallel execution can
+    same arrivals; wide_merge: merge programs of all 512 output columns (16 a sequence);
+    pipelined_merge: the last arrival's slot loop with the next partials' copies in flight. The counters are reset for the next call; only real parallel execution can
     expose a count that is off."""
     gen = torch.Generator().manual_seed(chunk + merge_last)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(gen, 21, 500, 20_000)

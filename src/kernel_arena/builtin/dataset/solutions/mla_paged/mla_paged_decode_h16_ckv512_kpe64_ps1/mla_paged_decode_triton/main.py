@@ -235,7 +235,7 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
-           token_rows=False, probe=None, merge_block_d=None):
+           token_rows=False, probe=None, merge_block_d=None, merge_stages=1):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
@@ -244,16 +244,18 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     kernel.py). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS elements, or None; when
     given, every program writes its timestamps, SM and role there (kernel.py, PROBE; needs a GPU).
     merge_block_d: output columns per merge program (128, 256 or 512; None: merge_block_d_for).
+    merge_stages: pipeline depth of the last arrival's loop over its sequence's partials (1: none).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
-        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, token_rows, probe, merge_block_d)
+        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, token_rows, probe, merge_block_d,
+        merge_stages)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
                  block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0,
-                 d_split=1, token_rows=False, probe=None, merge_block_d=None):
+                 d_split=1, token_rows=False, probe=None, merge_block_d=None, merge_stages=1):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     if d_split not in (1, 2):
         raise ValueError(f"d_split must be 1 or 2, not {d_split!r}")
@@ -285,6 +287,6 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
              PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last, D_SPLIT=d_split,
-             TOKEN_ROWS=bool(token_rows), PROBE=probe is not None),
+             TOKEN_ROWS=bool(token_rows), PROBE=probe is not None, MERGE_STAGES=merge_stages),
         dict(num_warps=num_warps, num_stages=num_stages),
     )
