@@ -230,6 +230,15 @@ def test_run_repeated_calls_take_the_prepared_launch_and_stay_correct(builtin, c
         mod.run(*inputs, s, out, lse)
         _check(out, lse, *expected)
     assert any(b.kernels for b in mod._BOUND.values())  # calls after the first were prepared launches
+    # The prepared launch hands Triton device addresses (ints), not tensors: no driver pointer
+    # query per tensor per call.
+    assert all(isinstance(x, int) for b in mod._BOUND.values() for x in (*b.scratch, *b.ints))
+    # So run() checks the device itself: a CPU tensor in the call is refused by Triton's own
+    # pointer check on the full path, and never reaches the kernel as a host address (which would
+    # fault the device).
+    with pytest.raises(ValueError, match="cpu tensor"):
+        mod.run(*inputs, scale, out, lse.cpu())
+    torch.cuda.synchronize()
     # A misaligned output takes the full path and is still right.
     wide = torch.empty(out.numel() + 1, dtype=out.dtype, device="cuda")
     odd = wide[1:].view_as(out).fill_(float("nan"))

@@ -210,29 +210,41 @@ _MAX_PLANS = 4096
 class _Bound:
     """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
     (batch, chunk, len(kv_indices)), constexprs, and the compiled kernel per dtypes of the seven
-    caller tensors. Only taken when all seven are 16-byte aligned (what that kernel was compiled
-    for); anything else goes through decode and the thin launcher's full specialization key."""
+    caller tensors. Only taken when all seven are 16-byte aligned CUDA tensors (what that kernel
+    was compiled for); anything else goes through decode and the thin launcher's full
+    specialization key. The launch gets device addresses, not tensors (see _addresses)."""
 
-    __slots__ = ("grid", "scratch", "ints", "consts", "kernels")
+    __slots__ = ("grid", "scratch", "ints", "consts", "kernels", "_keep")
 
     def __init__(self, grid, scratch, ints, consts):
         self.grid = grid
-        self.scratch = scratch
-        self.ints = ints
+        self.scratch = _addresses(scratch)
+        self.ints = _addresses(ints)
         self.consts = consts
         self.kernels = {}
+        self._keep = (scratch, ints)  # the scratch tensors live as long as their addresses are used
+
+
+def _addresses(values: tuple) -> tuple:
+    """Tensors as their device addresses, other values as they are. Triton's launcher takes an int
+    for a pointer argument as it is; for a tensor it calls data_ptr() and asks the driver
+    (cuPointerGetAttribute) whether the address is a device one, a driver call per tensor per
+    launch. The prepared launch makes those checks itself, once per call: data_ptr() for the
+    alignment key, is_cuda for the device."""
+    return tuple(v.data_ptr() if isinstance(v, torch.Tensor) else v for v in values)
 
 
 def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     shape = (kv_indices.numel(), q.shape[0], k_cache.shape[2], q.device)
-    aligned = not (q.data_ptr() | k_cache.data_ptr() | v_cache.data_ptr() | kv_indptr.data_ptr()
-                   | kv_indices.data_ptr() | output.data_ptr() | lse.data_ptr()) & 15
+    a, b, c, d, e, f, g = (q.data_ptr(), k_cache.data_ptr(), v_cache.data_ptr(), kv_indptr.data_ptr(),
+                           kv_indices.data_ptr(), output.data_ptr(), lse.data_ptr())
+    aligned = not (a | b | c | d | e | f | g) & 15
     dtypes = (q.dtype, k_cache.dtype, v_cache.dtype, kv_indptr.dtype, kv_indices.dtype, output.dtype, lse.dtype)
     bound = _BOUND.get(shape)
     kernel = bound.kernels.get(dtypes) if bound is not None and aligned and _DECODE.enabled else None
-    if kernel is not None:  # the prepared launch
-        args = (q, k_cache, v_cache, kv_indptr, kv_indices, *bound.scratch, output, lse, float(sm_scale) * LOG2E,
-                *bound.ints)
+    if kernel is not None and (q.is_cuda and k_cache.is_cuda and v_cache.is_cuda and kv_indptr.is_cuda
+                               and kv_indices.is_cuda and output.is_cuda and lse.is_cuda):  # the prepared launch
+        args = (a, b, c, d, e, *bound.scratch, f, g, float(sm_scale) * LOG2E, *bound.ints)
         if _DECODE.launch_compiled(kernel, bound.grid, args, bound.consts):
             return
     plan = _PLANS.get(shape)
