@@ -158,7 +158,7 @@ SPACES = {
     # The last arrival's merge of its sequence's 2-8 partials (32 KB each), at run()'s plan on every
     # production batch: one slot's load waited for at a time (1), or Triton's pipelined loop with
     # the next one or two slots in flight (2, 3). The timeline put this merge at 4-7 us on the
-    # critical path of most batch-64 batches (mla_timeline.md).
+    # critical path of most batch-64 batches (mla_timeline_before.md).
     "mergestages": {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1], "merge_last": [8], "merge_stages": [1, 2, 3]},

@@ -164,8 +164,8 @@ def merge_block_d_for(merge_heads: int) -> int:
     time), not its bytes, and merge programs queue for the SMs' slots behind the segment
     programs, so four times fewer of them end the kernel sooner: on every production batch,
     geo-mean 1.09x -> 1.15x flashinfer run() (batch 64: 0.96x -> 1.03x; tune_attention_mergewide.md;
-    the timeline of the queue: mla_timeline.md). All-head merge programs keep 128 columns (a
-    [4, 16, 512] fp32 slot tile would not fit in registers)."""
+    the timelines before and after: mla_timeline_before.md, mla_timeline.md). All-head merge
+    programs keep 128 columns (a [4, 16, 512] fp32 slot tile would not fit in registers)."""
     return 512 if merge_heads == 1 else 128
 
 
