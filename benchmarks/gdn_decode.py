@@ -291,12 +291,15 @@ def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float,
             ok[config] = close(*to_ours(call()), ref_out, ref_state)
         # Rounds: every configuration once per round, in the same order, so drift over the
         # batch's run touches all of them alike; the kernel time is the median over rounds.
-        per_round: dict[tuple, list[float]] = {config: [] for config in calls}
+        per_round: dict[tuple, list] = {config: [] for config in calls}
         for _ in range(rounds):
             for config, (call, _to_ours) in calls.items():
-                per_round[config].append(time_call(call, torch.device("cuda"), settings).latency_ms)
-        for config, times in per_round.items():
+                per_round[config].append(time_call(call, torch.device("cuda"), settings))
+        for config, timings in per_round.items():
+            times = [t.latency_ms for t in timings]
             mid = statistics.median(times)
+            # One round: the timer's own spread over its trials; several: the spread over rounds.
+            spread = timings[0].spread if rounds == 1 else (max(times) - min(times)) / mid
             results.append(
                 {
                     "batch": batch,
@@ -305,7 +308,7 @@ def sweep(batches: tuple[int, ...], settings: TimingSettings, copy_bw: float,
                     "variant": config[2],
                     "ok": ok[config],
                     "kernel_ms": mid,
-                    "spread": (max(times) - min(times)) / mid,
+                    "spread": spread,
                 }
             )
             print(json.dumps(results[-1]), flush=True)

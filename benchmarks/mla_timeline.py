@@ -10,10 +10,12 @@ probe on the production-shaped MLA batches of ``decode_batches.py`` (cold L2 bef
 and reports per batch, as medians over the calls:
 
 - the kernel's span by CUPTI without the probe, and the probed span (first start to last end);
-- segment programs: how many had work, when the last one started, the tile loop's duration
-  (median and longest), the time after the loop (partial or output store, the arrival, and for
-  the last arrival of a sequence the merge of its partials), and when the last one ended;
-- merge programs: how many waited for a sequence and merged it, how many found nothing, when the
+- segment programs: how many had work, when the last one started, the time from its start to
+  the end of its tile loop (median and longest: the indptr scan, the q load and the tiles), the
+  time after the loop (partial or output store, the arrival, and for the last arrival of a
+  sequence the merge of its partials), and when the last one ended;
+- merge programs: how many waited for a sequence and merged it (from start to the end of the
+  wait, which includes finding their sequence; then the merge), how many found nothing, when the
   last one ended;
 - the critical program (the one that ended last): its role, start, loop and tail.
 
@@ -62,7 +64,7 @@ def probe_call(mod: Any, inputs: dict, flush: torch.Tensor, calls: int) -> tuple
     lse = torch.empty(batch, num_heads, dtype=torch.float32, device=q_nope.device)
     args = [inputs[k] for k in ("q_nope", "q_pe", "ckv_cache", "kpe_cache", "kv_indptr", "kv_indices", "sm_scale")]
     grid = mod._launch_args(*args, out, lse, chunk, **plan)[0][0]
-    segments = -(-total // chunk) + batch
+    segments = max(1, -(-total // chunk)) + batch  # as the kernel counts them
     probe = torch.zeros(grid * mod.PROBE_WIDTH, dtype=torch.int64, device=q_nope.device)
     summaries = []
     for i in range(calls + 2):  # two warm-up calls (compile, first touch)
@@ -161,9 +163,11 @@ def report(rows: list[dict], calls: int, wall: float) -> str:
         for r in rows
     ]
     head = ["case", "KV tokens", "chunk", "kernel µs (CUPTI, no probe)", "probed span µs",
-            "segment programs with work / without", "last segment start µs", "loop µs median / max",
+            "segment programs with work / without", "last segment start µs",
+            "start to tile loop end µs median / max",
             "after loop µs: partial or output / last arrival's merge (count)", "last segment end µs",
-            "merge programs working / idle", "merge wait / work µs", "last merge end µs", "last idle merge end µs",
+            "merge programs working / idle", "merge start to wait end / work µs", "last merge end µs",
+            "last idle merge end µs",
             "program ending last"]
     return "\n".join([
         "# MLA decode: where one call's time goes (per-program timeline from inside the kernel)",
@@ -174,7 +178,9 @@ def report(rows: list[dict], calls: int, wall: float) -> str:
         "",
         "run()'s own plan with the kernel's probe on (`decode(..., probe=...)`, kernel.py `PROBE`): every "
         "program writes the global ns timer at start and end and its SM's cycle counter at start, after the "
-        "tile loop (or a merge program's wait) and at end. Times are from the first program's start; every "
+        "tile loop (or a merge program's wait) and at end: a segment program's first span covers its indptr "
+        "scan, q load and tiles, a merge program's its search for its sequence and its wait. Times are from "
+        "the first program's start; every "
         f"column is the median over {calls} calls, each after a 256 MiB L2 flush. `kernel µs` is the same "
         "batch without the probe, by the project's CUPTI timer (cold L2, median of 3 x 30). Segment programs "
         "are one per (sequence, chunk) slot; `after loop` is the output or partial store plus the arrival "

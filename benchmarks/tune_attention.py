@@ -155,14 +155,6 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1], "merge_last": [8], "merge_block_d": [128, 256, 512]},
     },
-    # The last arrival's merge of its sequence's 2-8 partials (32 KB each), at run()'s plan on every
-    # production batch: one slot's load waited for at a time (1), or Triton's pipelined loop with
-    # the next one or two slots in flight (2, 3). The timeline put this merge at 4-7 us on the
-    # critical path of most batch-64 batches (mla_timeline_before.md).
-    "mergestages": {
-        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
-                "merge_heads": [1], "merge_last": [8], "merge_stages": [1, 2, 3]},
-    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -189,15 +181,14 @@ SHAPES = {
     "rows": [],
     "mergemix": [],
     "mergewide": [],
-    "mergestages": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
 PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "rows", "mergemix", "mergewide",
-                   "mergestages", "single")
+                   "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "rows": ("b16", "b64"), "mergemix": ("b16", "b64"),
-                          "mergewide": None, "mergestages": None, "single": ("b1",)}
+                          "mergewide": None, "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
 EMBEDDED = {
@@ -216,7 +207,6 @@ EMBEDDED = {
     "rows": (),
     "mergemix": (),
     "mergewide": (),
-    "mergestages": (),
     "tiny": (),
     "single": (),
 }
@@ -281,7 +271,9 @@ def plan_chunk(kind: str, module, inputs: dict) -> int:
 def sweep_configurations(kind: str, space: dict | list, module, inputs: dict) -> list[tuple[tuple, int, dict]]:
     """(values in space order, chunk, decode's keyword arguments) of every configuration of
     ``space`` to time on ``inputs``: PlanChunks resolved to tokens, chunks above
-    max(16, 2 x the tokens) and repeats dropped."""
+    max(16, 2 x the tokens) and repeats dropped. MLA configurations take 128-column merge programs
+    unless the space sweeps merge_block_d (run() takes 512 since tune_attention_mergewide.md; the
+    spaces before it were measured with 128)."""
     total = inputs["kv_indices"].numel()
     plan = None
     out, seen = [], set()
@@ -291,6 +283,8 @@ def sweep_configurations(kind: str, space: dict | list, module, inputs: dict) ->
             config["chunk"] = config["chunk"].factor * plan
         values = tuple(config.values())
         chunk = config.pop("chunk")
+        if kind == "mla":  # the merge programs every MLA space was measured with, unless it sweeps them
+            config.setdefault("merge_block_d", 128)
         if chunk > max(16, 2 * total) or values in seen:
             continue
         seen.add(values)

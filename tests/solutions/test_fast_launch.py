@@ -14,15 +14,15 @@ from solutions.test_triton_kernels import GQA, MLA, _load
 class FakeCompiled:
     """What Triton's launch returns: a compiled kernel with a low-level `run`."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: type[Exception] | None = None) -> None:
         self.function = object()
         self.packed_metadata = object()
         self.fail = fail
         self.calls: list[tuple] = []
 
     def run(self, *args):
-        if self.fail:
-            raise TypeError("this Triton has another launcher signature")
+        if self.fail is not None:
+            raise self.fail("this Triton has another launcher signature")
         self.calls.append(args)
 
 
@@ -105,14 +105,30 @@ def test_a_new_specialization_takes_the_slow_path_once(fast_launch):
     assert len(compiled.calls) == 1
 
 
-def test_an_incompatible_triton_falls_back_to_the_normal_launch_for_good(fast_launch):
-    compiled = FakeCompiled(fail=True)
+@pytest.mark.parametrize("error", [TypeError, AttributeError])
+def test_an_incompatible_triton_falls_back_to_the_normal_launch_for_good(fast_launch, error):
+    compiled = FakeCompiled(fail=error)
     launcher = _launcher(fast_launch, compiled)
     x = torch.zeros(4)
     for _ in range(3):
         launcher((1,), (x, 5), {"A": 1, "B": 2})
     assert not launcher.enabled
     assert len(launcher.jit_fn.slow_launches) == 3  # every call launched exactly once
+
+
+def test_an_argument_the_launcher_refuses_is_the_callers_error_and_keeps_the_fast_path(fast_launch):
+    """Triton's launcher raises ValueError for a pointer it cannot use (a CPU tensor): that call
+    fails, and later calls still take the compiled kernel's launcher."""
+    compiled = FakeCompiled()
+    launcher = _launcher(fast_launch, compiled)
+    x = torch.zeros(4)
+    launcher((1,), (x, 5), {"A": 1, "B": 2})  # compiles
+    compiled.fail = ValueError
+    with pytest.raises(ValueError):
+        launcher((1,), (x, 5), {"A": 1, "B": 2})
+    compiled.fail = None
+    launcher((1,), (x, 5), {"A": 1, "B": 2})
+    assert launcher.enabled and len(compiled.calls) == 1 and len(launcher.jit_fn.slow_launches) == 1
 
 
 class KernelShapedJit(FakeJit):
@@ -146,8 +162,13 @@ _OPS = {"gqa": (GQA, "gqa_decode_kernel", _gqa_call_args, 5, 10),
 
 @pytest.fixture(params=sorted(_OPS))
 def with_fake_kernel(request, monkeypatch):
+    """A Solution module whose kernel is a stand-in, and CPU tensors that report themselves CUDA
+    ones (run()'s prepared launch is only taken for CUDA tensors) unless listed in ``host``."""
     folder, kernel_name, call_args, run_scale, kernel_scale = _OPS[request.param]
     module = _load(folder)
+    host: list[torch.Tensor] = []
+    monkeypatch.setattr(torch.Tensor, "is_cuda", property(lambda t: not any(t is h for h in host)))
+    request.node.host = host
     monkeypatch.setattr(module, "_raw_stream", lambda: 7)
     compiled = FakeCompiled()
     launcher = module.FastLaunch(KernelShapedJit(compiled, list(getattr(module, kernel_name).arg_names)))
@@ -172,7 +193,26 @@ def test_bound_call_passes_what_the_full_launch_passed(with_fake_kernel):
     expected = [*slow_args, *(slow_kwargs[n] for n in names[len(slow_args) :])]
     expected[kernel_scale] = 0.25 * module.LOG2E
     assert len(passed) == len(expected)
-    assert all(a is b or a == b for a, b in zip(passed, expected))
+    for a, b in zip(passed, expected):  # tensors as their device addresses, the rest as they were
+        if isinstance(b, torch.Tensor):
+            assert type(a) is int and a == b.data_ptr()
+        else:
+            assert a == b and type(a) is type(b)
+
+
+def test_bound_call_refuses_a_host_tensor_by_name_and_keeps_the_fast_path(with_fake_kernel, request):
+    """The prepared launch hands the kernel addresses, so it must check the device itself: a
+    tensor off the GPU is refused, named, before anything is launched."""
+    module, launcher, compiled, call_args, run_scale, _ = with_fake_kernel
+    args = call_args()
+    module.run(*args)
+    request.node.host.append(args[run_scale + 2])  # lse
+    with pytest.raises(ValueError, match="lse is on cpu"):
+        module.run(*args)
+    assert not compiled.calls and len(launcher.jit_fn.slow_launches) == 1 and launcher.enabled
+    request.node.host.clear()
+    module.run(*args)
+    assert len(compiled.calls) == 1
 
 
 def test_bound_call_is_skipped_for_misaligned_or_other_dtype_tensors(with_fake_kernel):
@@ -207,5 +247,5 @@ def test_mla_output_column_split_is_its_own_specialization(monkeypatch):
     assert consts1["D_SPLIT"] == 1 and consts2["D_SPLIT"] == 2
     module.decode(*args, 8, merge_last=8, d_split=2)
     (call,) = compiled.calls
-    assert call[0] == 16 and launcher.jit_fn.arg_names[-4:] == ["D_SPLIT", "TOKEN_ROWS", "PROBE", "MERGE_STAGES"]
-    assert call[-4:] == (2, False, False, 1)
+    assert call[0] == 16 and launcher.jit_fn.arg_names[-3:] == ["D_SPLIT", "TOKEN_ROWS", "PROBE"]
+    assert call[-3:] == (2, False, False)

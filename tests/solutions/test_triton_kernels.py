@@ -226,8 +226,8 @@ def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads, merge_block_
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
 
 
-@pytest.mark.parametrize(("merge_last", "merge_stages"), [(2, 1), (3, 1), (3, 3)])
-def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last, merge_stages):
+@pytest.mark.parametrize("merge_last", [2, 3])
+def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last):
     """Sequences of up to merge_last slots are merged by their last chunk program; longer ones by
     the merge programs the grid holds for them (found by rank over indptr). Chunk 4 over these
     lengths gives sequences of 0, 1, 2, 3 and 9 slots, so both paths and the rank search run."""
@@ -241,8 +241,7 @@ def test_mla_triton_last_arrival_merges_short_splits(builtin, merge_last, merge_
     for _ in range(2):  # the second call finds the counters reset by the first
         out = torch.full((n, 16, 512), float("nan")).bfloat16()
         lse = torch.full((n, 16), float("nan"))
-        mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 4, merge_heads=16, merge_last=merge_last,
-                   merge_stages=merge_stages)
+        mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 4, merge_heads=16, merge_last=merge_last)
         _check(out, lse, *expected)
 
 
@@ -342,21 +341,30 @@ def test_mla_output_column_split_launch():
     assert mod._launch_args(*common, token_rows=True)[2]["TOKEN_ROWS"] is True
 
 
-def test_mla_probe_is_a_gpu_option_of_the_default_layout():
+def test_mla_probe_is_a_gpu_option_of_the_default_layout(monkeypatch):
     """The probe's timers are PTX: off, the kernel gets PROBE=False and the counters as a stand-in
-    pointer it never writes; asked for on CPU (the interpreter), with a buffer that is not int64,
-    or for token rows, decode refuses before launching anything."""
+    pointer it never writes; asked for under the interpreter, with a buffer that is not int64, not
+    on the GPU or too short, or for token rows, decode refuses before launching anything."""
     mod = _load(MLA)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs([25, 2, 0], 5, 3)
     out, lse = torch.empty(3, 16, 512).bfloat16(), torch.empty(3, 16)
     common = (qn, qp, ckv, kpe, indptr, indices, 0.1, out, lse, 4)
     grid, args, consts, _ = mod._launch_args(*common, merge_heads=16, merge_last=2)
     assert consts["PROBE"] is False and args[-1] is args[8]  # the counters stand in for the probe
-    for kw in (dict(probe=torch.zeros(grid[0] * mod.PROBE_WIDTH, dtype=torch.int64)),
-               dict(probe=torch.zeros(8, dtype=torch.int32)),
-               dict(probe=torch.zeros(grid[0] * mod.PROBE_WIDTH, dtype=torch.int64), token_rows=True)):
-        with pytest.raises(ValueError, match="probe"):
+    programs = mod._launch_args(*common)[0][0]  # decode's own defaults
+    fits = torch.zeros(programs * mod.PROBE_WIDTH, dtype=torch.int64)
+    with pytest.raises(ValueError, match="probe"):  # the interpreter (these tests' environment)
+        mod.decode(*common, probe=fits)
+    monkeypatch.setattr(mod, "UPCAST", False)  # as on a GPU: each case below fails on its own count
+    with pytest.raises(ValueError, match="int64 CUDA tensor"):
+        mod.decode(*common, probe=fits)  # on the CPU
+    monkeypatch.setattr(torch.Tensor, "is_cuda", property(lambda t: True))
+    for kw in (dict(probe=fits.int()), dict(probe=fits, token_rows=True)):
+        with pytest.raises(ValueError, match="int64 CUDA tensor"):
             mod.decode(*common, **kw)
+    with pytest.raises(ValueError, match=f"{programs} programs need"):
+        mod.decode(*common, probe=fits[:-1])
+    assert mod._launch_args(*common, probe=fits)[2]["PROBE"] is True  # and a fitting one is taken
 
 
 def test_mla_large_batches_take_512_token_chunks_from_320_tokens_an_sm():

@@ -70,12 +70,13 @@ class FastLaunch:
     def launch_compiled(self, kernel, grid, args, consts) -> bool:
         """Launch a kernel compiled by an earlier call through its own launcher (runtime args, then
         constexprs in signature order). False, and the fast path off for good, if this Triton's
-        launcher takes something else."""
+        launcher takes something else (a TypeError or AttributeError); any other error (an argument
+        it refuses, such as a CPU tensor) is the caller's and propagates."""
         g = (*grid, 1, 1)
         try:
             kernel.run(g[0], g[1], g[2], _raw_stream(), kernel.function, kernel.packed_metadata, None, None, None,
                        *args, *consts)
-        except Exception:  # noqa: BLE001 - an API this Triton does not have: use the slow path
+        except (TypeError, AttributeError):  # an API this Triton does not have: use the slow path
             self.enabled = False
             return False
         return True
@@ -225,6 +226,18 @@ class _Bound:
         self._keep = (scratch, ints)  # the scratch tensors live as long as their addresses are used
 
 
+_TENSOR_ARGS = ("q", "k_cache", "v_cache", "kv_indptr", "kv_indices", "output", "lse")
+
+
+def _refuse_host_tensor(tensors: tuple, names: tuple) -> None:
+    """The prepared launch hands the kernel addresses, so a tensor off the GPU must be refused
+    here (Triton's own pointer check never sees it): raise naming the first such argument."""
+    for name, t in zip(names, tensors):
+        if not t.is_cuda:
+            raise ValueError(f"{name} is on {t.device}, not on a CUDA device: this call was prepared for "
+                             "CUDA tensors (every tensor argument must be on the GPU)")
+
+
 def _addresses(values: tuple) -> tuple:
     """Tensors as their device addresses, other values as they are. Triton's launcher takes an int
     for a pointer argument as it is; for a tensor it calls data_ptr() and asks the driver
@@ -242,8 +255,10 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
     dtypes = (q.dtype, k_cache.dtype, v_cache.dtype, kv_indptr.dtype, kv_indices.dtype, output.dtype, lse.dtype)
     bound = _BOUND.get(shape)
     kernel = bound.kernels.get(dtypes) if bound is not None and aligned and _DECODE.enabled else None
-    if kernel is not None and (q.is_cuda and k_cache.is_cuda and v_cache.is_cuda and kv_indptr.is_cuda
-                               and kv_indices.is_cuda and output.is_cuda and lse.is_cuda):  # the prepared launch
+    if kernel is not None:  # the prepared launch
+        if not (q.is_cuda and k_cache.is_cuda and v_cache.is_cuda and kv_indptr.is_cuda and kv_indices.is_cuda
+                and output.is_cuda and lse.is_cuda):
+            _refuse_host_tensor((q, k_cache, v_cache, kv_indptr, kv_indices, output, lse), _TENSOR_ARGS)
         args = (a, b, c, d, e, *bound.scratch, f, g, float(sm_scale) * LOG2E, *bound.ints)
         if _DECODE.launch_compiled(kernel, bound.grid, args, bound.consts):
             return

@@ -105,7 +105,6 @@ def mla_decode_kernel(
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
     D_SPLIT: tl.constexpr, TOKEN_ROWS: tl.constexpr = False, PROBE: tl.constexpr = False,
-    MERGE_STAGES: tl.constexpr = 1,
 ):
     tl.static_assert((D_SPLIT == 1) or (D_SPLIT == 2), "D_SPLIT: 1 (whole rows) or 2 (two column halves)")
     tl.static_assert((not TOKEN_ROWS) or (D_SPLIT == 1), "TOKEN_ROWS takes whole rows")
@@ -123,13 +122,12 @@ def mla_decode_kernel(
         elif D_SPLIT == 1:
             _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
                              count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid, 0, probe_row,
-                             NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT, PROBE,
-                             MERGE_STAGES)
+                             NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT, PROBE)
         else:  # the halves of slot i are programs 2i and 2i + 1 (adjacent: the second's rows are in L2)
             _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
                              count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid // D_SPLIT, pid % D_SPLIT,
                              probe_row, NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST,
-                             D_SPLIT, PROBE, MERGE_STAGES)
+                             D_SPLIT, PROBE)
     else:
         _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
                        pid - num_chunks * D_SPLIT - batch * D_SPLIT, probe_row, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS,
@@ -215,7 +213,7 @@ def _segment_program(
     out_ptr, lse_ptr, qk_scale, batch, chunk, i, half, probe_row,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
-    MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr, PROBE: tl.constexpr, MERGE_STAGES: tl.constexpr,
+    MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr, PROBE: tl.constexpr,
 ):
     # Slot i, output columns [col0, col0 + OWN): all of them (D_SPLIT = 1, half = 0) or one half.
     W: tl.constexpr = D_CKV // 8  # the latent in eight slices (see the module docstring)
@@ -309,13 +307,13 @@ def _segment_program(
             _store_row(part_o_ptr + part[:, None] * D_CKV + own_w[None, :], part_lse_ptr + part, other, inv, lse,
                        half, a0, a1, a2, a3, a4, a5, a6, a7, W, D_SPLIT)
             _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, start // chunk + b64, n_slots,
-                    probe_row, NUM_HEADS, D_CKV, MERGE_LAST, D_SPLIT, PROBE, MERGE_STAGES)
+                    probe_row, NUM_HEADS, D_CKV, MERGE_LAST, D_SPLIT, PROBE)
 
 
 @triton.jit
 def _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, first_slot, n_slots, probe_row,
             NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr,
-            PROBE: tl.constexpr = False, MERGE_STAGES: tl.constexpr = 1):
+            PROBE: tl.constexpr = False):
     """After a program's partial stores: bump sequence b's arrival counter (b's n_slots segments
     arrive D_SPLIT times each); the last arrival of a sequence of up to MERGE_LAST slots merges it."""
     tl.debug_barrier()  # every thread's partial stores precede the release below
@@ -323,7 +321,7 @@ def _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, first_slot
         arrived = tl.atomic_add(count_ptr + b, 1, sem="acq_rel", scope="gpu")
         if arrived == n_slots * D_SPLIT - 1:
             _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, first_slot, n_slots,
-                             b.to(tl.int64), NUM_HEADS, D_CKV, MERGE_STAGES)
+                             b.to(tl.int64), NUM_HEADS, D_CKV)
             tl.atomic_xchg(count_ptr + b, 0, sem="relaxed", scope="gpu")
             if PROBE:
                 tl.store(probe_row + 6, PROBE_MERGED)
@@ -442,17 +440,16 @@ def _store_slices(ptrs, first, W: tl.constexpr, o0, o1, o2, o3):
 
 @triton.jit
 def _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, first_slot, n_slots, b64,
-                     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, MERGE_STAGES: tl.constexpr = 1):
-    """Merge sequence b's n_slots partials (all heads, one slot at a time) into out and lse. With
-    MERGE_STAGES > 1 Triton pipelines the slot loop: the next slots' 32 KB partials are copied
-    (cp.async, into the shared memory the tile loop used) while the current one is combined; with 1
-    each slot's load is waited for before the next is issued."""
+                     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr):
+    """Merge sequence b's n_slots partials (all heads, one slot at a time) into out and lse. (A
+    pipelined slot loop was slower on the production batches, and Triton turns its .cg loads into
+    L1-caching cp.async copies: benchmarks/results/decode_kernels.md.)"""
     offs_h = tl.arange(0, NUM_HEADS)
     offs_c = tl.arange(0, D_CKV)
     top = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
     wsum = tl.zeros((NUM_HEADS,), dtype=tl.float32)
     o = tl.zeros((NUM_HEADS, D_CKV), dtype=tl.float32)
-    for s in tl.range(0, n_slots, num_stages=MERGE_STAGES):
+    for s in range(0, n_slots):
         rows = (first_slot + s) * NUM_HEADS + offs_h
         # .cg: read through to L2, where the other programs' partials are (never a stale L1 line).
         lse_s = tl.load(part_lse_ptr + rows, cache_modifier=".cg")

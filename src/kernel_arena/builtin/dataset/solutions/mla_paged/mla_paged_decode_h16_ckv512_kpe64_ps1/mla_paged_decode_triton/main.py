@@ -71,12 +71,13 @@ class FastLaunch:
     def launch_compiled(self, kernel, grid, args, consts) -> bool:
         """Launch a kernel compiled by an earlier call through its own launcher (runtime args, then
         constexprs in signature order). False, and the fast path off for good, if this Triton's
-        launcher takes something else."""
+        launcher takes something else (a TypeError or AttributeError); any other error (an argument
+        it refuses, such as a CPU tensor) is the caller's and propagates."""
         g = (*grid, 1, 1)
         try:
             kernel.run(g[0], g[1], g[2], _raw_stream(), kernel.function, kernel.packed_metadata, None, None, None,
                        *args, *consts)
-        except Exception:  # noqa: BLE001 - an API this Triton does not have: use the slow path
+        except (TypeError, AttributeError):  # an API this Triton does not have: use the slow path
             self.enabled = False
             return False
         return True
@@ -187,6 +188,18 @@ class _Bound:
         self._keep = (scratch, ints)  # the scratch tensors live as long as their addresses are used
 
 
+_TENSOR_ARGS = ("q_nope", "q_pe", "ckv_cache", "kpe_cache", "kv_indptr", "kv_indices", "output", "lse")
+
+
+def _refuse_host_tensor(tensors: tuple, names: tuple) -> None:
+    """The prepared launch hands the kernel addresses, so a tensor off the GPU must be refused
+    here (Triton's own pointer check never sees it): raise naming the first such argument."""
+    for name, t in zip(names, tensors):
+        if not t.is_cuda:
+            raise ValueError(f"{name} is on {t.device}, not on a CUDA device: this call was prepared for "
+                             "CUDA tensors (every tensor argument must be on the GPU)")
+
+
 def _addresses(values: tuple) -> tuple:
     """Tensors as their device addresses, other values as they are. Triton's launcher takes an int
     for a pointer argument as it is; for a tensor it calls data_ptr() and asks the driver
@@ -212,9 +225,10 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
               output.dtype, lse.dtype)
     bound = _BOUND.get(shape)
     kernel = bound.kernels.get(dtypes) if bound is not None and aligned and _DECODE.enabled else None
-    if kernel is not None and (q_nope.is_cuda and q_pe.is_cuda and ckv_cache.is_cuda and kpe_cache.is_cuda
-                               and kv_indptr.is_cuda and kv_indices.is_cuda and output.is_cuda
-                               and lse.is_cuda):  # the prepared launch
+    if kernel is not None:  # the prepared launch
+        if not (q_nope.is_cuda and q_pe.is_cuda and ckv_cache.is_cuda and kpe_cache.is_cuda and kv_indptr.is_cuda
+                and kv_indices.is_cuda and output.is_cuda and lse.is_cuda):
+            _refuse_host_tensor((q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, output, lse), _TENSOR_ARGS)
         args = (a, b, c, d, e, f, *bound.scratch, g, h, float(sm_scale) * LOG2E, *bound.ints)
         if _DECODE.launch_compiled(kernel, bound.grid, args, bound.consts):
             return
@@ -248,7 +262,7 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
-           token_rows=False, probe=None, merge_block_d=None, merge_stages=1):
+           token_rows=False, probe=None, merge_block_d=None):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
@@ -257,18 +271,16 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     kernel.py). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS elements, or None; when
     given, every program writes its timestamps, SM and role there (kernel.py, PROBE; needs a GPU).
     merge_block_d: output columns per merge program (128, 256 or 512; None: merge_block_d_for).
-    merge_stages: pipeline depth of the last arrival's loop over its sequence's partials (1: none).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
-        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, token_rows, probe, merge_block_d,
-        merge_stages)
+        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, token_rows, probe, merge_block_d)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
                  block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0,
-                 d_split=1, token_rows=False, probe=None, merge_block_d=None, merge_stages=1):
+                 d_split=1, token_rows=False, probe=None, merge_block_d=None):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     if d_split not in (1, 2):
         raise ValueError(f"d_split must be 1 or 2, not {d_split!r}")
@@ -300,6 +312,6 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
              PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last, D_SPLIT=d_split,
-             TOKEN_ROWS=bool(token_rows), PROBE=probe is not None, MERGE_STAGES=merge_stages),
+             TOKEN_ROWS=bool(token_rows), PROBE=probe is not None),
         dict(num_warps=num_warps, num_stages=num_stages),
     )
