@@ -124,20 +124,6 @@ SPACES = {
              "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8]},
         ],
     },
-    # MLA with the tokens as the rows of both dots (TOKEN_ROWS: Hopper wgmma, 64-token tiles)
-    # against run()'s tile, on the batch-16 and batch-64 production batches: run()'s chunk, twice
-    # and four times it; two stages (two 72 KiB K/V buffers, 168 KB a program: one a SM; Triton
-    # 3.6 issues the next tile's copies after the current tile's dots, so L2 prefetch is what
-    # overlaps DRAM with compute) at 4 or 8 warps; prefetch off, two or four tiles ahead.
-    # (One-stage programs stopped with an illegal address on an H200: decode_kernels.md.)
-    "rows": {
-        "mla": [
-            {"token_rows": [False], "block_n": [32], "num_warps": [4], "num_stages": [5],
-             "chunk": [PlanChunk(1), PlanChunk(2)], "merge_last": [8], "prefetch": [0]},
-            {"token_rows": [True], "block_n": [64], "num_warps": [4, 8], "num_stages": [2],
-             "chunk": [PlanChunk(1), PlanChunk(2), PlanChunk(4)], "merge_last": [8], "prefetch": [0, 128, 256]},
-        ],
-    },
     # MLA merge programs on the batch-16 and batch-64 production batches, at run()'s chunk and tile:
     # heads per merge program (1: 64 programs a sequence, 4: 16, 16: 4) and the last-arrival bound
     # (merge_last 8 or 16: sequences of up to that many slots merged by their last segment program;
@@ -178,16 +164,15 @@ SHAPES = {
     "slices": [],
     "stages": [],
     "split": [],
-    "rows": [],
     "mergemix": [],
     "mergewide": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
-PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "rows", "mergemix", "mergewide",
+PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "mergemix", "mergewide",
                    "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
-EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "rows": ("b16", "b64"), "mergemix": ("b16", "b64"),
+EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "mergemix": ("b16", "b64"),
                           "mergewide": None, "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
@@ -204,7 +189,6 @@ EMBEDDED = {
     "slices": (),
     "stages": (),
     "split": (),
-    "rows": (),
     "mergemix": (),
     "mergewide": (),
     "tiny": (),

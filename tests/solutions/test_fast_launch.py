@@ -247,5 +247,5 @@ def test_mla_output_column_split_is_its_own_specialization(monkeypatch):
     assert consts1["D_SPLIT"] == 1 and consts2["D_SPLIT"] == 2
     module.decode(*args, 8, merge_last=8, d_split=2)
     (call,) = compiled.calls
-    assert call[0] == 16 and launcher.jit_fn.arg_names[-3:] == ["D_SPLIT", "TOKEN_ROWS", "PROBE"]
-    assert call[-3:] == (2, False, False)
+    assert call[0] == 16 and launcher.jit_fn.arg_names[-2:] == ["D_SPLIT", "PROBE"]
+    assert call[-2:] == (2, False)

@@ -285,7 +285,6 @@ MLA_SPLIT_CASES = {
 # The other work layouts of a slot, each against the default one (D_SPLIT 1, heads as the dot rows).
 MLA_LAYOUTS = {
     "column_split": dict(d_split=2),  # two programs a slot, 256 output columns each
-    "token_rows": dict(token_rows=True, block_n=64),  # the tokens as the rows of both dots
 }
 
 
@@ -293,8 +292,7 @@ MLA_LAYOUTS = {
 @pytest.mark.parametrize("case", list(MLA_SPLIT_CASES))
 def test_mla_triton_work_layouts_match_reference(builtin, case, layout):
     """d_split = 2: each half of a slot writes its own columns (directly, as partials, merged by
-    the last arrival or by merge programs that wait for both halves of every slot); token_rows:
-    one program a slot, scores and accumulator transposed. Twice in a row with the same scratch
+    the last arrival or by merge programs that wait for both halves of every slot). Twice in a row with the same scratch
     (the counters are reset by the first call), and the values of the default layout (d_split = 2
     gives bit-equal ones: both halves compute the same scores, so the same lse)."""
     lengths, chunk, merge_last, merge_heads = MLA_SPLIT_CASES[case]
@@ -336,15 +334,12 @@ def test_mla_output_column_split_launch():
     assert set(two[2]) == set(mod._DECODE.names[len(two[1]):])
     with pytest.raises(ValueError, match="d_split"):
         mod._launch_args(*common, d_split=4)
-    with pytest.raises(ValueError, match="token_rows takes whole rows"):
-        mod._launch_args(*common, d_split=2, token_rows=True)
-    assert mod._launch_args(*common, token_rows=True)[2]["TOKEN_ROWS"] is True
 
 
 def test_mla_probe_is_a_gpu_option_of_the_default_layout(monkeypatch):
     """The probe's timers are PTX: off, the kernel gets PROBE=False and the counters as a stand-in
-    pointer it never writes; asked for under the interpreter, with a buffer that is not int64, not
-    on the GPU or too short, or for token rows, decode refuses before launching anything."""
+    pointer it never writes; asked for under the interpreter, or with a buffer that is not int64,
+    not on the GPU or too short, decode refuses before launching anything."""
     mod = _load(MLA)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs([25, 2, 0], 5, 3)
     out, lse = torch.empty(3, 16, 512).bfloat16(), torch.empty(3, 16)
@@ -359,9 +354,8 @@ def test_mla_probe_is_a_gpu_option_of_the_default_layout(monkeypatch):
     with pytest.raises(ValueError, match="int64 CUDA tensor"):
         mod.decode(*common, probe=fits)  # on the CPU
     monkeypatch.setattr(torch.Tensor, "is_cuda", property(lambda t: True))
-    for kw in (dict(probe=fits.int()), dict(probe=fits, token_rows=True)):
-        with pytest.raises(ValueError, match="int64 CUDA tensor"):
-            mod.decode(*common, **kw)
+    with pytest.raises(ValueError, match="int64 CUDA tensor"):
+        mod.decode(*common, probe=fits.int())
     with pytest.raises(ValueError, match=f"{programs} programs need"):
         mod.decode(*common, probe=fits[:-1])
     assert mod._launch_args(*common, probe=fits)[2]["PROBE"] is True  # and a fitting one is taken

@@ -96,7 +96,7 @@ def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk, prefetch
     _check(out, lse, *expected)
 
 
-MLA_LAYOUTS = {"column_split": dict(d_split=2), "token_rows": dict(token_rows=True, block_n=64, num_stages=2),
+MLA_LAYOUTS = {"column_split": dict(d_split=2),
                "narrow_merge": dict(merge_block_d=128), "half_merge": dict(merge_block_d=256)}
 
 
@@ -104,10 +104,10 @@ MLA_LAYOUTS = {"column_split": dict(d_split=2), "token_rows": dict(token_rows=Tr
 @pytest.mark.parametrize(("chunk", "merge_last", "prefetch"), [(32, 8, 0), (32, 0, 0), (256, 8, 64)])
 def test_mla_work_layouts_are_race_free(builtin, compiled, chunk, merge_last, prefetch, layout):
     """d_split = 2: a sequence is merged (by its last arrival or by merge programs) only after both
-    halves of each of its slots arrived; token_rows: the transposed tile loop and its stores, the
-    same arrivals; narrow_merge and half_merge: one-head merge programs of 128 or 256 output
-    columns (64 or 32 a sequence; run() takes all 512, which every other test here runs). The counters are reset for the next call; only real parallel execution can
-    expose a count that is off."""
+    halves of each of its slots arrived; narrow_merge and half_merge: one-head merge programs of
+    128 or 256 output columns (64 or 32 a sequence; run() takes all 512, which every other test
+    here runs). The counters are reset for the next call; only real parallel execution can expose
+    a count that is off."""
     gen = torch.Generator().manual_seed(chunk + merge_last)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(gen, 21, 500, 20_000)
     scale = 1 / math.sqrt(192)

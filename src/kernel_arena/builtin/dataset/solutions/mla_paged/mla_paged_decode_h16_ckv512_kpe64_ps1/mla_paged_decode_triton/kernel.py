@@ -70,19 +70,9 @@ halves, so the last-arrival merge and the merge programs' wait use n_b * D_SPLIT
 rules are unchanged. The merge programs follow all (num_chunks + batch) * D_SPLIT segment programs
 in the grid.
 
-Tokens as rows (TOKEN_ROWS; off by default). With 16 heads as the M dimension the dots are
-16-row mma.sync: too small for Hopper's warp-group wgmma (64 rows), and every operand goes
-through registers (ldmatrix). Transposed, the tokens are the rows of both dots:
-    x^T = ckv q_nope^T + kpe q_pe^T      [BLOCK_N, 16]   (BLOCK_N = 64 tokens: wgmma M = 64)
-    acc^T = acc^T * alpha + ckv^T p^T     [512, 16]       (512 rows: eight wgmma M tiles)
-so both read the K/V tile straight from shared memory (wgmma takes the transposed ckv tile as
-its A operand), the softmax runs down the token axis per head, and the accumulator stays
-[512, 16] fp32 (64 registers a thread at 4 warps). A 64-token tile of ckv and kpe is 72 KiB, so
-one program with two buffers fills most of an SM's shared memory. One program a slot, whole rows;
-the segment split, the stores (acc^T transposed back) and the merges are those above. Measured
-15-35% slower than the default layout on the batch-64 production batches: Triton 3.6 issues the
-next tile's copies only after the current tile's dots, so copy and compute do not overlap
-(benchmarks/results/decode_kernels.md); run() does not use it.
+Tokens as rows (removed). A layout with the K/V tokens as the rows of both dots (Hopper wgmma on
+64-token tiles) measured 15-35% slower at batch 64 with Triton 3.6, whose pipeliner issued the
+next tile's copies after the current tile's dots (benchmarks/results/decode_kernels.md).
 
 Probe (PROBE; off by default, GPU only). With a probe buffer (int64, PROBE_FIELDS a program) each
 program writes the global ns timer at its start and end, its SM's cycle counter at start, after
@@ -104,22 +94,16 @@ def mla_decode_kernel(
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
-    D_SPLIT: tl.constexpr, TOKEN_ROWS: tl.constexpr = False, PROBE: tl.constexpr = False,
+    D_SPLIT: tl.constexpr, PROBE: tl.constexpr = False,
 ):
     tl.static_assert((D_SPLIT == 1) or (D_SPLIT == 2), "D_SPLIT: 1 (whole rows) or 2 (two column halves)")
-    tl.static_assert((not TOKEN_ROWS) or (D_SPLIT == 1), "TOKEN_ROWS takes whole rows")
-    tl.static_assert((not TOKEN_ROWS) or (not PROBE), "PROBE times the default layout")
     pid = tl.program_id(0)
     probe_row = probe_ptr + tl.cast(pid, tl.int64) * PROBE_FIELDS  # only written with PROBE
     if PROBE:
         tl.store(probe_row + 0, _globaltimer(pid))
         tl.store(probe_row + 2, _clock64(pid))
     if pid < (num_chunks + batch) * D_SPLIT:
-        if TOKEN_ROWS:
-            _segment_rows_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
-                                  count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid,
-                                  NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST)
-        elif D_SPLIT == 1:
+        if D_SPLIT == 1:
             _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
                              count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid, 0, probe_row,
                              NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT, PROBE)
@@ -331,68 +315,6 @@ def _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, first_slot
         tl.atomic_add(count_ptr + b, 1, sem="release", scope="gpu")
         if PROBE:
             tl.store(probe_row + 6, PROBE_PARTIAL)
-
-
-@triton.jit
-def _segment_rows_program(
-    qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
-    out_ptr, lse_ptr, qk_scale, batch, chunk, i,
-    NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
-    BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
-    MERGE_LAST: tl.constexpr,
-):
-    # Slot i with the tokens as the rows of both dots (see TOKEN_ROWS in the module docstring):
-    # x^T = [ckv | kpe] q^T is [BLOCK_N, heads], acc^T += ckv^T p^T is [512, heads].
-    offs_h = tl.arange(0, NUM_HEADS)
-    offs_c = tl.arange(0, D_CKV)
-    offs_p = tl.arange(0, D_KPE)
-    b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
-    if empty > 0:  # program i also writes sequence i if it is empty
-        rows = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
-        tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :],
-                 tl.zeros((NUM_HEADS, D_CKV), dtype=out_ptr.dtype.element_ty))
-        tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
-    live, seg_lo, seg_hi = _segment_span(b, start, end, chunk, i)
-    if live:
-        b64 = tl.cast(b, tl.int64)
-        if PREFETCH > 0:
-            _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
-        rows = b64 * NUM_HEADS + offs_h
-        every_head = rows[:, None] >= 0
-        qn_t = tl.trans(_load(qn_ptr + rows[:, None] * D_CKV + offs_c[None, :], every_head, UPCAST))
-        qp_t = tl.trans(_load(qp_ptr + rows[:, None] * D_KPE + offs_p[None, :], every_head, UPCAST))
-        m = tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32)
-        l = tl.zeros((NUM_HEADS,), dtype=tl.float32)
-        acc = tl.zeros((D_CKV, NUM_HEADS), dtype=tl.float32)
-        for pos in range(seg_lo, seg_hi, BLOCK_N):
-            offs_n = pos + tl.arange(0, BLOCK_N)
-            if PREFETCH > 0:
-                _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, D_CKV, D_KPE)
-            tok_mask = offs_n < seg_hi
-            page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
-            kv = _load(ckv_ptr + page[:, None] * D_CKV + offs_c[None, :], tok_mask[:, None], UPCAST)
-            kpe = _load(kpe_ptr + page[:, None] * D_KPE + offs_p[None, :], tok_mask[:, None], UPCAST)
-            x = (tl.dot(kv, qn_t) + tl.dot(kpe, qp_t)) * qk_scale
-            x = tl.where(tok_mask[:, None], x, float("-inf"))
-            m_new = tl.maximum(m, tl.max(x, axis=0))
-            alpha = tl.exp2(m - m_new)
-            p = tl.exp2(x - m_new[None, :])
-            l = l * alpha + tl.sum(p, axis=0)
-            acc = acc * alpha[None, :] + tl.dot(tl.trans(kv), p.to(kv.dtype))
-            m = m_new
-        nonempty = l > 0
-        o = tl.trans(acc * (1.0 / tl.where(nonempty, l, 1.0))[None, :])  # [heads, 512]
-        lse = tl.where(nonempty, m + tl.log2(tl.where(nonempty, l, 1.0)), float("-inf"))
-        n_slots = _slot_count(start, end, chunk)
-        if n_slots <= 1:
-            tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :], o.to(out_ptr.dtype.element_ty))
-            tl.store(lse_ptr + rows, lse)
-        else:
-            part = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
-            tl.store(part_o_ptr + part[:, None] * D_CKV + offs_c[None, :], o)
-            tl.store(part_lse_ptr + part, lse)
-            _arrive(part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, b, start // chunk + b64, n_slots,
-                    count_ptr, NUM_HEADS, D_CKV, MERGE_LAST, 1)
 
 
 @triton.jit

@@ -262,32 +262,29 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
-           token_rows=False, probe=None, merge_block_d=None):
+           probe=None, merge_block_d=None):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
-    every split sequence), d_split (1: one program per segment; 2: two, each accumulating
-    half of the output columns) and token_rows (the tokens as the rows of both dots; see
-    kernel.py). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS elements, or None; when
+    every split sequence) and d_split (1: one program per segment; 2: two, each accumulating
+    half of the output columns). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS elements, or None; when
     given, every program writes its timestamps, SM and role there (kernel.py, PROBE; needs a GPU).
     merge_block_d: output columns per merge program (128, 256 or 512; None: merge_block_d_for).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
-        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, token_rows, probe, merge_block_d)
+        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, probe, merge_block_d)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
                  block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0,
-                 d_split=1, token_rows=False, probe=None, merge_block_d=None):
+                 d_split=1, probe=None, merge_block_d=None):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     if d_split not in (1, 2):
         raise ValueError(f"d_split must be 1 or 2, not {d_split!r}")
-    if token_rows and d_split != 1:
-        raise ValueError("token_rows takes whole rows: d_split must be 1")
-    if probe is not None and (UPCAST or token_rows or probe.dtype != torch.int64 or not probe.is_cuda):
-        raise ValueError("probe: an int64 CUDA tensor, for the default layout on a GPU (the timers are PTX)")
+    if probe is not None and (UPCAST or probe.dtype != torch.int64 or not probe.is_cuda):
+        raise ValueError("probe: an int64 CUDA tensor, on a GPU (the timers are PTX)")
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
     total = kv_indices.numel()
@@ -312,6 +309,6 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
              PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last, D_SPLIT=d_split,
-             TOKEN_ROWS=bool(token_rows), PROBE=probe is not None),
+             PROBE=probe is not None),
         dict(num_warps=num_warps, num_stages=num_stages),
     )
