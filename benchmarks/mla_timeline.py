@@ -1,13 +1,15 @@
-"""Where the time of one MLA decode call goes: a per-program timeline from inside the kernel.
+"""Where the time of one MLA (or GQA) decode call goes: a per-program timeline from inside the kernel.
 
     python benchmarks/mla_timeline.py --results benchmarks/results/mla_timeline.md
+    python benchmarks/mla_timeline.py --op gqa --results benchmarks/results/gqa_timeline.md
 
 The Triton MLA kernel takes an optional probe buffer (``decode(..., probe=...)``, kernel.py
 ``PROBE``): each program writes the GPU's global nanosecond timer at its start and end, its SM's
 cycle counter at start, after its tile loop (segment programs) or its wait (merge programs) and at
 end, its SM and its role. This script runs run()'s own plan (chunk, merge heads, stages) with the
 probe on the production-shaped MLA batches of ``decode_batches.py`` (cold L2 before every call),
-and reports per batch, as medians over the calls:
+and reports per batch, as medians over the calls (the GQA kernel, ``--op gqa``, has the same probe;
+it has no merge programs: a sequence's last-arriving program merges each kv head):
 
 - the kernel's span by CUPTI without the probe, and the probed span (first start to last end);
 - segment programs: how many had work, when the last one started, the time from its start to
@@ -44,7 +46,7 @@ from production_bench import production_inputs  # noqa: E402
 
 from kernel_arena.measure.timing import TimingSettings, time_call  # noqa: E402
 
-SOLUTION = "mla_paged_decode_triton"
+SOLUTIONS = {"mla": "mla_paged_decode_triton", "gqa": "gqa_paged_decode_triton"}
 ROLES = {0: "none", 1: "direct", 2: "partial", 3: "partial+merged", 4: "merge"}
 FLUSH_BYTES = 256 << 20  # larger than the H100's and H200's 50 MB L2
 
@@ -53,27 +55,42 @@ def _median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
-def probe_call(mod: Any, inputs: dict, flush: torch.Tensor, calls: int) -> tuple[list[dict], int]:
+def run_plan(op: str, mod: Any, inputs: dict) -> tuple[tuple, dict, int]:
+    """run()'s own plan for these inputs: (decode's positional plan, its keyword plan, chunk)."""
+    q = inputs["q_nope" if op == "mla" else "q"]
+    total, batch = inputs["kv_indices"].numel(), q.shape[0]
+    sm = mod._sm_count(q.device)
+    if op == "gqa":
+        plan = mod.plan_call(total, batch, inputs["k_cache"].shape[2], sm)
+        return tuple(plan), {}, plan[0]
+    chunk = mod.plan_chunks(total, batch, sm)[0]
+    return (chunk,), dict(num_stages=mod.NUM_STAGES, merge_heads=mod.merge_heads_for(total, batch, q.shape[1]),
+                          merge_last=mod.MERGE_LAST), chunk
+
+
+def probe_call(op: str, mod: Any, inputs: dict, flush: torch.Tensor, calls: int) -> tuple[list[dict], int]:
     """``calls`` probed launches of run()'s plan, each after an L2 flush: the per-call summaries."""
-    q_nope = inputs["q_nope"]
-    total, batch, num_heads = inputs["kv_indices"].numel(), q_nope.shape[0], q_nope.shape[1]
-    chunk = mod.plan_chunks(total, batch, mod._sm_count(q_nope.device))[0]
-    plan = dict(num_stages=mod.NUM_STAGES, merge_heads=mod.merge_heads_for(total, batch, num_heads),
-                merge_last=mod.MERGE_LAST)
-    out = torch.empty_like(q_nope)
-    lse = torch.empty(batch, num_heads, dtype=torch.float32, device=q_nope.device)
-    args = [inputs[k] for k in ("q_nope", "q_pe", "ckv_cache", "kpe_cache", "kv_indptr", "kv_indices", "sm_scale")]
-    grid = mod._launch_args(*args, out, lse, chunk, **plan)[0][0]
-    segments = max(1, -(-total // chunk)) + batch  # as the kernel counts them
-    probe = torch.zeros(grid * mod.PROBE_WIDTH, dtype=torch.int64, device=q_nope.device)
+    q = inputs["q_nope" if op == "mla" else "q"]
+    batch, num_heads = q.shape[0], q.shape[1]
+    out = torch.empty_like(q)
+    lse = torch.empty(batch, num_heads, dtype=torch.float32, device=q.device)
+    args = list(inputs.values())  # definition order, sm_scale last
+    plan, kw, chunk = run_plan(op, mod, inputs)
+    grid = mod._launch_args(*args, out, lse, *plan, **kw)[0]
+    programs = grid[0] * (grid[1] if len(grid) > 1 else 1)
+    # Segment programs come first: MLA's (num_chunks + batch) then its merge programs; every GQA
+    # program is a segment program (one per slot and kv head).
+    total = inputs["kv_indices"].numel()
+    segments = max(1, -(-total // chunk)) + batch if op == "mla" else programs
+    probe = torch.zeros(programs * mod.PROBE_WIDTH, dtype=torch.int64, device=q.device)
     summaries = []
     for i in range(calls + 2):  # two warm-up calls (compile, first touch)
         flush.zero_()
         probe.zero_()
-        mod.decode(*args, out, lse, chunk, probe=probe, **plan)
+        mod.decode(*args, out, lse, *plan, probe=probe, **kw)
         torch.cuda.synchronize()
         if i >= 2:
-            summaries.append(summarize(probe.view(grid, mod.PROBE_WIDTH).cpu().numpy(), segments))
+            summaries.append(summarize(probe.view(programs, mod.PROBE_WIDTH).cpu().numpy(), segments))
     return summaries, chunk
 
 
@@ -125,20 +142,20 @@ def summarize(p: np.ndarray, segments: int) -> dict:
     }
 
 
-def measure(buckets: tuple[str, ...], calls: int) -> list[dict]:
-    fn = build_fn(SOLUTION)
+def measure(op: str, buckets: tuple[str, ...], calls: int) -> list[dict]:
+    fn = build_fn(SOLUTIONS[op])
     mod = SimpleNamespace(**fn.__globals__)  # the Solution's main.py: its plan functions and decode
     flush = torch.empty(FLUSH_BYTES // 4, dtype=torch.int32, device="cuda")
     rows = []
-    for b in decode_batches("mla"):
+    for b in decode_batches(op):
         if b.bucket not in buckets:
             continue
-        inputs = production_inputs("mla", b, seed=7)
-        q = inputs["q_nope"]
+        inputs = production_inputs(op, b, seed=7)
+        q = inputs["q_nope" if op == "mla" else "q"]
         out = torch.empty_like(q)
         lse = torch.empty(q.shape[0], q.shape[1], dtype=torch.float32, device=q.device)
         plain = time_call(lambda: fn(*inputs.values(), out, lse), torch.device("cuda"), TimingSettings(5, 30, 3))
-        calls_, chunk = probe_call(mod, inputs, flush, calls)
+        calls_, chunk = probe_call(op, mod, inputs, flush, calls)
         med = {k: _median([c[k] for c in calls_]) for k in calls_[0] if k != "critical"}
         crit = calls_[len(calls_) // 2]["critical"]
         roles = [c["critical"]["role"] for c in calls_]
@@ -150,7 +167,7 @@ def measure(buckets: tuple[str, ...], calls: int) -> list[dict]:
     return rows
 
 
-def report(rows: list[dict], calls: int, wall: float) -> str:
+def report(rows: list[dict], calls: int, wall: float, op: str = "mla") -> str:
     table = [
         [r["case"], r["tokens"], r["chunk"], f"{r['kernel_us']:.1f}", f"{r['span_us']:.1f}",
          f"{r['segments_live']:.0f} / {r['segments_idle']:.0f}", f"{r['last_segment_start_us']:.1f}",
@@ -170,7 +187,7 @@ def report(rows: list[dict], calls: int, wall: float) -> str:
             "last idle merge end µs",
             "program ending last"]
     return "\n".join([
-        "# MLA decode: where one call's time goes (per-program timeline from inside the kernel)",
+        f"# {op.upper()} decode: where one call's time goes (per-program timeline from inside the kernel)",
         "",
         f"Command: `{command_line()}`",
         "",
@@ -182,10 +199,14 @@ def report(rows: list[dict], calls: int, wall: float) -> str:
         "scan, q load and tiles, a merge program's its search for its sequence and its wait. Times are from "
         "the first program's start; every "
         f"column is the median over {calls} calls, each after a 256 MiB L2 flush. `kernel µs` is the same "
-        "batch without the probe, by the project's CUPTI timer (cold L2, median of 3 x 30). Segment programs "
-        "are one per (sequence, chunk) slot; `after loop` is the output or partial store plus the arrival "
-        "(and, for a sequence's last arrival, the merge of its 2-8 partials); merge programs serve "
-        f"sequences of more than 8 slots. Whole script: {wall:.0f} s.",
+        "batch without the probe, by the project's CUPTI timer (cold L2, median of 3 x 30). "
+        + ("Segment programs are one per (sequence, chunk) slot; `after loop` is the output or partial store "
+           "plus the arrival (and, for a sequence's last arrival, the merge of its 2-8 partials); merge "
+           "programs serve sequences of more than 8 slots. " if op == "mla" else
+           "Programs are one per (sequence, chunk) slot and kv head; `after loop` is the output or partial "
+           "store plus the arrival (and, for the last arrival of a sequence's kv head, the merge of all its "
+           "partials); there are no merge programs. ")
+        + f"Whole script: {wall:.0f} s.",
         "",
         md_table(head, table),
         "",
@@ -194,7 +215,8 @@ def report(rows: list[dict], calls: int, wall: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--results", default="benchmarks/results/mla_timeline.md")
+    ap.add_argument("--op", choices=sorted(SOLUTIONS), default="mla", help="which kernel (default mla)")
+    ap.add_argument("--results", default=None, help="default benchmarks/results/<op>_timeline.md")
     ap.add_argument("--json", default=None)
     ap.add_argument("--buckets", default="b16,b64", help="comma-separated buckets of decode_batches.py (b1,b16,b64)")
     ap.add_argument("--calls", type=int, default=20, help="probed calls per batch (default 20)")
@@ -202,10 +224,11 @@ def main() -> None:
     if not torch.cuda.is_available():
         sys.exit("mla_timeline.py needs a CUDA GPU (the probe reads PTX timers)")
     t0 = time.time()
-    rows = measure(tuple(args.buckets.split(",")), args.calls)
+    rows = measure(args.op, tuple(args.buckets.split(",")), args.calls)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
-    write_results(args.results, report(rows, args.calls, time.time() - t0))
+    results = args.results or f"benchmarks/results/{args.op}_timeline.md"
+    write_results(results, report(rows, args.calls, time.time() - t0, args.op))
 
 
 if __name__ == "__main__":

@@ -52,3 +52,27 @@ def test_report_names_the_timer_and_the_columns():
     text = mt.report([row], calls=20, wall=1.0)
     assert "CUPTI" in text and "L2 flush" in text and "median over 20 calls" in text
     assert "| prod_b64_00 | 100 | 32 | 9.0 | 8.0 | 4 / 1 |" in text
+
+
+def test_each_op_is_probed_with_run_s_own_plan():
+    """The timeline launches decode with the plan run() would take for the same inputs."""
+    import torch
+    from solutions.test_triton_kernels import GQA, MLA, _load
+
+    indptr = torch.tensor([0, 300, 310, 900], dtype=torch.int32)
+    indices = torch.arange(900, dtype=torch.int32)
+    gqa = _load(GQA)
+    inputs = {"q": torch.zeros(3, 32, 128), "k_cache": torch.zeros(900, 1, 8, 128),
+              "v_cache": torch.zeros(900, 1, 8, 128), "kv_indptr": indptr, "kv_indices": indices, "sm_scale": 0.1}
+    plan, kw, chunk = mt.run_plan("gqa", gqa, inputs)
+    assert plan == tuple(gqa.plan_call(900, 3, 8, gqa._sm_count(torch.device("cpu")))) and not kw
+    assert chunk == plan[0]
+    mla = _load(MLA)
+    inputs = {"q_nope": torch.zeros(3, 16, 512), "q_pe": torch.zeros(3, 16, 64), "ckv_cache": torch.zeros(900, 1, 512),
+              "kpe_cache": torch.zeros(900, 1, 64), "kv_indptr": indptr, "kv_indices": indices, "sm_scale": 0.1}
+    plan, kw, chunk = mt.run_plan("mla", mla, inputs)
+    assert plan == (mla.plan_chunks(900, 3, mla._sm_count(torch.device("cpu")))[0],) == (chunk,)
+    assert kw == {"num_stages": mla.NUM_STAGES, "merge_heads": mla.merge_heads_for(900, 3, 16),
+                  "merge_last": mla.MERGE_LAST}
+    assert "# GQA decode" in mt.report([], calls=3, wall=0.0, op="gqa") and "no merge programs" in mt.report(
+        [], calls=3, wall=0.0, op="gqa")

@@ -165,6 +165,33 @@ def test_mla_probe_records_every_program_and_changes_no_result(builtin, compiled
     _check(out, lse, *expected)
 
 
+def test_gqa_probe_records_every_program_and_changes_no_result(builtin, compiled):
+    """decode(probe=...) on the GQA kernel: program (i, g) writes row i * 8 + g; the programs with
+    a segment are the (sequence, chunk) segments times the 8 kv heads, one last arrival per split
+    (sequence, kv head); the result is the reference's."""
+    mod = compiled["gqa"]
+    gen = torch.Generator().manual_seed(12)
+    q, k, v, indptr, indices = _gqa_inputs(gen, 19, 400, 20_000)
+    expected = load_reference(builtin.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])(q, k, v, indptr, indices,
+                                                                                        128**-0.5)
+    chunk = 64
+    grid = mod._launch_args(q, k, v, indptr, indices, 128**-0.5, expected[0], expected[1], chunk, 32, 4, 5, 0)[0]
+    probe = torch.zeros(grid[0] * grid[1] * mod.PROBE_WIDTH, dtype=torch.int64, device="cuda")
+    out, lse = torch.full_like(expected[0], float("nan")), torch.full_like(expected[1], float("nan"))
+    mod.decode(q, k, v, indptr, indices, 128**-0.5, out, lse, chunk, 32, 4, 5, 0, probe=probe)
+    _check(out, lse, *expected)
+    p = probe.view(grid[0] * grid[1], mod.PROBE_WIDTH).cpu()
+    gt0, gt1, c0, cmid, c1, sm, role = (p[:, i] for i in range(7))
+    assert bool((gt0 > 0).all() and (gt1 >= gt0).all() and (c1 >= c0).all())
+    ends = indptr.cpu().long()
+    slots = [((e - 1) // chunk - s // chunk + 1) if e > s else 0 for s, e in zip(ends[:-1].tolist(), ends[1:].tolist())]
+    assert int((role > 0).sum()) == 8 * sum(slots)  # every (segment, kv head)
+    assert int((role == 1).sum()) == 8 * sum(n == 1 for n in slots)
+    assert int((role == 3).sum()) == 8 * sum(n > 1 for n in slots)  # one last arrival per (sequence, kv head)
+    live = role > 0
+    assert bool((cmid[live] >= c0[live]).all() and (c1[live] >= cmid[live]).all())
+
+
 def test_gqa_and_mla_replay_from_a_cuda_graph(builtin, compiled):
     gen = torch.Generator().manual_seed(5)
     q, k, v, indptr, indices = _gqa_inputs(gen, 16, 900, 30_000)

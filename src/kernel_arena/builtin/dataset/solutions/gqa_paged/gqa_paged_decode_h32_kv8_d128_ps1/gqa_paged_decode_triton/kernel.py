@@ -34,6 +34,13 @@ to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no wa
 it reads q, and each K/V tile then requests the rows PREFETCH tokens further on. The
 tile loads that follow mostly hit L2. Prefetching changes no result; it needs a GPU (inline PTX),
 so the CPU interpreter runs with PREFETCH = 0.
+
+Probe (PROBE; off by default, GPU only). With a probe buffer (int64, PROBE_FIELDS a program;
+program (i, g) at row i * NUM_KV_HEADS + g) each program writes the global ns timer at its start
+and end, its SM's cycle counter at start, after its tile loop and at end, its SM and its role
+(PROBE_DIRECT, _PARTIAL, _MERGED; 0 for none), as the MLA kernel's probe does;
+benchmarks/mla_timeline.py --op gqa reads it. Off, the kernel's code is unchanged (the pointer is
+the counters, never written).
 """
 
 import triton
@@ -45,13 +52,17 @@ LOG2E = 1.4426950408889634
 @triton.jit
 def gqa_decode_kernel(
     q_ptr, k_ptr, v_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr,
-    qk_scale, batch, chunk, total,
+    qk_scale, batch, chunk, total, probe_ptr,
     NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
     BLOCK_H: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_S: tl.constexpr,
-    PREFETCH: tl.constexpr, UPCAST: tl.constexpr, SINGLE: tl.constexpr = False,
+    PREFETCH: tl.constexpr, UPCAST: tl.constexpr, SINGLE: tl.constexpr = False, PROBE: tl.constexpr = False,
 ):
     i = tl.program_id(0)
     g = tl.program_id(1)
+    probe_row = probe_ptr + (tl.cast(i, tl.int64) * NUM_KV_HEADS + g) * PROBE_FIELDS  # only written with PROBE
+    if PROBE:
+        tl.store(probe_row + 0, _globaltimer(i))
+        tl.store(probe_row + 2, _clock64(i))
     num_qo_heads = NUM_KV_HEADS * GROUP
     offs_h = tl.arange(0, BLOCK_H)
     offs_d = tl.arange(0, HEAD_DIM)
@@ -83,9 +94,11 @@ def gqa_decode_kernel(
             _prefetch_kv(k_ptr, v_ptr, indices_ptr, lo + tl.arange(0, PREFETCH), hi, g, NUM_KV_HEADS, HEAD_DIM)
         m, l, acc = _attend(q_ptr, k_ptr, v_ptr, indices_ptr, rows, head_mask, lo, hi, start, end, g, qk_scale,
                             NUM_KV_HEADS, HEAD_DIM, BLOCK_H, BLOCK_N, PREFETCH, UPCAST)
+        if PROBE:
+            tl.store(probe_row + 3, _clock64(i))
         if (lo < end) & (lo + chunk > start):
             _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i, g, b, start, end, chunk,
-                    rows, NUM_KV_HEADS, GROUP, HEAD_DIM, BLOCK_H, MERGE_S)
+                    rows, probe_row, NUM_KV_HEADS, GROUP, HEAD_DIM, BLOCK_H, MERGE_S, PROBE)
     elif (b >= 0) & (c.to(tl.int64) * chunk < end):
         seg_lo = tl.maximum(start, c.to(tl.int64) * chunk)
         seg_hi = tl.minimum(end, (c.to(tl.int64) + 1) * chunk)
@@ -94,8 +107,42 @@ def gqa_decode_kernel(
                          HEAD_DIM)
         m, l, acc = _attend(q_ptr, k_ptr, v_ptr, indices_ptr, rows, head_mask, seg_lo, seg_hi, seg_lo, seg_hi, g,
                             qk_scale, NUM_KV_HEADS, HEAD_DIM, BLOCK_H, BLOCK_N, PREFETCH, UPCAST)
+        if PROBE:
+            tl.store(probe_row + 3, _clock64(i))
         _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i, g, b, start, end, chunk,
-                rows, NUM_KV_HEADS, GROUP, HEAD_DIM, BLOCK_H, MERGE_S)
+                rows, probe_row, NUM_KV_HEADS, GROUP, HEAD_DIM, BLOCK_H, MERGE_S, PROBE)
+    if PROBE:
+        tl.debug_barrier()  # every thread's work of this program is done
+        tl.store(probe_row + 1, _globaltimer(i))
+        tl.store(probe_row + 4, _clock64(i))
+        tl.store(probe_row + 5, _smid(i))
+
+
+# The probe's fields per program (int64), as in the MLA kernel: globaltimer (ns) at start and at
+# end, clock64 (SM cycles) at start, after the tile loop and at end, the SM, and the role.
+PROBE_FIELDS = tl.constexpr(8)
+PROBE_DIRECT = tl.constexpr(1)  # wrote out and lse of a one-slot sequence
+PROBE_PARTIAL = tl.constexpr(2)  # wrote a partial and arrived
+PROBE_MERGED = tl.constexpr(3)  # ... and, as the last arrival, merged its sequence's kv head
+
+
+@triton.jit
+def _globaltimer(x):
+    """The GPU's global nanosecond timer; ``x`` (any int32 scalar) only gives the asm an operand."""
+    return tl.inline_asm_elementwise("mov.u64 $0, %globaltimer;", "=l,r", [x], dtype=tl.int64, is_pure=False, pack=1)
+
+
+@triton.jit
+def _clock64(x):
+    """This SM's cycle counter."""
+    return tl.inline_asm_elementwise("mov.u64 $0, %clock64;", "=l,r", [x], dtype=tl.int64, is_pure=False, pack=1)
+
+
+@triton.jit
+def _smid(x):
+    """The SM this program runs on."""
+    return tl.inline_asm_elementwise("{ .reg .u32 s; mov.u32 s, %smid; cvt.u64.u32 $0, s; }", "=l,r", [x],
+                                     dtype=tl.int64, is_pure=False, pack=1)
 
 
 @triton.jit
@@ -139,8 +186,8 @@ def _attend(q_ptr, k_ptr, v_ptr, indices_ptr, rows, head_mask, lo, hi, start, en
 
 @triton.jit
 def _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i, g, b, start, end, chunk, rows,
-            NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_H: tl.constexpr,
-            MERGE_S: tl.constexpr):
+            probe_row, NUM_KV_HEADS: tl.constexpr, GROUP: tl.constexpr, HEAD_DIM: tl.constexpr,
+            BLOCK_H: tl.constexpr, MERGE_S: tl.constexpr, PROBE: tl.constexpr):
     """Write slot i's segment of sequence b: the output directly if b has one slot, else its
     partial, and the last of b's slots to arrive merges them."""
     num_qo_heads = NUM_KV_HEADS * GROUP
@@ -155,6 +202,8 @@ def _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i,
         tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
                  o.to(out_ptr.dtype.element_ty), mask=head_mask[:, None])
         tl.store(lse_ptr + rows, lse, mask=head_mask)
+        if PROBE:
+            tl.store(probe_row + 6, PROBE_DIRECT)
     else:
         part_rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
         tl.store(part_o_ptr + part_rows[:, None] * HEAD_DIM + offs_d[None, :], o, mask=head_mask[:, None])
@@ -166,6 +215,10 @@ def _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i,
                          g * GROUP, tl.cast(b, tl.int64) * num_qo_heads + g * GROUP, num_qo_heads,
                          GROUP, HEAD_DIM, MERGE_S)
             tl.atomic_xchg(count_ptr + b * NUM_KV_HEADS + g, 0, sem="relaxed", scope="gpu")
+            if PROBE:
+                tl.store(probe_row + 6, PROBE_MERGED)
+        elif PROBE:
+            tl.store(probe_row + 6, PROBE_PARTIAL)
 
 
 @triton.jit

@@ -15,7 +15,9 @@ import math
 import os
 
 import torch
-from kernel import LOG2E, gqa_decode_kernel
+from kernel import LOG2E, PROBE_FIELDS, gqa_decode_kernel
+
+PROBE_WIDTH = int(getattr(PROBE_FIELDS, "value", PROBE_FIELDS))  # int64 fields per program in a probe buffer
 
 # The Triton CPU interpreter cannot multiply bf16 tiles; it gets fp32 operands instead.
 UPCAST = os.environ.get("TRITON_INTERPRET") == "1"
@@ -210,7 +212,7 @@ _MAX_PLANS = 4096
 
 class _Bound:
     """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
-    (batch, chunk, len(kv_indices)), constexprs, and the compiled kernel per dtypes of the seven
+    (batch, chunk, len(kv_indices); then the probe's stand-in, the counters), constexprs, and the compiled kernel per dtypes of the seven
     caller tensors. Only taken when all seven are 16-byte aligned CUDA tensors (what that kernel
     was compiled for); anything else goes through decode and the thin launcher's full
     specialization key. The launch gets device addresses, not tensors (see _addresses)."""
@@ -280,31 +282,39 @@ def run(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse):
 
 
 def decode(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
-           block_n=64, num_warps=4, num_stages=3, prefetch=0, single=True):
+           block_n=64, num_warps=4, num_stages=3, prefetch=0, single=True, probe=None):
     """One launch for a given chunk size, tile config and L2 prefetch distance in tokens (a power
     of two, or 0 for none; the CPU interpreter never prefetches). ``single`` False runs a batch of
-    one sequence through the general segment search (the kernel's SINGLE path off). Exposed for
-    tests and tuning."""
+    one sequence through the general segment search (the kernel's SINGLE path off). ``probe``: an
+    int64 CUDA tensor of at least (programs) x PROBE_FIELDS elements, or None; when given, every
+    program writes its timestamps, SM and role there (kernel.py, PROBE; needs a GPU). Exposed for
+    tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output,
-                                                   lse, chunk, block_n, num_warps, num_stages, prefetch, single)
+                                                   lse, chunk, block_n, num_warps, num_stages, prefetch, single,
+                                                   probe)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q, k_cache, v_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n, num_warps,
-                 num_stages, prefetch, single=True):
+                 num_stages, prefetch, single=True, probe=None):
     """(grid, runtime args, constexprs, launch options) of one launch."""
+    if probe is not None and (UPCAST or probe.dtype != torch.int64 or not probe.is_cuda):
+        raise ValueError("probe: an int64 CUDA tensor, on a GPU (the timers are PTX)")
     batch, num_qo_heads, head_dim = q.shape
     num_kv_heads = k_cache.shape[2]
     total = kv_indices.numel()
     num_chunks = max(1, -(-total // chunk))
     part_o, part_lse, counts = _scratch(q.device, num_chunks + batch, batch, num_qo_heads, num_kv_heads,
                                         head_dim)
+    programs = (num_chunks + batch) * num_kv_heads
+    if probe is not None and probe.numel() < programs * PROBE_WIDTH:
+        raise ValueError(f"probe: {programs} programs need {programs * PROBE_WIDTH} elements, not {probe.numel()}")
     return (
         (num_chunks + batch, num_kv_heads),
         (q, k_cache, v_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
-         float(sm_scale) * LOG2E, batch, chunk, total),
+         float(sm_scale) * LOG2E, batch, chunk, total, counts if probe is None else probe),
         dict(NUM_KV_HEADS=num_kv_heads, GROUP=num_qo_heads // num_kv_heads, HEAD_DIM=head_dim,
              BLOCK_H=16, BLOCK_N=block_n, BLOCK_B=256, MERGE_S=8, PREFETCH=0 if UPCAST else prefetch,
-             UPCAST=UPCAST, SINGLE=single and batch == 1),
+             UPCAST=UPCAST, SINGLE=single and batch == 1, PROBE=probe is not None),
         dict(num_warps=num_warps, num_stages=num_stages),
     )
