@@ -9,7 +9,7 @@ and `gdn_decode_order.md`):
   reduction over K, no shared-memory exchange between warps);
 - up to 256 slices (batch <= 32): 16-row tiles on one warp;
 - up to 4096 slices (batch <= 512), bandwidth-bound (every state byte read once, written once):
-  8-row tiles on one warp, the output rows stored before the new state rows (1-2% faster than
+  8-row tiles on one warp, the output rows stored before the new state rows (1-4% faster than
   state first at batch 64-512 in two interleaved sweeps, and ahead of FLA's kernel);
 - more: 16-row tiles on two warps.
 On CPU, where the Triton interpreter runs the programs one after another, a program takes the
