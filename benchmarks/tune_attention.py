@@ -141,6 +141,15 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1], "merge_last": [8], "merge_block_d": [128, 256, 512]},
     },
+    # The last-arrival bound with run()'s 512-column merge programs, on every production batch:
+    # sequences of up to merge_last slots are merged by their last segment program (one program
+    # reading up to merge_last x 32 KB in a row, 4-7 us on the critical path of most batch-64
+    # batches: mla_timeline.md); longer ones by 16 merge programs in parallel, of which the grid
+    # holds (num_chunks - 1) // merge_last sequences' worth.
+    "mergelast": {
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
+                "merge_heads": [1], "merge_last": [2, 4, 8], "merge_block_d": [512]},
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -166,14 +175,15 @@ SHAPES = {
     "split": [],
     "mergemix": [],
     "mergewide": [],
+    "mergelast": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
 PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "mergemix", "mergewide",
-                   "single")
+                   "mergelast", "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "mergemix": ("b16", "b64"),
-                          "mergewide": None, "single": ("b1",)}
+                          "mergewide": None, "mergelast": None, "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
 EMBEDDED = {
@@ -191,6 +201,7 @@ EMBEDDED = {
     "split": (),
     "mergemix": (),
     "mergewide": (),
+    "mergelast": (),
     "tiny": (),
     "single": (),
 }
