@@ -336,41 +336,26 @@ def test_mla_output_column_split_launch():
         mod._launch_args(*common, d_split=4)
 
 
-def test_gqa_probe_is_a_gpu_option(monkeypatch):
-    """As the MLA kernel's: off, PROBE=False and the counters stand in for the pointer; under the
-    interpreter, or with a buffer that is not int64, not on the GPU or too short, refused."""
-    mod = _load(GQA)
+def _probe_cases():
+    """(module, decode's arguments, counters' index in the launch arguments) per kernel."""
+    gqa = _load(GQA)
     q, k, v, indptr, indices = _gqa_inputs([25, 2, 0], 5)
-    out, lse = torch.empty(3, 32, 128).bfloat16(), torch.empty(3, 32)
-    common = (q, k, v, indptr, indices, 0.1, out, lse, 4, 32, 4, 3, 0)
-    grid, args, consts, _ = mod._launch_args(*common)
-    assert consts["PROBE"] is False and args[-1] is args[7]  # the counters stand in for the probe
-    programs = grid[0] * grid[1]
-    fits = torch.zeros(programs * mod.PROBE_WIDTH, dtype=torch.int64)
-    with pytest.raises(ValueError, match="probe"):  # the interpreter
-        mod.decode(*common, probe=fits)
-    monkeypatch.setattr(mod, "UPCAST", False)
-    with pytest.raises(ValueError, match="int64 CUDA tensor"):
-        mod.decode(*common, probe=fits)  # on the CPU
-    monkeypatch.setattr(torch.Tensor, "is_cuda", property(lambda t: True))
-    with pytest.raises(ValueError, match="int64 CUDA tensor"):
-        mod.decode(*common, probe=fits.int())
-    with pytest.raises(ValueError, match=f"{programs} programs need"):
-        mod.decode(*common, probe=fits[:-1])
-    assert mod._launch_args(*common, probe=fits)[2]["PROBE"] is True
+    gqa_call = (q, k, v, indptr, indices, 0.1, torch.empty(3, 32, 128).bfloat16(), torch.empty(3, 32), 4, 32, 4, 3, 0)
+    mla = _load(MLA)
+    qn, qp, ckv, kpe, indptr, indices = _mla_inputs([25, 2, 0], 5, 3)
+    mla_call = (qn, qp, ckv, kpe, indptr, indices, 0.1, torch.empty(3, 16, 512).bfloat16(), torch.empty(3, 16), 4)
+    return {"gqa": (gqa, gqa_call, 7), "mla": (mla, mla_call, 8)}
 
 
-def test_mla_probe_is_a_gpu_option_of_the_default_layout(monkeypatch):
+@pytest.mark.parametrize("op", ["gqa", "mla"])
+def test_probe_is_a_gpu_option(monkeypatch, op):
     """The probe's timers are PTX: off, the kernel gets PROBE=False and the counters as a stand-in
     pointer it never writes; asked for under the interpreter, or with a buffer that is not int64,
     not on the GPU or too short, decode refuses before launching anything."""
-    mod = _load(MLA)
-    qn, qp, ckv, kpe, indptr, indices = _mla_inputs([25, 2, 0], 5, 3)
-    out, lse = torch.empty(3, 16, 512).bfloat16(), torch.empty(3, 16)
-    common = (qn, qp, ckv, kpe, indptr, indices, 0.1, out, lse, 4)
-    grid, args, consts, _ = mod._launch_args(*common, merge_heads=16, merge_last=2)
-    assert consts["PROBE"] is False and args[-1] is args[8]  # the counters stand in for the probe
-    programs = mod._launch_args(*common)[0][0]  # decode's own defaults
+    mod, common, counters = _probe_cases()[op]
+    grid, args, consts, _ = mod._launch_args(*common)  # decode's own defaults
+    assert consts["PROBE"] is False and args[-1] is args[counters]  # the counters stand in for the probe
+    programs = grid[0] * (grid[1] if len(grid) > 1 else 1)
     fits = torch.zeros(programs * mod.PROBE_WIDTH, dtype=torch.int64)
     with pytest.raises(ValueError, match="probe"):  # the interpreter (these tests' environment)
         mod.decode(*common, probe=fits)
