@@ -17,7 +17,7 @@ import os
 import torch
 from kernel import LOG2E, PROBE_FIELDS, gqa_decode_kernel
 
-PROBE_WIDTH = int(getattr(PROBE_FIELDS, "value", PROBE_FIELDS))  # int64 fields per program in a probe buffer
+PROBE_WIDTH = PROBE_FIELDS.value  # int64 fields per program in a probe buffer (kernel.py)
 
 # The Triton CPU interpreter cannot multiply bf16 tiles; it gets fp32 operands instead.
 UPCAST = os.environ.get("TRITON_INTERPRET") == "1"
@@ -212,8 +212,8 @@ _MAX_PLANS = 4096
 
 class _Bound:
     """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
-    (batch, chunk, len(kv_indices); then the probe's stand-in, the counters), constexprs, and the compiled kernel per dtypes of the seven
-    caller tensors. Only taken when all seven are 16-byte aligned CUDA tensors (what that kernel
+    (batch, chunk, len(kv_indices); then the probe's stand-in, the counters), constexprs, and the
+    compiled kernel per dtypes of the seven caller tensors. Only taken when all seven are 16-byte aligned CUDA tensors (what that kernel
     was compiled for); anything else goes through decode and the thin launcher's full
     specialization key. The launch gets device addresses, not tensors (see _addresses)."""
 

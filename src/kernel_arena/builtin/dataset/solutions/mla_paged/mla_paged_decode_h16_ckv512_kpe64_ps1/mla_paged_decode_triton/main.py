@@ -16,7 +16,7 @@ import os
 import torch
 from kernel import LOG2E, PROBE_FIELDS, mla_decode_kernel
 
-PROBE_WIDTH = int(getattr(PROBE_FIELDS, "value", PROBE_FIELDS))  # int64 fields per program in a probe buffer (kernel.py)
+PROBE_WIDTH = PROBE_FIELDS.value  # int64 fields per program in a probe buffer (kernel.py)
 
 # The Triton CPU interpreter cannot multiply bf16 tiles; it gets fp32 operands instead.
 UPCAST = os.environ.get("TRITON_INTERPRET") == "1"
@@ -267,8 +267,9 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
     every split sequence) and d_split (1: one program per segment; 2: two, each accumulating
-    half of the output columns). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS elements, or None; when
-    given, every program writes its timestamps, SM and role there (kernel.py, PROBE; needs a GPU).
+    half of the output columns). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS
+    elements, or None; when given, every program writes its timestamps, SM and role there
+    (kernel.py, PROBE; needs a GPU).
     merge_block_d: output columns per merge program (128, 256 or 512; None: merge_block_d_for).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
@@ -290,23 +291,22 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
     total = kv_indices.numel()
     num_chunks = max(1, -(-total // chunk))
     part_o, part_lse, counts = _scratch(q_nope.device, num_chunks + batch, batch, num_heads, d_ckv)
-    # Merge programs per sequence: (16 / merge_heads) x (512 / block_d); see merge_heads_for.
+    # Merge programs per sequence: (16 / merge_heads) x (512 / merge_block_d); see merge_heads_for.
     if merge_heads is None:
         merge_heads = merge_heads_for(total, batch, num_heads)
     if merge_block_d is None:
         merge_block_d = merge_block_d_for(merge_heads)
     if merge_block_d not in (128, 256, 512):
         raise ValueError(f"merge_block_d must be 128, 256 or 512, not {merge_block_d!r}")
-    block_d = merge_block_d
     merge_seqs = merge_sequences(batch, num_chunks, merge_last)
-    grid = (num_chunks + batch) * d_split + merge_seqs * (num_heads // merge_heads) * (d_ckv // block_d)
+    grid = (num_chunks + batch) * d_split + merge_seqs * (num_heads // merge_heads) * (d_ckv // merge_block_d)
     if probe is not None and probe.numel() < grid * PROBE_WIDTH:
         raise ValueError(f"probe: {grid} programs need {grid * PROBE_WIDTH} elements, not {probe.numel()}")
     return (  # d_split segment programs per slot (adjacent), then the merge programs
         (grid,),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, chunk, num_chunks, counts if probe is None else probe),
-        dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=block_d,
+        dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=merge_block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
              PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last, D_SPLIT=d_split,
              PROBE=probe is not None),
