@@ -98,32 +98,3 @@ def test_split_configurations_agree_with_run_on_cpu():
         outs = [torch.full_like(expected[0], float("nan")), torch.full_like(expected[1], float("nan"))]
         mod.decode(*inputs.values(), *outs, chunk, **config)
         assert ta.outputs_agree(outs, expected), values
-
-
-def test_partials_space_sweeps_both_element_types_around_run_s_plan():
-    """Every production batch; fp32 and bf16 partial rows at merge_last 2, 4 and 8 on run()'s
-    chunk, and bf16 at half and twice it: 8 configurations, run()'s own plan among them."""
-    from solutions.test_triton_kernels import MLA, _load
-
-    mod = _load(MLA)
-    assert ta.EVERY_PRODUCTION_BATCH["partials"] is None and "partials" in ta.PRODUCTION_SETS
-    configs = ta.configurations(ta.SPACES["partials"]["mla"])
-    assert len(configs) == 8
-    plan = {"block_n": 32, "num_warps": 4, "num_stages": mod.NUM_STAGES, "chunk": ta.PlanChunk(1), "merge_heads": 1,
-            "merge_last": mod.MERGE_LAST, "merge_block_d": 512, "partials": mod.PARTIALS}
-    assert plan in configs
-    assert {c["chunk"] for c in configs} == {ta.PlanChunk(0.5), ta.PlanChunk(1), ta.PlanChunk(2)}
-    inputs = {"kv_indices": torch.zeros(300, dtype=torch.int32), "kv_indptr": torch.tensor([0, 100, 300])}
-    chunks = {chunk for _, chunk, _ in ta.sweep_configurations("mla", ta.SPACES["partials"]["mla"], mod, inputs)}
-    run_chunk = ta.plan_chunk("mla", mod, inputs)
-    assert chunks == {run_chunk // 2, run_chunk, 2 * run_chunk}
-
-
-def test_other_partial_types_get_the_looser_agreement_tolerance():
-    from solutions.test_triton_kernels import MLA, _load
-
-    mod = _load(MLA)
-    other = "bfloat16" if mod.PARTIALS == "float32" else "float32"
-    assert ta.agreement_tol({"partials": other}, mod) == 2e-2
-    assert ta.agreement_tol({"partials": mod.PARTIALS}, mod) == 1e-2
-    assert ta.agreement_tol({"chunk": 8}, mod) == 1e-2

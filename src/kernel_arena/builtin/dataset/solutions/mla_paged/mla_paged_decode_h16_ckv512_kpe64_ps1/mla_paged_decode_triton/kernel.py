@@ -27,9 +27,7 @@ work is the same, split over the eight accumulators. It took the production set 
 
 Sequence b spans n_b = (end_b - 1) // chunk - start_b // chunk + 1 slots. With n_b = 1 the
 program writes output and lse directly; otherwise partials (acc / l and lse = m + log2 l) go to
-its slot and the program bumps the arrival counter of b. The partial rows take part_o's element
-type (the host picks it: fp32, or the output's bf16, which halves the bytes each partial costs to
-write and to merge; lse stays fp32); merges accumulate in fp32 either way. One launch does everything: the grid is
+its slot and the program bumps the arrival counter of b. One launch does everything: the grid is
 the segment programs followed by merge programs for (b, head group, d-block). A merge program
 waits until b's counter reaches n_b * D_SPLIT (every program of every slot of b), then merges its
 slice of the n_b slots:
@@ -377,7 +375,7 @@ def _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, first_slot, n_s
         rows = (first_slot + s) * NUM_HEADS + offs_h
         # .cg: read through to L2, where the other programs' partials are (never a stale L1 line).
         lse_s = tl.load(part_lse_ptr + rows, cache_modifier=".cg")
-        o_s = tl.load(part_o_ptr + rows[:, None] * D_CKV + offs_c[None, :], cache_modifier=".cg").to(tl.float32)
+        o_s = tl.load(part_o_ptr + rows[:, None] * D_CKV + offs_c[None, :], cache_modifier=".cg")
         new_top = tl.maximum(top, lse_s)
         shift = tl.where(new_top > float("-inf"), new_top, 0.0)
         alpha = tl.where(top > float("-inf"), tl.exp2(top - shift), 0.0)
@@ -445,7 +443,7 @@ def _merge_program(
             # .cg: read through to L2, where the chunk programs' partials are (no stale L1 line).
             lse_s = tl.load(part_lse_ptr + rows, mask=s_mask[:, None], other=float("-inf"), cache_modifier=".cg")
             o_s = tl.load(part_o_ptr + rows[:, :, None] * HEAD_DIM + offs_d[None, None, :],
-                          mask=s_mask[:, None, None], other=0.0, cache_modifier=".cg").to(tl.float32)
+                          mask=s_mask[:, None, None], other=0.0, cache_modifier=".cg")
             new_top = tl.maximum(top, tl.max(lse_s, axis=0))
             shift = tl.where(new_top > float("-inf"), new_top, 0.0)
             alpha = tl.where(top > float("-inf"), tl.exp2(top - shift), 0.0)

@@ -21,8 +21,7 @@ PROBE_WIDTH = PROBE_FIELDS.value  # int64 fields per program in a probe buffer (
 # The Triton CPU interpreter cannot multiply bf16 tiles; it gets fp32 operands instead.
 UPCAST = os.environ.get("TRITON_INTERPRET") == "1"
 _SM_COUNT = {}
-_PARTIALS = {}
-_COUNTS = {}
+_BUFFERS = {}
 
 
 _TENSOR = torch.Tensor
@@ -117,10 +116,6 @@ NUM_STAGES = 5
 # ran 11-14% faster on an H200, while below 42k they lost up to 17% on the H200
 # (tune_attention_split.md, tune_attention_rows.md).
 BIG_CHUNK_TOKENS_PER_SM = 320
-# The element type of the partial rows that split sequences write and merge (lse is fp32 either
-# way, and merges accumulate in fp32): "float32" or "bfloat16" (half the bytes to write and read).
-PARTIALS = "float32"
-_PARTIAL_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
 def plan_chunks(total_tokens: int, batch: int, sm_count: int) -> tuple[int, int]:
@@ -138,20 +133,18 @@ def plan_chunks(total_tokens: int, batch: int, sm_count: int) -> tuple[int, int]
     return chunk, max(1, -(-total_tokens // chunk))
 
 
-def _scratch(device, slots: int, batch: int, num_heads: int, head_dim: int, part_dtype=torch.float32):
-    """(partial rows, partial lse, counters): partials for slots x heads (rows of part_dtype, lse
-    fp32; one set per device and dtype) and zeroed counters (2 per sequence, one set per device:
-    every launch leaves them zero), grown on demand and reused."""
+def _scratch(device, slots: int, batch: int, num_heads: int, head_dim: int):
+    """Partials (slots x heads) and zeroed counters (2 per sequence), grown on demand and reused."""
     key = (device.type, device.index)
-    parts = _PARTIALS.get((*key, part_dtype))
-    if parts is None or parts[1].numel() < slots * num_heads:
-        parts = _PARTIALS[(*key, part_dtype)] = (
-            torch.empty(slots * num_heads * head_dim, dtype=part_dtype, device=device),
-            torch.empty(slots * num_heads, dtype=torch.float32, device=device))
-    counts = _COUNTS.get(key)
-    if counts is None or counts.numel() < 2 * batch:
-        counts = _COUNTS[key] = torch.zeros(2 * batch, dtype=torch.int32, device=device)
-    return (*parts, counts)
+    have = _BUFFERS.get(key)
+    if have is None or have[1].numel() < slots * num_heads:
+        counts = have[2] if have is not None else torch.zeros(0, dtype=torch.int32, device=device)
+        have = (torch.empty(slots * num_heads * head_dim, dtype=torch.float32, device=device),
+                torch.empty(slots * num_heads, dtype=torch.float32, device=device), counts)
+    if have[2].numel() < 2 * batch:
+        have = (have[0], have[1], torch.zeros(2 * batch, dtype=torch.int32, device=device))
+    _BUFFERS[key] = have
+    return have
 
 
 _DECODE = FastLaunch(mla_decode_kernel)
@@ -249,7 +242,7 @@ def run(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, out
                                 merge_block_d_for(merge_heads))
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, plan[0],
-        num_stages=NUM_STAGES, merge_heads=plan[1], merge_last=MERGE_LAST, merge_block_d=plan[2], partials=PARTIALS)
+        num_stages=NUM_STAGES, merge_heads=plan[1], merge_last=MERGE_LAST, merge_block_d=plan[2])
     kernel = _DECODE(grid, args, constexprs, **options)
     if _DECODE.enabled and aligned and hasattr(kernel, "run") and hasattr(kernel, "function"):
         if bound is None:
@@ -269,7 +262,7 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
-           probe=None, merge_block_d=None, partials=PARTIALS):
+           probe=None, merge_block_d=None):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
@@ -278,30 +271,26 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     elements, or None; when given, every program writes its timestamps, SM and role there
     (kernel.py, PROBE; needs a GPU).
     merge_block_d: output columns per merge program (128, 256 or 512; None: merge_block_d_for).
-    partials: the partial rows' element type, "float32" or "bfloat16" (PARTIALS above).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
-        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, probe, merge_block_d, partials)
+        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, probe, merge_block_d)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
                  block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0,
-                 d_split=1, probe=None, merge_block_d=None, partials=PARTIALS):
+                 d_split=1, probe=None, merge_block_d=None):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     if d_split not in (1, 2):
         raise ValueError(f"d_split must be 1 or 2, not {d_split!r}")
-    if partials not in _PARTIAL_DTYPES:
-        raise ValueError(f"partials must be one of {sorted(_PARTIAL_DTYPES)}, not {partials!r}")
     if probe is not None and (UPCAST or probe.dtype != torch.int64 or not probe.is_cuda):
         raise ValueError("probe: an int64 CUDA tensor, on a GPU (the timers are PTX)")
     batch, num_heads, d_ckv = q_nope.shape
     d_kpe = q_pe.shape[-1]
     total = kv_indices.numel()
     num_chunks = max(1, -(-total // chunk))
-    part_o, part_lse, counts = _scratch(q_nope.device, num_chunks + batch, batch, num_heads, d_ckv,
-                                        _PARTIAL_DTYPES[partials])
+    part_o, part_lse, counts = _scratch(q_nope.device, num_chunks + batch, batch, num_heads, d_ckv)
     # Merge programs per sequence: (16 / merge_heads) x (512 / merge_block_d); see merge_heads_for.
     if merge_heads is None:
         merge_heads = merge_heads_for(total, batch, num_heads)
