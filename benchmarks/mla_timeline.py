@@ -160,6 +160,7 @@ def measure(op: str, buckets: tuple[str, ...], calls: int) -> list[dict]:
         crit = calls_[len(calls_) // 2]["critical"]
         roles = [c["critical"]["role"] for c in calls_]
         row = {"case": b.name, "batch": b.batch, "tokens": int(b.indices.size), "chunk": chunk,
+               "merge_last": getattr(mod, "MERGE_LAST", 0),
                "kernel_us": plain.latency_ms * 1e3, "timer": plain.method, **med,
                "critical_role": max(set(roles), key=roles.count), "critical_example": crit}
         rows.append(row)
@@ -168,6 +169,7 @@ def measure(op: str, buckets: tuple[str, ...], calls: int) -> list[dict]:
 
 
 def report(rows: list[dict], calls: int, wall: float, op: str = "mla") -> str:
+    merge_last = rows[0].get("merge_last", 8) if rows else 8  # run()'s last-arrival bound (MLA MERGE_LAST)
     table = [
         [r["case"], r["tokens"], r["chunk"], f"{r['kernel_us']:.1f}", f"{r['span_us']:.1f}",
          f"{r['segments_live']:.0f} / {r['segments_idle']:.0f}", f"{r['last_segment_start_us']:.1f}",
@@ -201,8 +203,8 @@ def report(rows: list[dict], calls: int, wall: float, op: str = "mla") -> str:
         f"column is the median over {calls} calls, each after a 256 MiB L2 flush. `kernel µs` is the same "
         "batch without the probe, by the project's CUPTI timer (cold L2, median of 3 x 30). "
         + ("Segment programs are one per (sequence, chunk) slot; `after loop` is the output or partial store "
-           "plus the arrival (and, for a sequence's last arrival, the merge of its 2-8 partials); merge "
-           "programs serve sequences of more than 8 slots. " if op == "mla" else
+           f"plus the arrival (and, for a sequence's last arrival, the merge of its 2-{merge_last} partials); "
+           f"merge programs serve sequences of more than {merge_last} slots. " if op == "mla" else
            "Programs are one per (sequence, chunk) slot and kv head; `after loop` is the output or partial "
            "store plus the arrival (and, for the last arrival of a sequence's kv head, the merge of all its "
            "partials); there are no merge programs. ")

@@ -55,7 +55,8 @@ def test_split_set_sweeps_mla_on_every_batch_16_and_64_production_batch():
 
 def test_split_space_is_small_and_holds_run_s_own_plan():
     """16 configurations a shape: d_split 1 at 4 and 8 warps (5 stages), d_split 2 at 4 warps with
-    5 and 3 stages, each with 32- and 64-token tiles and run()'s chunk and twice it."""
+    5 and 3 stages, each with 32- and 64-token tiles and run()'s chunk and twice it; run()'s plan of
+    the time among them."""
     from solutions.test_triton_kernels import MLA, _load
 
     mod = _load(MLA)
@@ -67,7 +68,7 @@ def test_split_space_is_small_and_holds_run_s_own_plan():
     assert {c["block_n"] for c in configs} == {32, 64}
     assert {c["chunk"] for c in configs} == {ta.PlanChunk(1), ta.PlanChunk(2)}
     plan = {"d_split": 1, "block_n": 32, "num_warps": 4, "num_stages": mod.NUM_STAGES, "chunk": ta.PlanChunk(1),
-            "merge_last": mod.MERGE_LAST}
+            "merge_last": 8}  # run()'s last-arrival bound when this set was measured (4 since mergelast)
     assert plan in configs  # decode's other defaults (merge_heads) are run()'s too
     with pytest.raises(ValueError, match="keys"):
         ta.configurations([{"a": [1], "b": [2]}, {"b": [2], "a": [1]}])
@@ -98,3 +99,14 @@ def test_split_configurations_agree_with_run_on_cpu():
         outs = [torch.full_like(expected[0], float("nan")), torch.full_like(expected[1], float("nan"))]
         mod.decode(*inputs.values(), *outs, chunk, **config)
         assert ta.outputs_agree(outs, expected), values
+
+
+def test_mergelast_space_sweeps_the_bound_around_run_s_own():
+    from solutions.test_triton_kernels import MLA, _load
+
+    mod = _load(MLA)
+    configs = ta.configurations(ta.SPACES["mergelast"]["mla"])
+    assert [c["merge_last"] for c in configs] == [2, 3, 4, 6]
+    assert {"block_n": 32, "num_warps": 4, "num_stages": mod.NUM_STAGES, "chunk": ta.PlanChunk(1), "merge_heads": 1,
+            "merge_last": mod.MERGE_LAST, "merge_block_d": mod.merge_block_d_for(1)} in configs
+    assert ta.EVERY_PRODUCTION_BATCH["mergelast"] is None

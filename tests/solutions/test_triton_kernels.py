@@ -496,3 +496,13 @@ def test_gdn_triton_launch_shape_by_device_and_batch():
         (16, 2, False),
         (16, 2, False),
     ]
+
+
+def test_mla_sequences_of_up_to_four_slots_merge_by_their_last_arrival():
+    """run()'s last-arrival bound is 4 (tune_attention_partials.md: 4 beat 8 on all 48 production
+    batches, 1.144x -> 1.173x flashinfer run()): the grid holds merge programs for at most
+    (num_chunks - 1) // 4 sequences, 16 a sequence."""
+    mod = _load(MLA)
+    assert mod.MERGE_LAST == 4
+    assert mod.merge_sequences(64, 146, mod.MERGE_LAST) == 36
+    assert mod.merge_sequences(64, 3, mod.MERGE_LAST) == 0 and mod.merge_sequences(2, 146, mod.MERGE_LAST) == 2
