@@ -141,8 +141,8 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1], "merge_last": [8], "merge_block_d": [128, 256, 512]},
     },
-    # The last-arrival bound around run()'s 4 (tune_attention_partials.md: 4 beat 8 on all 48
-    # production batches) with its 512-column merge programs, on every production batch: sequences
+    # The last-arrival bound around 4 (tune_attention_partials.md: 4 beat 8 on all 48 production
+    # batches; run() takes 3 since this sweep) with run()'s 512-column merge programs, on every production batch: sequences
     # of up to merge_last slots are merged by their last segment program (one program reading up to
     # merge_last x 32 KB in a row); longer ones by 16 merge programs in parallel, of which the grid
     # holds (num_chunks - 1) // merge_last sequences' worth.

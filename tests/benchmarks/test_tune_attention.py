@@ -68,7 +68,7 @@ def test_split_space_is_small_and_holds_run_s_own_plan():
     assert {c["block_n"] for c in configs} == {32, 64}
     assert {c["chunk"] for c in configs} == {ta.PlanChunk(1), ta.PlanChunk(2)}
     plan = {"d_split": 1, "block_n": 32, "num_warps": 4, "num_stages": mod.NUM_STAGES, "chunk": ta.PlanChunk(1),
-            "merge_last": 8}  # run()'s last-arrival bound when this set was measured (4 since mergelast)
+            "merge_last": 8}  # run()'s last-arrival bound when this set was measured (3 since mergelast)
     assert plan in configs  # decode's other defaults (merge_heads) are run()'s too
     with pytest.raises(ValueError, match="keys"):
         ta.configurations([{"a": [1], "b": [2]}, {"b": [2], "a": [1]}])
