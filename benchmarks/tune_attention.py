@@ -39,9 +39,24 @@ class PlanChunk:
     factor: int = 1
 
 
+@dataclass(frozen=True)
+class FillChunk:
+    """A chunk that gives about ``per_sm`` segment programs an SM: the smallest multiple of 32
+    tokens with num_chunks + batch <= per_sm x SMs (the grid's segment programs), where that is
+    possible, else the chunk that leaves one chunk per (per_sm x SMs) slot."""
+
+    per_sm: int = 2
+
+    def tokens(self, total: int, batch: int, sm_count: int) -> int:
+        chunks = max(1, self.per_sm * sm_count - batch)
+        per_chunk = -(-total // chunks)  # ceil: at most `chunks` chunks
+        return max(32, -(-per_chunk // 32) * 32)
+
+
 CHUNKS = [32, 64, 128, 256, 512, 1024, 2048]
 # A space is a dict of value lists (every combination) or a list of such dicts with the same keys
-# in the same order (the union of their combinations). Chunks are token counts or PlanChunks.
+# in the same order (the union of their combinations). Chunks are token counts, PlanChunks or
+# FillChunks.
 SPACES = {
     "main": {
         "gqa": {"block_n": [32, 64, 128], "num_warps": [4, 8], "num_stages": [2, 3], "chunk": CHUNKS},
@@ -150,6 +165,18 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1], "merge_last": [2, 3, 4, 6], "merge_block_d": [512]},
     },
+    # Chunks that fill the SMs evenly, on the batch-16 and batch-64 production batches: run()'s
+    # power-of-two chunk leaves some SMs one segment program and others two (b64_01: 210 programs
+    # on 132 SMs), and an SM's tile rate with two programs is about twice its rate with one
+    # (mla_timeline.md), so the full chunks on shared SMs end last. FillChunk(2): the smallest
+    # multiple of 32 tokens with at most two programs an SM; FillChunk(1): at most one. More
+    # chunks also mean more merge programs ((num_chunks - 1) // merge_last sequences' worth, 16
+    # each), so merge_last 3 (run()'s) and 8.
+    "fill": {
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5],
+                "chunk": [PlanChunk(1), FillChunk(2), FillChunk(1)], "merge_heads": [1], "merge_last": [3, 8],
+                "merge_block_d": [512]},
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -176,14 +203,16 @@ SHAPES = {
     "mergemix": [],
     "mergewide": [],
     "mergelast": [],
+    "fill": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
 PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "mergemix", "mergewide",
-                   "mergelast", "single")
+                   "mergelast", "fill", "single")
 """Shape sets that sweep the production-shaped batches of decode_batches.py."""
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "mergemix": ("b16", "b64"),
-                          "mergewide": None, "mergelast": None, "single": ("b1",)}
+                          "mergewide": None, "mergelast": None, "fill": ("b16", "b64"),
+                          "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
 EMBEDDED = {
@@ -202,6 +231,7 @@ EMBEDDED = {
     "mergemix": (),
     "mergewide": (),
     "mergelast": (),
+    "fill": (),
     "tiny": (),
     "single": (),
 }
@@ -276,6 +306,9 @@ def sweep_configurations(kind: str, space: dict | list, module, inputs: dict) ->
         if isinstance(config["chunk"], PlanChunk):
             plan = plan_chunk(kind, module, inputs) if plan is None else plan
             config["chunk"] = config["chunk"].factor * plan
+        elif isinstance(config["chunk"], FillChunk):
+            config["chunk"] = config["chunk"].tokens(total, inputs["kv_indptr"].numel() - 1,
+                                                     module._sm_count(inputs["kv_indices"].device))
         values = tuple(config.values())
         chunk = config.pop("chunk")
         if kind == "mla":  # the merge programs every MLA space was measured with, unless it sweeps them

@@ -110,3 +110,24 @@ def test_mergelast_space_sweeps_the_bound_around_run_s_own():
     assert {"block_n": 32, "num_warps": 4, "num_stages": mod.NUM_STAGES, "chunk": ta.PlanChunk(1), "merge_heads": 1,
             "merge_last": mod.MERGE_LAST, "merge_block_d": mod.merge_block_d_for(1)} in configs
     assert ta.EVERY_PRODUCTION_BATCH["mergelast"] is None
+
+
+@pytest.mark.parametrize(("total", "batch"), [(74419, 64), (11551, 64), (20397, 16), (515, 16), (5, 1), (0, 4)])
+@pytest.mark.parametrize("per_sm", [1, 2])
+def test_fill_chunks_give_at_most_per_sm_programs_an_sm(total, batch, per_sm):
+    """A FillChunk is a multiple of 32 tokens and the smallest such chunk whose segment programs
+    (num_chunks + batch) fit per_sm x SMs, wherever a chunk can make them fit."""
+    sms = 132
+    chunk = ta.FillChunk(per_sm).tokens(total, batch, sms)
+    assert chunk % 32 == 0 and chunk >= 32
+    programs = -(-total // chunk) + batch
+    assert programs <= max(per_sm * sms, batch + 1)
+    if chunk > 32:  # 32 tokens less would not fit
+        assert -(-total // (chunk - 32)) + batch > per_sm * sms
+
+
+def test_fill_space_sweeps_run_s_plan_beside_both_fills():
+    configs = ta.configurations(ta.SPACES["fill"]["mla"])
+    assert [c["chunk"] for c in configs][::2] == [ta.PlanChunk(1), ta.FillChunk(2), ta.FillChunk(1)]
+    assert {c["merge_last"] for c in configs} == {3, 8} and len(configs) == 6
+    assert ta.EVERY_PRODUCTION_BATCH["fill"] == ("b16", "b64") and "fill" in ta.PRODUCTION_SETS
