@@ -1,0 +1,47 @@
+"""benchmarks/kernel_sass.py: the MLA tile loop found in a real offline compile, and the parsing
+of nvdisasm text it rests on."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import kernel_sass as ks  # noqa: E402
+
+SASS = """
+        /*0000*/                   MOV R1, c[0x0][0x28] ;
+.L_x_0:
+        /*0010*/                   HMMA.16816.F32.BF16 R4, R8, R12, R4 ;
+        /*0020*/              @!P1 LDGSTS.E.BYPASS.128 [R1], [R2.64] ;
+        /*0030*/               @P0 BRA `(.L_x_0) ;
+.L_x_1:
+        /*0040*/                   FADD R3, R3, R4 ;
+        /*0050*/                   BRA `(.L_x_2) ;
+.L_x_2:
+        /*0060*/                   IADD3 R5, R5, 0x1, RZ ;
+        /*0070*/                   BRA `(.L_x_2) ;
+"""
+
+
+def test_opcode_drops_predicate_and_modifiers():
+    assert ks.opcode("@!P1 LDGSTS.E.BYPASS.128 [R1], [R2.64]") == "LDGSTS"
+    assert ks.opcode("HMMA.16816.F32.BF16 R4, R8, R12, R4") == "HMMA"
+    assert ks.opcode("") == ""
+
+
+def test_loops_are_backward_branches_and_the_tile_loop_has_the_tensor_cores():
+    found = ks.loops(SASS)
+    assert found == [["HMMA", "LDGSTS", "BRA"], ["IADD3", "BRA"]]  # the forward BRA to .L_x_2 is no loop
+    assert ks.tile_loop(SASS) == ["HMMA", "LDGSTS", "BRA"]
+    assert ks.tile_loop(SASS.replace("HMMA.16816.F32.BF16", "FFMA")) == []
+
+
+def test_the_compiled_mla_kernel_has_a_tile_loop_of_dots_and_async_copies():
+    """A real compile for sm_90a (no GPU needed): the tile loop holds the q.k and p.v mma
+    instructions and the K/V tile's asynchronous copies."""
+    kernel = ks.compile_mla(32, 4, 5)
+    body = ks.tile_loop(ks.disassemble(kernel.asm["cubin"]))
+    assert body.count("HMMA") >= 64  # nine 64-deep q.k dots and eight p.v dots a tile, over 4 warps
+    assert "LDGSTS" in body and "LDSM" in body
+    assert kernel.metadata.shared > 2 * 32 * 576 * 2  # two K/V tile buffers
