@@ -1,22 +1,26 @@
 """Instruction mix of the MLA decode kernel's tile loop, compiled offline for an H100 (no GPU needed).
 
-    python benchmarks/kernel_sass.py
+    python benchmarks/kernel_sass.py --results benchmarks/results/kernel_sass.md
     python benchmarks/kernel_sass.py --num-stages 7 --block-n 16
 
-Compiles the Triton MLA Solution's kernel (run()'s constexprs: 16 heads, 512 + 64 latent, the
-default tile) with ``triton.compile`` for sm_90a, disassembles the cubin with the ``nvdisasm``
-that Triton ships, and counts the instructions of the tile loop by opcode. The tile loop is the
-loop (a label and the branch back to it) with the most HMMA (tensor-core) instructions. Counts
-are per warp and per BLOCK_N-token tile; shared memory and registers are the compiled kernel's.
-They depend on the Triton version (the results files name the one the GPU runs used).
+Compiles the Triton MLA Solution's kernel (16 heads, 512 + 64 latent, run()'s MERGE_LAST and,
+unless given, its NUM_STAGES, both read from the Solution's main.py) with ``triton.compile`` for
+sm_90a, disassembles the cubin with the ``nvdisasm`` that Triton ships, and counts the
+instructions of the tile loop by opcode. The tile loop is the loop (a label and a branch back to
+it) with the most HMMA (tensor-core) instructions. The count is static: per warp and per
+BLOCK_N-token tile, every instruction between the label and the branch, including any that a
+branch inside the loop skips at run time. Shared memory and registers are the compiled kernel's.
+Needs only Triton (with its bundled ptxas and nvdisasm); the counts depend on its version.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import collections
 import importlib.util
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -24,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 _LABEL = re.compile(r"^(\.L_x_\d+):")
-_BRANCH = re.compile(r"BRA\s+`?\(?(\.L_x_\d+)\)?")
+_BRANCH = re.compile(r"\bBRA(?:\.\w+)*\s+`?\(?(\.L_x_\d+)\)?")
 _INSTRUCTION = re.compile(r"^\s*/\*[0-9a-f]+\*/\s+(.*?)\s*;")
 
 
@@ -63,18 +67,33 @@ def tile_loop(sass: str) -> list[str]:
     return best if "HMMA" in best else []
 
 
-def compile_mla(block_n: int, num_warps: int, num_stages: int):
-    """The MLA Solution's kernel compiled for sm_90a with run()'s constexprs (and these three),
-    also where TRITON_INTERPRET=1 would make @triton.jit an interpreter function."""
+SOLUTION = (Path(__file__).resolve().parents[1] / "src" / "kernel_arena" / "builtin" / "dataset" / "solutions"
+            / "mla_paged" / "mla_paged_decode_h16_ckv512_kpe64_ps1" / "mla_paged_decode_triton")
+
+
+def solution_constants(names: tuple[str, ...] = ("MERGE_LAST", "NUM_STAGES")) -> dict[str, int]:
+    """Module-level int constants of the Solution's main.py (read, not imported: no torch needed)."""
+    tree = ast.parse((SOLUTION / "main.py").read_text())
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id in names:
+                    found[target.id] = node.value.value
+    missing = set(names) - set(found)
+    if missing:
+        raise ValueError(f"{SOLUTION / 'main.py'}: no module-level int constant {sorted(missing)}")
+    return found
+
+
+def compile_mla(block_n: int, num_warps: int, num_stages: int, merge_last: int):
+    """The MLA Solution's kernel compiled for sm_90a with run()'s other constexprs, also where
+    TRITON_INTERPRET=1 would make @triton.jit an interpreter function."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
-    import kernel_arena.builtin
-
-    path = next(Path(kernel_arena.builtin.__file__).parent.glob("dataset/solutions/mla_paged/*/"
-                                                                 "mla_paged_decode_triton/kernel.py"))
-    spec = importlib.util.spec_from_file_location("mla_kernel_for_sass", path)
+    spec = importlib.util.spec_from_file_location("mla_kernel_for_sass", SOLUTION / "kernel.py")
     module = importlib.util.module_from_spec(spec)
     interpret = os.environ.pop("TRITON_INTERPRET", None)  # @triton.jit reads it: compiled functions here
     try:
@@ -88,7 +107,7 @@ def compile_mla(block_n: int, num_warps: int, num_stages: int):
              "out_ptr": "*bf16", "lse_ptr": "*fp32", "qk_scale": "fp32", "batch": "i32", "chunk": "i32",
              "num_chunks": "i32", "probe_ptr": "*i32"}
     consts = dict(NUM_HEADS=16, D_CKV=512, D_KPE=64, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=512, MERGE_HEADS=1,
-                  CHUNK_S=16, PREFETCH=0, UPCAST=False, MERGE_LAST=3, D_SPLIT=1, PROBE=False)
+                  CHUNK_S=16, PREFETCH=0, UPCAST=False, MERGE_LAST=merge_last, D_SPLIT=1, PROBE=False)
     names = fn.arg_names
     signature = {n: types.get(n, "constexpr") for n in names}
     constants = {(names.index(k),): v for k, v in consts.items()}
@@ -97,34 +116,59 @@ def compile_mla(block_n: int, num_warps: int, num_stages: int):
                           options={"num_warps": num_warps, "num_stages": num_stages})
 
 
-def disassemble(cubin: bytes) -> str:
+def nvidia_tool(name: str) -> Path:
+    """A binary Triton ships for its NVIDIA backend (ptxas, nvdisasm)."""
     import triton
 
-    nvdisasm = Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / "nvdisasm"
+    return Path(triton.__file__).parent / "backends" / "nvidia" / "bin" / name
+
+
+def disassemble(cubin: bytes) -> str:
     with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
         f.write(cubin)
         f.flush()
-        return subprocess.run([str(nvdisasm), "-c", f.name], capture_output=True, text=True, check=True).stdout
+        return subprocess.run([str(nvidia_tool("nvdisasm")), "-c", f.name], capture_output=True, text=True,
+                              check=True).stdout
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--block-n", type=int, default=32, help="tokens a tile (run(): 32)")
     ap.add_argument("--num-warps", type=int, default=4, help="run(): 4")
-    ap.add_argument("--num-stages", type=int, default=5, help="run(): 5")
+    ap.add_argument("--num-stages", type=int, default=None, help="default: run()'s NUM_STAGES")
+    ap.add_argument("--results", default=None, help="also write the counts here as markdown")
     args = ap.parse_args()
     import triton
 
-    kernel = compile_mla(args.block_n, args.num_warps, args.num_stages)
+    defaults = solution_constants()
+    stages = args.num_stages if args.num_stages is not None else defaults["NUM_STAGES"]
+    kernel = compile_mla(args.block_n, args.num_warps, stages, defaults["MERGE_LAST"])
     body = tile_loop(disassemble(kernel.asm["cubin"]))
     if not body:
         sys.exit("no loop with tensor-core instructions found in the disassembly")
     counts = collections.Counter(body)
-    print(f"triton {triton.__version__}, sm_90a, BLOCK_N {args.block_n}, {args.num_warps} warps, "
-          f"{args.num_stages} stages: shared memory {kernel.metadata.shared} B")
-    print(f"tile loop: {len(body)} instructions a warp a tile")
-    for name, n in counts.most_common():
-        print(f"  {name:10s} {n}")
+    lines = [
+        "# MLA decode: the tile loop's instructions (offline compile for sm_90a, no GPU)",
+        "",
+        f"Command: `python {' '.join(sys.argv)}`",
+        "",
+        f"triton {triton.__version__}, python {platform.python_version()}; BLOCK_N {args.block_n}, "
+        f"{args.num_warps} warps, {stages} stages, MERGE_LAST {defaults['MERGE_LAST']}: shared memory "
+        f"{kernel.metadata.shared} B.",
+        "",
+        f"Tile loop: **{len(body)} instructions a warp a tile** (static count: every instruction between "
+        "the loop's label and its branch back, by opcode without modifiers):",
+        "",
+        "| opcode | count |",
+        "|---|---|",
+        *(f"| {name} | {n} |" for name, n in counts.most_common()),
+        "",
+    ]
+    text = "\n".join(lines)
+    if args.results:
+        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.results).write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

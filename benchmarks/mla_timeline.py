@@ -169,7 +169,7 @@ def measure(op: str, buckets: tuple[str, ...], calls: int) -> list[dict]:
 
 
 def report(rows: list[dict], calls: int, wall: float, op: str = "mla") -> str:
-    merge_last = rows[0].get("merge_last", 8) if rows else 8  # run()'s last-arrival bound (MLA MERGE_LAST)
+    merge_last = rows[0].get("merge_last") if rows else None  # run()'s last-arrival bound (MLA MERGE_LAST)
     table = [
         [r["case"], r["tokens"], r["chunk"], f"{r['kernel_us']:.1f}", f"{r['span_us']:.1f}",
          f"{r['segments_live']:.0f} / {r['segments_idle']:.0f}", f"{r['last_segment_start_us']:.1f}",
@@ -203,8 +203,9 @@ def report(rows: list[dict], calls: int, wall: float, op: str = "mla") -> str:
         f"column is the median over {calls} calls, each after a 256 MiB L2 flush. `kernel µs` is the same "
         "batch without the probe, by the project's CUPTI timer (cold L2, median of 3 x 30). "
         + ("Segment programs are one per (sequence, chunk) slot; `after loop` is the output or partial store "
-           f"plus the arrival (and, for a sequence's last arrival, the merge of its 2-{merge_last} partials); "
-           f"merge programs serve sequences of more than {merge_last} slots. " if op == "mla" else
+           + (f"plus the arrival (and, for a sequence's last arrival, the merge of its 2-{merge_last} partials); "
+              f"merge programs serve sequences of more than {merge_last} slots. " if merge_last else
+              "plus the arrival; merge programs serve every split sequence. ") if op == "mla" else
            "Programs are one per (sequence, chunk) slot and kv head; `after loop` is the output or partial "
            "store plus the arrival (and, for the last arrival of a sequence's kv head, the merge of all its "
            "partials); there are no merge programs. ")

@@ -42,8 +42,9 @@ class PlanChunk:
 @dataclass(frozen=True)
 class FillChunk:
     """A chunk that gives about ``per_sm`` segment programs an SM: the smallest multiple of 32
-    tokens with num_chunks + batch <= per_sm x SMs (the grid's segment programs), where that is
-    possible, else the chunk that leaves one chunk per (per_sm x SMs) slot."""
+    tokens (at least 32) with num_chunks + batch <= per_sm x SMs (the grid's segment programs).
+    Where the batch alone fills those slots (batch >= per_sm x SMs) no chunk can: then one
+    chunk holds every token (num_chunks 1, batch + 1 programs)."""
 
     per_sm: int = 2
 
@@ -128,8 +129,8 @@ SPACES = {
     },
     # MLA output-column split (D_SPLIT 2: two programs per segment, each accumulating 256 of the
     # 512 output columns) against the whole-row programs, on the batch-16 and batch-64 production
-    # batches: run()'s chunk and twice it, 32- and 64-token tiles, run()'s tile (4 warps, 5 stages,
-    # merge_last 8) and 8 warps for d_split 1, 3 stages for d_split 2 (other registers and shared
+    # batches: run()'s chunk and twice it, 32- and 64-token tiles, run()'s tile of the time (4
+    # warps, 5 stages, merge_last 8) and 8 warps for d_split 1, 3 stages for d_split 2 (other registers and shared
     # memory per program). 16 configurations a shape.
     "split": {
         "mla": [
@@ -167,8 +168,8 @@ SPACES = {
     },
     # Chunks that fill the SMs evenly, on the batch-16 and batch-64 production batches: run()'s
     # power-of-two chunk leaves some SMs one segment program and others two (b64_01: 210 programs
-    # on 132 SMs), and an SM's tile rate with two programs is about twice its rate with one
-    # (mla_timeline.md), so the full chunks on shared SMs end last. FillChunk(2): the smallest
+    # on 132 SMs), and a program on an SM shared with another takes about twice as long a tile as
+    # one alone (mla_timeline.md), so the full chunks on shared SMs end last. FillChunk(2): the smallest
     # multiple of 32 tokens with at most two programs an SM; FillChunk(1): at most one. More
     # chunks also mean more merge programs ((num_chunks - 1) // merge_last sequences' worth, 16
     # each), so merge_last 3 (run()'s) and 8.

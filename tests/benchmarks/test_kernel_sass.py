@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import kernel_sass as ks  # noqa: E402
 
@@ -21,6 +23,9 @@ SASS = """
 .L_x_2:
         /*0060*/                   IADD3 R5, R5, 0x1, RZ ;
         /*0070*/                   BRA `(.L_x_2) ;
+.L_x_3:
+        /*0080*/                   FMUL R6, R6, R7 ;
+        /*0090*/               @P2 BRA.U `(.L_x_3) ;
 """
 
 
@@ -32,15 +37,26 @@ def test_opcode_drops_predicate_and_modifiers():
 
 def test_loops_are_backward_branches_and_the_tile_loop_has_the_tensor_cores():
     found = ks.loops(SASS)
-    assert found == [["HMMA", "LDGSTS", "BRA"], ["IADD3", "BRA"]]  # the forward BRA to .L_x_2 is no loop
+    assert found == [["HMMA", "LDGSTS", "BRA"], ["IADD3", "BRA"], ["FMUL", "BRA"]]  # the forward BRA is no loop
     assert ks.tile_loop(SASS) == ["HMMA", "LDGSTS", "BRA"]
     assert ks.tile_loop(SASS.replace("HMMA.16816.F32.BF16", "FFMA")) == []
 
 
+def test_solution_constants_are_read_from_main_py():
+    from solutions.test_triton_kernels import MLA, _load
+
+    mod = _load(MLA)
+    assert ks.solution_constants() == {"MERGE_LAST": mod.MERGE_LAST, "NUM_STAGES": mod.NUM_STAGES}
+    with pytest.raises(ValueError, match="NO_SUCH"):
+        ks.solution_constants(("NO_SUCH",))
+
+
+@pytest.mark.skipif(not all(ks.nvidia_tool(t).exists() for t in ("ptxas", "nvdisasm")),
+                    reason="this Triton install ships no ptxas/nvdisasm")
 def test_the_compiled_mla_kernel_has_a_tile_loop_of_dots_and_async_copies():
     """A real compile for sm_90a (no GPU needed): the tile loop holds the q.k and p.v mma
     instructions and the K/V tile's asynchronous copies."""
-    kernel = ks.compile_mla(32, 4, 5)
+    kernel = ks.compile_mla(32, 4, 5, ks.solution_constants()["MERGE_LAST"])
     body = ks.tile_loop(ks.disassemble(kernel.asm["cubin"]))
     assert body.count("HMMA") >= 64  # nine 64-deep q.k dots and eight p.v dots a tile, over 4 warps
     assert "LDGSTS" in body and "LDSM" in body

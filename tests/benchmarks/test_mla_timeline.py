@@ -52,6 +52,9 @@ def test_report_names_the_timer_and_the_columns():
     text = mt.report([row], calls=20, wall=1.0)
     assert "CUPTI" in text and "L2 flush" in text and "median over 20 calls" in text
     assert "| prod_b64_00 | 100 | 32 | 9.0 | 8.0 | 4 / 1 |" in text
+    assert "merge programs serve every split sequence" in text  # no bound recorded: no last arrival named
+    text = mt.report([dict(row, merge_last=3)], calls=20, wall=1.0)  # the bound run() took, as measure() records it
+    assert "the merge of its 2-3 partials" in text and "more than 3 slots" in text
 
 
 def test_each_op_is_probed_with_run_s_own_plan():

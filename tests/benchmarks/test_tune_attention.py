@@ -131,3 +131,26 @@ def test_fill_space_sweeps_run_s_plan_beside_both_fills():
     assert [c["chunk"] for c in configs][::2] == [ta.PlanChunk(1), ta.FillChunk(2), ta.FillChunk(1)]
     assert {c["merge_last"] for c in configs} == {3, 8} and len(configs) == 6
     assert ta.EVERY_PRODUCTION_BATCH["fill"] == ("b16", "b64") and "fill" in ta.PRODUCTION_SETS
+
+
+def test_fill_chunk_is_one_chunk_where_the_batch_alone_fills_the_slots():
+    assert ta.FillChunk(1).tokens(5000, 132, 132) == 5024  # 157 x 32: every token in one chunk
+    assert ta.FillChunk(2).tokens(5000, 300, 132) == 5024
+    assert ta.FillChunk(1).tokens(5000, 131, 132) == 5024  # one slot left: one chunk, exactly
+
+
+def test_sweep_resolves_fill_chunks_in_tokens_from_the_batch_and_the_sm_count(monkeypatch):
+    """The fill set as the sweep launches it: FillChunks become token counts from
+    len(kv_indices), the batch and the Solution's SM count, recorded in the values."""
+    from solutions.test_triton_kernels import MLA, _load
+
+    mod = _load(MLA)
+    monkeypatch.setattr(mod, "_sm_count", lambda device: 8)
+    inputs = {"kv_indices": torch.zeros(3000, dtype=torch.int32),
+              "kv_indptr": torch.tensor([0, 1000, 2000, 3000], dtype=torch.int32)}
+    swept = ta.sweep_configurations("mla", ta.SPACES["fill"]["mla"], mod, inputs)
+    chunk_at = ta.space_names(ta.SPACES["fill"]["mla"]).index("chunk")
+    chunks = {values[chunk_at] for values, _, _ in swept}
+    assert {ta.FillChunk(2).tokens(3000, 3, 8), ta.FillChunk(1).tokens(3000, 3, 8)} <= chunks
+    assert ta.FillChunk(2).tokens(3000, 3, 8) == 256 and ta.FillChunk(1).tokens(3000, 3, 8) == 608  # 15 and 8 programs
+    assert all(values[chunk_at] == chunk for values, chunk, _ in swept)

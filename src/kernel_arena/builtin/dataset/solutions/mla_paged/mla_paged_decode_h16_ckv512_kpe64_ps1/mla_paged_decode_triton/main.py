@@ -108,13 +108,14 @@ def _pow2_at_least(x: float) -> int:
 # that it stays whole), BLOCK_N 32, 4 warps. Sequences of up to MERGE_LAST = 3 slots are merged
 # by their last-arriving chunk program, longer ones by 16 merge programs in parallel: with the
 # merge programs 512 columns wide, 4 beat 8 on all 48 production batches (geo-mean 1.144x ->
-# 1.173x flashinfer run(), batch 64 1.02x -> 1.07x; tune_attention_partials.md), and 3 beat 4,
-# 6 and 2 (1.169x -> 1.180x; batch 1/16/64 each up 0.2-2%; 2 lost at batch 64:
-# tune_attention_mergelast.md), since one program merging up to 8 x 32 KB in a row was on the
-# critical path of most batch-64 batches (mla_timeline_merge_last8.md). Five stages: Triton 3.6 gives the K/V tile a second shared-memory
-# buffer only from five stages on (the page-index load takes the first ones); with two to four,
-# tile i+1 is requested after tile i is consumed and waited for at once; seven give a third
-# buffer (130 KB, one program an SM) and lost (decode_kernels.md).
+# 1.173x flashinfer run(), batch 64 1.02x -> 1.07x; tune_attention_partials.md), and 3 beat 4
+# and 6 in every bucket (1.169x -> 1.180x); 2 was 0.2% ahead overall but 4% behind at batch 64
+# (tune_attention_mergelast.md). One program merging up to 8 x 32 KB in a row had been on the
+# critical path of most batch-64 batches (mla_timeline_merge_last8.md). Five stages: Triton 3.6
+# gives the K/V tile a second shared-memory buffer only from five stages on (the page-index load
+# takes the first ones); with two to four, tile i+1 is requested after tile i is consumed and
+# waited for at once; seven give a third buffer (130 KB, one program an SM) and lost
+# (decode_kernels.md).
 MERGE_LAST = 3
 NUM_STAGES = 5
 # From 320 tokens an SM (42k on 132 SMs), batches of 32-64 sequences take 512-token chunks: the
