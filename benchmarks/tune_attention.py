@@ -188,54 +188,32 @@ SPACES = {
         "mla": {"block_n": [16, 32], "num_warps": [4, 8], "num_stages": [1, 2, 3], "chunk": [16, *CHUNKS[:4]]},
     },
 }
+# Synthetic (batch, KV length) shapes and embedded GPU workloads per set ("*": every workload tagged
+# gpu); a set not named in them has none (the production sets sweep decode_batches.py instead).
 SHAPES = {
     "main": [(1, 4096), (1, 32768), (16, 512), (64, 2048), (256, 128), (256, 512)],
     "small": [(1, 128), (16, 16), (16, 256), (4, 512), (64, 64)],
-    "mixed": [],
-    "prefetch": [],
     "shallow": [(16, 16), (16, 128)],
-    "tile32": [],
-    "merge": [],
-    "production": [],
-    "segments": [],
-    "slices": [],
-    "stages": [],
-    "split": [],
-    "mergemix": [],
-    "mergewide": [],
-    "mergelast": [],
-    "fill": [],
     "tiny": [(1, 3), (1, 10), (1, 37), (1, 83)],
     "single": [(1, 3), (1, 10)],
 }
-PRODUCTION_SETS = ("production", "segments", "slices", "stages", "split", "mergemix", "mergewide",
-                   "mergelast", "fill", "single")
-"""Shape sets that sweep the production-shaped batches of decode_batches.py."""
+SHAPES = {name: SHAPES.get(name, []) for name in SPACES}
+EMBEDDED = {
+    "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
+    "mixed": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
+    "prefetch": ("*",),
+    "shallow": ("gpu_b16_mixed", "gpu_b32_mixed", "gpu_b64_mixed_edge", "gpu_b2_big_pool", "gpu_b16_short"),
+    "tile32": ("*",),
+    "merge": ("*",),
+}
+EMBEDDED = {name: EMBEDDED.get(name, ()) for name in SPACES}
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "mergemix": ("b16", "b64"),
                           "mergewide": None, "mergelast": None, "fill": ("b16", "b64"),
                           "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
-EMBEDDED = {
-    "main": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool"),
-    "mixed": ("gpu_b8_long_mixed", "gpu_b16_mixed", "gpu_b2_big_pool", "gpu_b32_mixed", "gpu_b64_mixed_edge"),
-    "small": (),
-    "prefetch": ("*",),  # every workload tagged gpu
-    "shallow": ("gpu_b16_mixed", "gpu_b32_mixed", "gpu_b64_mixed_edge", "gpu_b2_big_pool", "gpu_b16_short"),
-    "tile32": ("*",),
-    "merge": ("*",),
-    "production": (),
-    "segments": (),
-    "slices": (),
-    "stages": (),
-    "split": (),
-    "mergemix": (),
-    "mergewide": (),
-    "mergelast": (),
-    "fill": (),
-    "tiny": (),
-    "single": (),
-}
+PRODUCTION_SETS = ("production", "segments", "slices", *EVERY_PRODUCTION_BATCH)
+"""Shape sets that sweep the production-shaped batches of decode_batches.py."""
 
 
 def outputs_agree(got: list[torch.Tensor], expected: list[torch.Tensor], tol: float = 1e-2) -> bool:

@@ -213,9 +213,10 @@ _MAX_PLANS = 4096
 class _Bound:
     """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
     (batch, chunk, len(kv_indices); then the probe's stand-in, the counters), constexprs, and the
-    compiled kernel per dtypes of the seven caller tensors. Only taken when all seven are 16-byte aligned CUDA tensors (what that kernel
-    was compiled for); anything else goes through decode and the thin launcher's full
-    specialization key. The launch gets device addresses, not tensors (see _addresses)."""
+    compiled kernel per dtypes of the seven caller tensors. Only taken when all seven are 16-byte
+    aligned CUDA tensors (what that kernel was compiled for); anything else goes through decode
+    and the thin launcher's full specialization key. The launch gets device addresses, not
+    tensors (see _addresses)."""
 
     __slots__ = ("grid", "scratch", "ints", "consts", "kernels", "_keep")
 
