@@ -68,8 +68,9 @@ def run_plan(op: str, mod: Any, inputs: dict) -> tuple[tuple, dict, int]:
                           merge_last=mod.MERGE_LAST), chunk
 
 
-def probe_call(op: str, mod: Any, inputs: dict, flush: torch.Tensor, calls: int) -> tuple[list[dict], int]:
-    """``calls`` probed launches of run()'s plan, each after an L2 flush: the per-call summaries."""
+def probe_call(op: str, mod: Any, inputs: dict, flush: torch.Tensor, calls: int) -> tuple[list[dict], int, list]:
+    """``calls`` probed launches of run()'s plan, each after an L2 flush: the per-call summaries,
+    the chunk, and the per-program rows of the call with the median span (see program_rows)."""
     q = inputs["q_nope" if op == "mla" else "q"]
     batch, num_heads = q.shape[0], q.shape[1]
     out = torch.empty_like(q)
@@ -83,15 +84,54 @@ def probe_call(op: str, mod: Any, inputs: dict, flush: torch.Tensor, calls: int)
     total = inputs["kv_indices"].numel()
     segments = max(1, -(-total // chunk)) + batch if op == "mla" else programs
     probe = torch.zeros(programs * mod.PROBE_WIDTH, dtype=torch.int64, device=q.device)
-    summaries = []
+    summaries, raw = [], []
     for i in range(calls + 2):  # two warm-up calls (compile, first touch)
         flush.zero_()
         probe.zero_()
         mod.decode(*args, out, lse, *plan, probe=probe, **kw)
         torch.cuda.synchronize()
         if i >= 2:
-            summaries.append(summarize(probe.view(programs, mod.PROBE_WIDTH).cpu().numpy(), segments))
-    return summaries, chunk
+            p = probe.view(programs, mod.PROBE_WIDTH).cpu().numpy()
+            summaries.append(summarize(p, segments))
+            raw.append(p)
+    middle = sorted(range(len(raw)), key=lambda k: summaries[k]["span_us"])[len(raw) // 2]
+    tokens = (segment_tokens(inputs["kv_indptr"].cpu().numpy(), chunk, segments) if op == "mla"
+              else [None] * segments)
+    return summaries, chunk, program_rows(raw[middle], tokens)
+
+
+def segment_tokens(indptr: np.ndarray, chunk: int, slots: int) -> list[int]:
+    """Tokens of each MLA segment program's slot (kernel.py's work split, on the host): slot i
+    belongs to the last non-empty sequence b with start_b // chunk + b <= i, in chunk c = i - b."""
+    starts, ends = indptr[:-1].astype(np.int64), indptr[1:].astype(np.int64)
+    first = np.where(ends > starts, starts // chunk + np.arange(len(starts)), np.iinfo(np.int64).max)
+    tokens = []
+    for i in range(slots):
+        owners = np.nonzero(first <= i)[0]
+        if not len(owners):
+            tokens.append(0)
+            continue
+        b = int(owners[-1])
+        c = i - b
+        tokens.append(max(0, int(min(ends[b], (c + 1) * chunk) - max(starts[b], c * chunk))))
+    return tokens
+
+
+def program_rows(p: np.ndarray, tokens: list) -> list[list]:
+    """One call's programs as [index, role, SM, start µs, loop or wait end µs, end µs, tokens]
+    (times from the first program's start; tokens for MLA segment programs, else None)."""
+    gt0, gt1, c0, cmid, c1, sm, role = (p[:, i] for i in range(7))
+    begin = gt0.min()
+    long_ = (gt1 - gt0) > 2_000
+    ghz = float(np.median((c1 - c0)[long_] / (gt1 - gt0)[long_])) if long_.any() else 1.7
+    rows = []
+    for k in range(len(p)):
+        start = (gt0[k] - begin) * 1e-3
+        mid = start + (cmid[k] - c0[k]) / ghz * 1e-3 if cmid[k] else None
+        rows.append([k, ROLES.get(int(role[k]), "?"), int(sm[k]), round(float(start), 3),
+                     None if mid is None else round(float(mid), 3), round(float((gt1[k] - begin) * 1e-3), 3),
+                     tokens[k] if k < len(tokens) else None])
+    return rows
 
 
 def summarize(p: np.ndarray, segments: int) -> dict:
@@ -142,7 +182,9 @@ def summarize(p: np.ndarray, segments: int) -> dict:
     }
 
 
-def measure(op: str, buckets: tuple[str, ...], calls: int) -> list[dict]:
+def measure(op: str, buckets: tuple[str, ...], calls: int, programs: dict | None = None) -> list[dict]:
+    """Per batch of the buckets: the medians of ``calls`` probed calls (one row each); with a
+    ``programs`` dict, also each batch's median call program by program (program_rows)."""
     fn = build_fn(SOLUTIONS[op])
     mod = SimpleNamespace(**fn.__globals__)  # the Solution's main.py: its plan functions and decode
     flush = torch.empty(FLUSH_BYTES // 4, dtype=torch.int32, device="cuda")
@@ -155,7 +197,11 @@ def measure(op: str, buckets: tuple[str, ...], calls: int) -> list[dict]:
         out = torch.empty_like(q)
         lse = torch.empty(q.shape[0], q.shape[1], dtype=torch.float32, device=q.device)
         plain = time_call(lambda: fn(*inputs.values(), out, lse), torch.device("cuda"), TimingSettings(5, 30, 3))
-        calls_, chunk = probe_call(op, mod, inputs, flush, calls)
+        calls_, chunk, per_program = probe_call(op, mod, inputs, flush, calls)
+        if programs is not None:
+            programs[b.name] = {"chunk": chunk, "sm_count": mod._sm_count(q.device),
+                                "fields": ["program", "role", "sm", "start_us", "loop_end_us", "end_us", "tokens"],
+                                "programs": [r for r in per_program if r[1] != "none"]}  # those with work
         med = {k: _median([c[k] for c in calls_]) for k in calls_[0] if k != "critical"}
         crit = calls_[len(calls_) // 2]["critical"]
         roles = [c["critical"]["role"] for c in calls_]
@@ -216,6 +262,51 @@ def report(rows: list[dict], calls: int, wall: float, op: str = "mla") -> str:
     ])
 
 
+def programs_report(programs: dict) -> str:
+    """The per-program view of --programs as a table: per batch, the segment programs alone on their
+    SM against those sharing one (a line fitted to loop time over tiles), the longest program, how
+    unevenly the tokens fall on the SMs, and when the segment programs and the whole call end."""
+    table = []
+    for case, v in programs.items():
+        rows = [r for r in v["programs"] if r[6] is not None and r[1] != "none"]
+        if not rows:
+            continue
+        by_sm: dict[int, list] = {}
+        for r in rows:
+            by_sm.setdefault(r[2], []).append(r)
+        fits = []
+        for alone in (True, False):
+            rs = [r for group in by_sm.values() if (len(group) == 1) == alone for r in group]
+            tiles = np.array([-(-r[6] // 32) for r in rs], dtype=float)
+            if len(rs) < 5 or len(set(tiles)) < 2:
+                fits.append("-")
+                continue
+            slope, icept = np.polyfit(tiles, [r[4] - r[3] for r in rs], 1)
+            fits.append(f"{icept:.1f} + {slope:.2f}")
+        one = [r[4] - r[3] for g in by_sm.values() if len(g) == 1 for r in g if r[6] <= 32]
+        longest = max(rows, key=lambda r: (r[6], r[4] - r[3]))
+        loads = [sum(r[6] for r in g) for g in by_sm.values()]
+        table.append([case, v["chunk"], len(rows), sum(len(g) > 1 for g in by_sm.values()),
+                      f"{_median(one):.1f}" if one else "-", *fits,
+                      f"{-(-longest[6] // 32)} / {longest[4] - longest[3]:.1f}",
+                      f"{max(loads)} / {sum(loads) / v['sm_count']:.0f}",
+                      f"{max(r[5] for r in rows):.1f}", f"{max(r[5] for r in v['programs']):.1f}"])
+    head = ["case", "chunk", "segment programs", "SMs running two", "one-tile program alone µs",
+            "loop µs alone: a + b x tiles", "loop µs sharing an SM: a + b x tiles",
+            "longest program: tiles / loop µs", "tokens on the busiest SM / mean", "last segment end µs",
+            "last program end µs"]
+    return "\n".join([
+        "## Program by program (the median-span call of each batch)",
+        "",
+        "Each segment program's loop time (start to tile-loop end) against its 32-token tiles, fitted by "
+        "least squares separately for programs alone on their SM and programs sharing one; the tokens "
+        "each SM's segment programs covered; times from the first program's start.",
+        "",
+        md_table(head, table),
+        "",
+    ])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--op", choices=sorted(SOLUTIONS), default="mla", help="which kernel (default mla)")
@@ -223,15 +314,28 @@ def main() -> None:
     ap.add_argument("--json", default=None)
     ap.add_argument("--buckets", default="b16,b64", help="comma-separated buckets of decode_batches.py (b1,b16,b64)")
     ap.add_argument("--calls", type=int, default=20, help="probed calls per batch (default 20)")
+    ap.add_argument("--programs", default=None, metavar="JSON",
+                    help="also write each batch's median call program by program (role, SM, times, tokens; the "
+                         "programs that had work) and add "
+                         "their table to the results")
+    ap.add_argument("--report-programs", default=None, metavar="JSON",
+                    help="no GPU: print the program-by-program table of a JSON written by --programs")
     args = ap.parse_args()
+    if args.report_programs:
+        print(programs_report(json.loads(Path(args.report_programs).read_text())))
+        return
     if not torch.cuda.is_available():
         sys.exit("mla_timeline.py needs a CUDA GPU (the probe reads PTX timers)")
     t0 = time.time()
-    rows = measure(args.op, tuple(args.buckets.split(",")), args.calls)
+    programs: dict | None = {} if args.programs else None
+    rows = measure(args.op, tuple(args.buckets.split(",")), args.calls, programs)
+    if args.programs:
+        Path(args.programs).write_text(json.dumps(programs))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     results = args.results or f"benchmarks/results/{args.op}_timeline.md"
-    write_results(results, report(rows, args.calls, time.time() - t0, args.op))
+    text = report(rows, args.calls, time.time() - t0, args.op)
+    write_results(results, text + ("\n" + programs_report(programs) if programs else ""))
 
 
 if __name__ == "__main__":

@@ -79,3 +79,27 @@ def test_each_op_is_probed_with_run_s_own_plan():
                   "merge_last": mla.MERGE_LAST}
     assert "# GQA decode" in mt.report([], calls=3, wall=0.0, op="gqa") and "no merge programs" in mt.report(
         [], calls=3, wall=0.0, op="gqa")
+
+
+def test_segment_tokens_follow_the_kernels_slots():
+    # Sequences of 5, 0 and 7 tokens, chunk 4: tokens [0, 5) take chunks 0-1 (slots 0, 1), the
+    # empty sequence none, tokens [5, 12) chunks 1-2 (slots 1 + 2 = 3, 4); slot 2 has no segment.
+    tokens = mt.segment_tokens(np.array([0, 5, 5, 12]), chunk=4, slots=3 + 3)
+    assert tokens == [4, 1, 0, 3, 4, 0]
+    assert sum(tokens) == 12
+
+
+def test_program_rows_give_role_sm_times_and_tokens():
+    p = np.array([_program(10_000, 20_000, 6_000, 2), _program(12_000, 15_000, 0, 0)], dtype=np.int64)
+    rows = mt.program_rows(p, [96])
+    assert rows[0] == [0, "partial", 7, 0.0, 6.0, 10.0, 96]
+    assert rows[1][:4] == [1, "none", 7, 2.0] and rows[1][6] is None
+
+
+def test_programs_report_fits_loop_time_over_tiles_per_sm_sharing():
+    # Six programs alone on SMs 0-5 (loop = 4 + 2 x tiles), two sharing SM 9.
+    rows = [[k, "partial", k, 0.0, 4.0 + 2.0 * t, 5.0 + 2.0 * t, 32 * t] for k, t in enumerate([1, 2, 3, 4, 5, 6])]
+    rows += [[6, "partial", 9, 0.0, 9.0, 10.0, 32], [7, "partial", 9, 0.0, 13.0, 14.0, 64]]
+    rows += [[8, "merge", 3, 1.0, 15.0, 16.5, None]]
+    text = mt.programs_report({"prod_b64_x": {"chunk": 256, "sm_count": 8, "programs": rows}})
+    assert "| prod_b64_x | 256 | 8 | 1 | 6.0 | 4.0 + 2.00 | - | 6 / 16.0 | 192 / 96 | 17.0 | 17.0 |" in text
