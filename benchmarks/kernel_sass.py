@@ -86,7 +86,7 @@ def solution_constants(names: tuple[str, ...] = ("MERGE_LAST", "NUM_STAGES")) ->
     return found
 
 
-def compile_mla(block_n: int, num_warps: int, num_stages: int, merge_last: int):
+def compile_mla(block_n: int, num_warps: int, num_stages: int, merge_last: int, prefetch: int = 0):
     """The MLA Solution's kernel compiled for sm_90a with run()'s other constexprs, also where
     TRITON_INTERPRET=1 would make @triton.jit an interpreter function."""
     import triton
@@ -107,7 +107,7 @@ def compile_mla(block_n: int, num_warps: int, num_stages: int, merge_last: int):
              "out_ptr": "*bf16", "lse_ptr": "*fp32", "qk_scale": "fp32", "batch": "i32", "chunk": "i32",
              "num_chunks": "i32", "probe_ptr": "*i32"}
     consts = dict(NUM_HEADS=16, D_CKV=512, D_KPE=64, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=512, MERGE_HEADS=1,
-                  CHUNK_S=16, PREFETCH=0, UPCAST=False, MERGE_LAST=merge_last, D_SPLIT=1, PROBE=False)
+                  CHUNK_S=16, PREFETCH=prefetch, UPCAST=False, MERGE_LAST=merge_last, D_SPLIT=1, PROBE=False)
     names = fn.arg_names
     signature = {n: types.get(n, "constexpr") for n in names}
     constants = {(names.index(k),): v for k, v in consts.items()}
@@ -136,13 +136,14 @@ def main() -> None:
     ap.add_argument("--block-n", type=int, default=32, help="tokens a tile (run(): 32)")
     ap.add_argument("--num-warps", type=int, default=4, help="run(): 4")
     ap.add_argument("--num-stages", type=int, default=None, help="default: run()'s NUM_STAGES")
+    ap.add_argument("--prefetch", type=int, default=0, help="L2 prefetch distance in tokens (run(): 0)")
     ap.add_argument("--results", default=None, help="also write the counts here as markdown")
     args = ap.parse_args()
     import triton
 
     defaults = solution_constants()
     stages = args.num_stages if args.num_stages is not None else defaults["NUM_STAGES"]
-    kernel = compile_mla(args.block_n, args.num_warps, stages, defaults["MERGE_LAST"])
+    kernel = compile_mla(args.block_n, args.num_warps, stages, defaults["MERGE_LAST"], args.prefetch)
     body = tile_loop(disassemble(kernel.asm["cubin"]))
     if not body:
         sys.exit("no loop with tensor-core instructions found in the disassembly")

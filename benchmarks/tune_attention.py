@@ -168,8 +168,10 @@ SPACES = {
     },
     # Chunks that fill the SMs evenly, on the batch-16 and batch-64 production batches: run()'s
     # power-of-two chunk leaves some SMs one segment program and others two (b64_01: 210 programs
-    # on 132 SMs), and a program on an SM shared with another takes about twice as long a tile as
-    # one alone (mla_timeline.md), so the full chunks on shared SMs end last. FillChunk(2): the smallest
+    # on 132 SMs), and a program on an SM shared with another seemed to take about twice as long a
+    # tile as one alone (mla_timeline.md), so the full chunks on shared SMs would end last. (The later
+    # program-by-program view, mla_timeline_programs.md, shows the same time per tile on a shared SM;
+    # sharing adds 2-5 us once.) FillChunk(2): the smallest
     # multiple of 32 tokens with at most two programs an SM; FillChunk(1): at most one. More
     # chunks also mean more merge programs ((num_chunks - 1) // merge_last sequences' worth, 16
     # each), so merge_last 3 (run()'s) and 8.
@@ -177,6 +179,15 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5],
                 "chunk": [PlanChunk(1), FillChunk(2), FillChunk(1)], "merge_heads": [1], "merge_last": [3, 8],
                 "merge_block_d": [512]},
+    },
+    # L2 prefetch with its page indices loaded an iteration ahead (kernel.py, "L2 prefetch"), on the
+    # batch-16 and batch-64 production batches: a segment program holds one K/V tile in flight, and
+    # each further tile costs it 1.4-2.3 us whether or not it shares its SM (mla_timeline_programs.md),
+    # so the longest program sets the loop's end. Also at twice run()'s chunk, which the prefetch
+    # could make the better trade (fewer partials and merges).
+    "prefetchpipe": {
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1), PlanChunk(2)],
+                "merge_heads": [1], "merge_last": [3], "merge_block_d": [512], "prefetch": [0, 64, 128]},
     },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
@@ -209,6 +220,7 @@ EMBEDDED = {
 EMBEDDED = {name: EMBEDDED.get(name, ()) for name in SPACES}
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "mergemix": ("b16", "b64"),
                           "mergewide": None, "mergelast": None, "fill": ("b16", "b64"),
+                          "prefetchpipe": ("b16", "b64"),
                           "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""

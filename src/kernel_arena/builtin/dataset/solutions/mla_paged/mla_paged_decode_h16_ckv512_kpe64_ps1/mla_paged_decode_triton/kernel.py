@@ -47,10 +47,12 @@ crossed twice, so there are at most (num_chunks - 1) // K of them: the grid hold
 min(batch, (num_chunks - 1) // K) sequences' worth of merge programs, and merge program group r
 finds the r-th long sequence by counting over indptr.
 
-L2 prefetch (PREFETCH > 0 tokens). A segment program first asks for the ckv/kpe rows of its first
-PREFETCH tokens to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no
-waiting), before it reads q, and each tile then requests the rows PREFETCH tokens further on,
-so more bytes are in flight than the program's own pipelined loads hold. No result changes; it
+L2 prefetch (PREFETCH > 0 tokens). Each tile requests the ckv/kpe rows of the tile PREFETCH
+tokens further on to be brought into L2 (prefetch.global.L2: no registers, no shared memory, no
+waiting), so more bytes are in flight than the program's own pipelined loads hold (one tile: a
+third K/V buffer would cost a program its second place on the SM). The page indices of those rows
+are loaded one iteration earlier (the first before the q load): the request would otherwise wait
+for them, since Triton pipelines only the loads that feed the dots. No result changes; it
 needs a GPU (inline PTX), so the CPU interpreter runs with PREFETCH = 0. With D_SPLIT = 2 only
 half 0 prefetches: both halves read the same rows, so a second request would only repeat the first.
 
@@ -222,9 +224,11 @@ def _segment_program(
     live, seg_lo, seg_hi = _segment_span(b, start, end, chunk, i)
     if live:
         b64 = tl.cast(b, tl.int64)
-        if PREFETCH > 0:  # the segment's first rows, while q is on its way (half 0 asks for both halves)
-            if half == 0:
-                _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, seg_lo + tl.arange(0, PREFETCH), seg_hi, D_CKV, D_KPE)
+        # L2 prefetch: the page indices of the tile PREFETCH tokens ahead are loaded one iteration
+        # before their rows are requested, so the request never waits on that load.
+        if PREFETCH > 0:
+            ahead = seg_lo + PREFETCH + tl.arange(0, BLOCK_N)
+            ahead_pages = tl.load(indices_ptr + ahead, mask=ahead < seg_hi, other=-1)
         rows = b64 * NUM_HEADS + offs_h
         every_head = rows[:, None] >= 0
         qp = _load(qp_ptr + rows[:, None] * D_KPE + offs_p[None, :], every_head, UPCAST)
@@ -244,7 +248,9 @@ def _segment_program(
             offs_n = pos + tl.arange(0, BLOCK_N)
             if PREFETCH > 0:  # keep PREFETCH tokens of this segment requested ahead of the loads
                 if half == 0:
-                    _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_n + PREFETCH, seg_hi, D_CKV, D_KPE)
+                    _prefetch_rows(ckv_ptr, kpe_ptr, ahead_pages, D_CKV, D_KPE)
+                ahead = offs_n + (BLOCK_N + PREFETCH)
+                ahead_pages = tl.load(indices_ptr + ahead, mask=ahead < seg_hi, other=-1)
             tok_mask = offs_n < seg_hi
             page = tl.load(indices_ptr + offs_n, mask=tok_mask, other=0).to(tl.int64)
             kpe = _load(kpe_ptr + page[:, None] * D_KPE + offs_p[None, :], tok_mask[:, None], UPCAST)
@@ -391,9 +397,10 @@ def _merge_all_heads(part_o_ptr, part_lse_ptr, out_ptr, lse_ptr, first_slot, n_s
 
 
 @triton.jit
-def _prefetch_rows(ckv_ptr, kpe_ptr, indices_ptr, offs_t, limit, D_CKV: tl.constexpr, D_KPE: tl.constexpr):
-    """Ask for the 128-byte lines of the ckv and kpe rows of tokens offs_t (< limit) in L2."""
-    page = tl.load(indices_ptr + offs_t, mask=offs_t < limit, other=0).to(tl.int64)  # page 0 past the end
+def _prefetch_rows(ckv_ptr, kpe_ptr, pages, D_CKV: tl.constexpr, D_KPE: tl.constexpr):
+    """Ask for the 128-byte lines of the ckv and kpe rows of ``pages`` in L2 (-1, past the
+    segment's end: page 0, whose lines are harmless to fetch)."""
+    page = tl.maximum(pages, 0).to(tl.int64)
     lines = tl.arange(0, D_CKV // 64) * 64  # 64 bf16 elements = one 128-byte line
     tl.inline_asm_elementwise(
         "prefetch.global.L2 [$1]; mov.u32 $0, 0;", "=r,l",
