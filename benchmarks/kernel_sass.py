@@ -87,8 +87,10 @@ def solution_constants(names: tuple[str, ...] = ("MERGE_LAST", "NUM_STAGES")) ->
 
 
 def compile_mla(block_n: int, num_warps: int, num_stages: int, merge_last: int, prefetch: int = 0):
-    """The MLA Solution's kernel compiled for sm_90a with run()'s other constexprs, also where
-    TRITON_INTERPRET=1 would make @triton.jit an interpreter function."""
+    """The MLA Solution's kernel compiled for sm_90a with run()'s other constexprs. The kernel module
+    is loaded with TRITON_INTERPRET unset, but Triton's own library functions (tl.sum, tl.max...)
+    are interpreter functions for good once triton.language was imported under TRITON_INTERPRET=1:
+    such a process cannot compile (unless Triton's cache has this kernel); run the script instead."""
     import triton
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
