@@ -189,6 +189,14 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1), PlanChunk(2)],
                 "merge_heads": [1], "merge_last": [3], "merge_block_d": [512], "prefetch": [0, 64, 128]},
     },
+    # Partial slots a one-head merge program loads at once (run(): 16). A merge program walks its
+    # sequence's slots in groups, one dependent load each; the batch-64 sequences of 5-21k tokens
+    # have 20-50 slots, and the merge programs of the longest end the call 2-5 us after the last
+    # segment program (mla_timeline_programs.md).
+    "mergeslots": {
+        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
+                "merge_heads": [1], "merge_last": [3], "merge_block_d": [512], "merge_slots": [8, 16, 32]},
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -220,7 +228,7 @@ EMBEDDED = {
 EMBEDDED = {name: EMBEDDED.get(name, ()) for name in SPACES}
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "mergemix": ("b16", "b64"),
                           "mergewide": None, "mergelast": None, "fill": ("b16", "b64"),
-                          "prefetchpipe": ("b16", "b64"),
+                          "prefetchpipe": ("b16", "b64"), "mergeslots": ("b16", "b64"),
                           "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""

@@ -210,10 +210,12 @@ def test_mla_triton_matches_reference(builtin, chunk, lengths):
         _check(out, lse, *expected)
 
 
-@pytest.mark.parametrize(("merge_heads", "merge_block_d"), [(4, 128), (16, 128), (1, 512), (4, 256)])
-def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads, merge_block_d):
+@pytest.mark.parametrize(("merge_heads", "merge_block_d", "merge_slots"),
+                         [(4, 128, None), (16, 128, None), (1, 512, None), (4, 256, None), (1, 512, 2), (1, 512, 32)])
+def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads, merge_block_d, merge_slots):
     """Merge programs taking 4 or all 16 heads of a sequence (the default takes 1 head), and 256 or
-    all 512 output columns (the default takes 128)."""
+    all 512 output columns (the default takes 128); one-head ones loading 2 or 32 partial slots at
+    a time (the default 16; these sequences have up to 2)."""
     lengths = [(i * 5) % 4 for i in range(40)]
     mod = _load(MLA)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 17, 5)
@@ -221,7 +223,10 @@ def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads, merge_block_
     lse = torch.full((40, 16), float("nan"))
     scale = 1 / math.sqrt(192)
     mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2, merge_heads=merge_heads,
-               merge_block_d=merge_block_d)
+               merge_block_d=merge_block_d, merge_slots=merge_slots)
+    if merge_slots == 2:
+        with pytest.raises(ValueError, match="merge_slots must be a power of two"):
+            mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2, merge_heads=1, merge_slots=3)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
     _check(out, lse, *ref(qn, qp, ckv, kpe, indptr, indices, scale))
 

@@ -97,7 +97,8 @@ def test_mla_chunked_kernel_matches_reference(builtin, compiled, chunk, prefetch
 
 
 MLA_LAYOUTS = {"column_split": dict(d_split=2),
-               "narrow_merge": dict(merge_block_d=128), "half_merge": dict(merge_block_d=256)}
+               "narrow_merge": dict(merge_block_d=128), "half_merge": dict(merge_block_d=256),
+               "merge_slots_4": dict(merge_slots=4), "merge_slots_32": dict(merge_slots=32)}
 
 
 @pytest.mark.parametrize("layout", list(MLA_LAYOUTS))
@@ -106,7 +107,7 @@ def test_mla_work_layouts_are_race_free(builtin, compiled, chunk, merge_last, pr
     """d_split = 2: a sequence is merged (by its last arrival or by merge programs) only after both
     halves of each of its slots arrived; narrow_merge and half_merge: one-head merge programs of
     128 or 256 output columns (64 or 32 a sequence; run() takes all 512, which every other test
-    here runs). The counters are reset for the next call; only real parallel execution can expose
+    here runs); merge_slots_4 and _32: merge programs loading 4 or 32 partial slots at a time (run(): 16). The counters are reset for the next call; only real parallel execution can expose
     a count that is off."""
     gen = torch.Generator().manual_seed(chunk + merge_last)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(gen, 21, 500, 20_000)

@@ -269,7 +269,7 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
-           probe=None, merge_block_d=None):
+           probe=None, merge_block_d=None, merge_slots=None):
     """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
     two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
@@ -278,16 +278,18 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     elements, or None; when given, every program writes its timestamps, SM and role there
     (kernel.py, PROBE; needs a GPU).
     merge_block_d: output columns per merge program (128, 256 or 512; None: merge_block_d_for).
+    merge_slots: partial slots a merge program loads at once (a power of two; None: 16 for one-head
+    merge programs, 4 for all-head ones).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
-        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, probe, merge_block_d)
+        num_warps, num_stages, prefetch, merge_heads, merge_last, d_split, probe, merge_block_d, merge_slots)
     return _DECODE(grid, args, constexprs, **options)
 
 
 def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
                  block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0,
-                 d_split=1, probe=None, merge_block_d=None):
+                 d_split=1, probe=None, merge_block_d=None, merge_slots=None):
     """(grid, runtime args, constexprs, launch options) of one launch."""
     if d_split not in (1, 2):
         raise ValueError(f"d_split must be 1 or 2, not {d_split!r}")
@@ -305,6 +307,10 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
         merge_block_d = merge_block_d_for(merge_heads)
     if merge_block_d not in (128, 256, 512):
         raise ValueError(f"merge_block_d must be 128, 256 or 512, not {merge_block_d!r}")
+    if merge_slots is None:
+        merge_slots = 16 if merge_heads == 1 else 4
+    if merge_slots not in (1, 2, 4, 8, 16, 32, 64):
+        raise ValueError(f"merge_slots must be a power of two from 1 to 64, not {merge_slots!r}")
     merge_seqs = merge_sequences(batch, num_chunks, merge_last)
     grid = (num_chunks + batch) * d_split + merge_seqs * (num_heads // merge_heads) * (d_ckv // merge_block_d)
     if probe is not None and probe.numel() < grid * PROBE_WIDTH:
@@ -314,7 +320,7 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
          float(sm_scale) * LOG2E, batch, chunk, num_chunks, counts if probe is None else probe),
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=merge_block_d,
-             MERGE_HEADS=merge_heads, CHUNK_S=16 if merge_heads == 1 else 4,
+             MERGE_HEADS=merge_heads, CHUNK_S=merge_slots,
              PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last, D_SPLIT=d_split,
              PROBE=probe is not None),
         dict(num_warps=num_warps, num_stages=num_stages),
