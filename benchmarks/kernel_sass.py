@@ -107,7 +107,7 @@ def compile_mla(block_n: int, num_warps: int, num_stages: int, merge_last: int, 
     types = {"qn_ptr": "*bf16", "qp_ptr": "*bf16", "ckv_ptr": "*bf16", "kpe_ptr": "*bf16", "indptr_ptr": "*i32",
              "indices_ptr": "*i32", "part_o_ptr": "*fp32", "part_lse_ptr": "*fp32", "count_ptr": "*i32",
              "out_ptr": "*bf16", "lse_ptr": "*fp32", "qk_scale": "fp32", "batch": "i32", "chunk": "i32",
-             "num_chunks": "i32", "probe_ptr": "*i32"}
+             "num_chunks": "i32", "total": "i32", "probe_ptr": "*i32"}
     consts = dict(NUM_HEADS=16, D_CKV=512, D_KPE=64, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=512, MERGE_HEADS=1,
                   CHUNK_S=16, PREFETCH=prefetch, UPCAST=False, MERGE_LAST=merge_last, D_SPLIT=1, PROBE=False)
     names = fn.arg_names

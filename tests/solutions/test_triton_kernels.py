@@ -6,9 +6,12 @@ are covered here)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -511,3 +514,55 @@ def test_mla_sequences_of_up_to_three_slots_merge_by_their_last_arrival():
     assert mod.MERGE_LAST == 3
     assert mod.merge_sequences(64, 146, mod.MERGE_LAST) == 48
     assert mod.merge_sequences(64, 3, mod.MERGE_LAST) == 0 and mod.merge_sequences(2, 146, mod.MERGE_LAST) == 2
+
+
+_MALFORMED_SCRIPT = r'''
+import json, math, sys, torch
+sys.path.insert(0, sys.argv[1])
+from test_triton_kernels import GQA, MLA, _check, _gqa_inputs, _load, _mla_inputs
+from kernel_arena.dataset import load_dataset
+from kernel_arena.measure.reference import load_reference
+
+op = sys.argv[2]
+ds = load_dataset()
+results = {}
+bad_tables = {3: ([0, 40, 70, 184], [0, 50, 20, 120], [-5, 40, 70, 120]), 1: ([0, 184], [30, 20], [-1, 120])}
+for lengths in ([40, 30, 50], [120]):
+    n = len(lengths)
+    if op == "gqa":
+        mod = _load(GQA)
+        inputs = _gqa_inputs(lengths, 5)
+        ref = load_reference(ds.definitions["gqa_paged_decode_h32_kv8_d128_ps1"])
+        shape, scale, calls = (n, 32, 128), 128 ** -0.5, [lambda *a: mod.run(*a)]
+    else:
+        mod = _load(MLA)
+        inputs = _mla_inputs(lengths, 5, 10)
+        ref = load_reference(ds.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
+        shape, scale = (n, 16, 512), 1 / math.sqrt(192)
+        calls = [lambda *a: mod.run(*a), lambda *a: mod.decode(*a, 32, merge_last=0)]
+    *head, indptr, indices = inputs
+    for k, call in enumerate(calls):
+        for bad in bad_tables[n]:
+            out, lse = torch.zeros(shape).bfloat16(), torch.zeros(shape[:2])
+            call(*head, torch.tensor(bad, dtype=torch.int32), indices, scale, out, lse)
+            results[f"{lengths} {k} {bad}"] = bool(out.float().isnan().all() and lse.isnan().all())
+        out, lse = torch.zeros(shape).bfloat16(), torch.zeros(shape[:2])
+        call(*head, indptr, indices, scale, out, lse)  # counters left at zero: a good call is right
+        _check(out, lse, *ref(*head, indptr, indices, scale))
+print(json.dumps(results))
+'''
+
+
+@pytest.mark.parametrize("op", ["gqa", "mla"])
+def test_malformed_indptr_gives_nan_and_leaves_the_next_call_right(op):
+    """kv_indptr outside the definition's constraint (past the end of kv_indices, decreasing, or
+    negative) on one batch of three sequences and one single sequence: every output and lse is
+    NaN, and a correct call after it gets the reference's result (nothing read past kv_indices, no
+    counter left behind). Run in a subprocess: a kernel that waited forever for a slot no program
+    owns (the MLA merge programs did) fails the test instead of hanging it."""
+    proc = subprocess.run([sys.executable, "-c", _MALFORMED_SCRIPT, str(Path(__file__).parent), op],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TRITON_INTERPRET": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(results) == (6 if op == "gqa" else 12) and all(results.values()), results

@@ -335,3 +335,39 @@ def test_gdn_run_matches_reference_at_every_launch_shape(builtin, compiled, batc
         compiled["gdn"].run(q, k, v, initial, A_log, a, dt_bias, b, 0.0, out, new_state)
         torch.testing.assert_close(out.float(), exp_out.float(), atol=1e-2, rtol=1e-2)
         torch.testing.assert_close(new_state, exp_state, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("op", ["gqa", "mla"])
+@pytest.mark.parametrize("batch", [1, 21])
+def test_malformed_indptr_gives_nan_and_leaves_the_next_call_right(builtin, compiled, op, batch):
+    """kv_indptr past the end of kv_indices, or decreasing, through run() (MLA also with merge
+    programs for every split sequence): NaN everywhere, the call returns (the MLA merge programs
+    used to wait for slots no program owned), and the next correct call is right."""
+    gen = torch.Generator().manual_seed(batch)
+    if op == "gqa":
+        *head, indptr, indices = _gqa_inputs(gen, max(batch, 2), 500, 20_000)
+        scale, name = 128**-0.5, "gqa_paged_decode_h32_kv8_d128_ps1"
+        calls = [compiled["gqa"].run]
+    else:
+        *head, indptr, indices = _mla_inputs(gen, max(batch, 2), 500, 20_000)
+        scale, name = 1 / math.sqrt(192), "mla_paged_decode_h16_ckv512_kpe64_ps1"
+        calls = [compiled["mla"].run, lambda *a: compiled["mla"].decode(*a, 64, merge_last=0)]
+    if batch == 1:  # the table's long second sequence alone (GQA's one-sequence path)
+        head = [t[1:2] for t in head[:1 if op == "gqa" else 2]] + head[1 if op == "gqa" else 2:]
+        indices = indices[int(indptr[1]):int(indptr[2])].contiguous()
+        indptr = torch.tensor([0, indices.numel()], dtype=torch.int32, device=indices.device)
+    expected = load_reference(builtin.definitions[name])(*head, indptr, indices, scale)
+    over = indptr.clone()
+    over[-1] += 1000
+    down = indptr.clone()
+    down[0] = int(indptr[-1]) + 5  # the first sequence ends before it starts
+    for call in calls:
+        for bad in (over, down):
+            out, lse = torch.zeros_like(expected[0]), torch.zeros_like(expected[1])
+            call(*head, bad, indices, scale, out, lse)
+            torch.cuda.synchronize()
+            assert out.float().isnan().all() and lse.isnan().all()
+        out = torch.full_like(expected[0], float("nan"))
+        lse = torch.full_like(expected[1], float("nan"))
+        call(*head, indptr, indices, scale, out, lse)
+        _check(out, lse, *expected)

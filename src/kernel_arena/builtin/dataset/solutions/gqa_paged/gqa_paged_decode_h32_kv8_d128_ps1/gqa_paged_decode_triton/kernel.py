@@ -70,17 +70,25 @@ def gqa_decode_kernel(
     if SINGLE:  # one sequence: chunk i spans positions i*chunk.. of kv_indices, whatever indptr says
         start = tl.load(indptr_ptr).to(tl.int64)
         end = tl.load(indptr_ptr + 1).to(tl.int64)
+        malformed = ((start < 0) | (end < start) | (end > total)).to(tl.int32)  # as _find_segment's
+        start = tl.where(malformed > 0, 0, start)  # then no chunk has work
+        end = tl.where(malformed > 0, 0, end)
         b = tl.zeros((), dtype=tl.int32)
         empty = ((i == 0) & (end == start)).to(tl.int32)
         c = i
     else:
-        b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
+        b, start, end, empty, malformed = _find_segment(indptr_ptr, batch, chunk, total, i, BLOCK_B)
         c = i - b  # the chunk of slot i within sequence b, if b reaches that far
-    if empty > 0:  # program (i, g) also writes sequence i's heads of kv head g if it is empty
+    if (empty > 0) | ((malformed > 0) & (i < batch)):
+        # Program (i, g) also writes sequence i's heads of kv head g if it is empty (out 0, lse
+        # -inf) or indptr is malformed (NaN: no result exists).
         rows = tl.cast(i, tl.int64) * num_qo_heads + g * GROUP + offs_h
+        fill = tl.where(malformed > 0, float("nan"), 0.0)
         tl.store(out_ptr + rows[:, None] * HEAD_DIM + offs_d[None, :],
-                 tl.zeros((BLOCK_H, HEAD_DIM), dtype=out_ptr.dtype.element_ty), mask=head_mask[:, None])
-        tl.store(lse_ptr + rows, tl.full((BLOCK_H,), float("-inf"), dtype=tl.float32), mask=head_mask)
+                 tl.full((BLOCK_H, HEAD_DIM), fill, dtype=tl.float32).to(out_ptr.dtype.element_ty),
+                 mask=head_mask[:, None])
+        tl.store(lse_ptr + rows, tl.full((BLOCK_H,), tl.where(malformed > 0, float("nan"), float("-inf")),
+                                         dtype=tl.float32), mask=head_mask)
     b64 = tl.cast(b, tl.int64)
     rows = b64 * num_qo_heads + g * GROUP + offs_h  # q heads g*GROUP .. +GROUP-1
     if SINGLE:
@@ -222,27 +230,35 @@ def _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i,
 
 
 @triton.jit
-def _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B: tl.constexpr):
-    """(b, start_b, end_b, empty) with b the non-empty sequence whose slots c + b include slot i:
-    the last one with first slot start_b // chunk + b <= i (first slots rise strictly with b), or
-    b = -1; empty > 0 if sequence i exists and is empty. One vector load of indptr answers both,
-    so no program waits on a scalar load before it."""
+def _find_segment(indptr_ptr, batch, chunk, total, i, BLOCK_B: tl.constexpr):
+    """(b, start_b, end_b, empty, malformed) with b the non-empty sequence whose slots c + b include
+    slot i: the last one with first slot start_b // chunk + b <= i (first slots rise strictly with
+    b), or b = -1; empty > 0 if sequence i exists and is empty. One vector load of indptr answers
+    both, so no program waits on a scalar load before it. malformed > 0 if indptr is not a
+    non-decreasing run of positions inside kv_indices (0 <= indptr[b] <= indptr[b + 1] <= total):
+    then b = -1 for every program (no slot has work, nothing waits) and each sequence is written
+    as NaN, where slots computed from such values could point past the grid or read past
+    kv_indices. The check rides on the empty count's reduction (bit 0: empty, the rest: malformed)."""
     b = -1
     start = tl.zeros((), dtype=tl.int64)
     end = tl.zeros((), dtype=tl.int64)
-    empty = tl.zeros((), dtype=tl.int32)
+    flags = tl.zeros((), dtype=tl.int32)
     for b0 in range(0, batch, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        empty += tl.sum((in_batch & (offs_b == i) & (en == st)).to(tl.int32))
+        bad = in_batch & ((st < 0) | (en < st) | (en > total))
+        flags += tl.sum((in_batch & (offs_b == i) & (en == st)).to(tl.int32) + 2 * bad.to(tl.int32))
         hit = tl.max(tl.where(in_batch & (en > st) & (st // chunk + offs_b <= i), offs_b, -1))
         if hit >= 0:
             b = hit
             start = tl.sum(tl.where(offs_b == hit, st, 0))
             end = tl.sum(tl.where(offs_b == hit, en, 0))
-    return b, start, end, empty
+    malformed = flags >> 1
+    if malformed > 0:
+        b = -1
+    return b, start, end, flags & 1, malformed
 
 
 @triton.jit

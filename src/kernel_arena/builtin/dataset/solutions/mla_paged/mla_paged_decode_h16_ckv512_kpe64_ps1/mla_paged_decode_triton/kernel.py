@@ -92,7 +92,7 @@ LOG2E = 1.4426950408889634
 @triton.jit
 def mla_decode_kernel(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
-    out_ptr, lse_ptr, qk_scale, batch, chunk, num_chunks, probe_ptr,
+    out_ptr, lse_ptr, qk_scale, batch, chunk, num_chunks, total, probe_ptr,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr, MERGE_LAST: tl.constexpr,
@@ -107,15 +107,15 @@ def mla_decode_kernel(
     if pid < (num_chunks + batch) * D_SPLIT:
         if D_SPLIT == 1:
             _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
-                             count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid, 0, probe_row,
+                             count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, total, pid, 0, probe_row,
                              NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST, D_SPLIT, PROBE)
         else:  # the halves of slot i are programs 2i and 2i + 1 (adjacent: the second's rows are in L2)
             _segment_program(qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr,
-                             count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, pid // D_SPLIT, pid % D_SPLIT,
+                             count_ptr, out_ptr, lse_ptr, qk_scale, batch, chunk, total, pid // D_SPLIT, pid % D_SPLIT,
                              probe_row, NUM_HEADS, D_CKV, D_KPE, BLOCK_N, BLOCK_B, PREFETCH, UPCAST, MERGE_LAST,
                              D_SPLIT, PROBE)
     else:
-        _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk,
+        _merge_program(part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, total,
                        pid - num_chunks * D_SPLIT - batch * D_SPLIT, probe_row, NUM_HEADS, D_CKV, BLOCK_D, MERGE_HEADS,
                        CHUNK_S, BLOCK_B, MERGE_LAST, D_SPLIT, PROBE)
     if PROBE:
@@ -155,27 +155,35 @@ def _smid(x):
 
 
 @triton.jit
-def _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B: tl.constexpr):
-    """(b, start_b, end_b, empty) with b the non-empty sequence whose slots c + b include slot i:
-    the last one with first slot start_b // chunk + b <= i (first slots rise strictly with b), or
-    b = -1; empty > 0 if sequence i exists and is empty. One vector load of indptr answers both,
-    so no program waits on a scalar load before it."""
+def _find_segment(indptr_ptr, batch, chunk, total, i, BLOCK_B: tl.constexpr):
+    """(b, start_b, end_b, empty, malformed) with b the non-empty sequence whose slots c + b include
+    slot i: the last one with first slot start_b // chunk + b <= i (first slots rise strictly with
+    b), or b = -1; empty > 0 if sequence i exists and is empty. One vector load of indptr answers
+    both, so no program waits on a scalar load before it. malformed > 0 if indptr is not a
+    non-decreasing run of positions inside kv_indices (0 <= indptr[b] <= indptr[b + 1] <= total):
+    then b = -1 for every program (no slot has work, nothing waits) and each sequence is written
+    as NaN, where slots computed from such values could point past the grid or read past
+    kv_indices. The check rides on the empty count's reduction (bit 0: empty, the rest: malformed)."""
     b = -1
     start = tl.zeros((), dtype=tl.int64)
     end = tl.zeros((), dtype=tl.int64)
-    empty = tl.zeros((), dtype=tl.int32)
+    flags = tl.zeros((), dtype=tl.int32)
     for b0 in range(0, batch, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        empty += tl.sum((in_batch & (offs_b == i) & (en == st)).to(tl.int32))
+        bad = in_batch & ((st < 0) | (en < st) | (en > total))
+        flags += tl.sum((in_batch & (offs_b == i) & (en == st)).to(tl.int32) + 2 * bad.to(tl.int32))
         hit = tl.max(tl.where(in_batch & (en > st) & (st // chunk + offs_b <= i), offs_b, -1))
         if hit >= 0:
             b = hit
             start = tl.sum(tl.where(offs_b == hit, st, 0))
             end = tl.sum(tl.where(offs_b == hit, en, 0))
-    return b, start, end, empty
+    malformed = flags >> 1
+    if malformed > 0:
+        b = -1
+    return b, start, end, flags & 1, malformed
 
 
 @triton.jit
@@ -196,7 +204,7 @@ def _slot_count(start, end, chunk):
 @triton.jit
 def _segment_program(
     qn_ptr, qp_ptr, ckv_ptr, kpe_ptr, indptr_ptr, indices_ptr, part_o_ptr, part_lse_ptr, count_ptr,
-    out_ptr, lse_ptr, qk_scale, batch, chunk, i, half, probe_row,
+    out_ptr, lse_ptr, qk_scale, batch, chunk, total, i, half, probe_row,
     NUM_HEADS: tl.constexpr, D_CKV: tl.constexpr, D_KPE: tl.constexpr,
     BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr, PREFETCH: tl.constexpr, UPCAST: tl.constexpr,
     MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr, PROBE: tl.constexpr,
@@ -214,13 +222,17 @@ def _segment_program(
     # next four). The q.k sum is ((own) + (other)) for one half, ((other) + (own)) for the other: equal.
     own_w = col0 + offs_w
     other = D_CKV // 2 - 2 * col0
-    b, start, end, empty = _find_segment(indptr_ptr, batch, chunk, i, BLOCK_B)
-    if empty > 0:  # program i also writes sequence i if it is empty (each half its own columns)
+    b, start, end, empty, malformed = _find_segment(indptr_ptr, batch, chunk, total, i, BLOCK_B)
+    if (empty > 0) | ((malformed > 0) & (i < batch)):
+        # Program i also writes sequence i if it is empty (out 0, lse -inf) or indptr is malformed
+        # (NaN: no result exists); each half its own columns.
         rows = tl.cast(i, tl.int64) * NUM_HEADS + offs_h
+        fill = tl.where(malformed > 0, float("nan"), 0.0)
         tl.store(out_ptr + rows[:, None] * D_CKV + offs_c[None, :],
-                 tl.zeros((NUM_HEADS, OWN), dtype=out_ptr.dtype.element_ty))
+                 tl.full((NUM_HEADS, OWN), fill, dtype=tl.float32).to(out_ptr.dtype.element_ty))
         if half == 0:
-            tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), float("-inf"), dtype=tl.float32))
+            tl.store(lse_ptr + rows, tl.full((NUM_HEADS,), tl.where(malformed > 0, float("nan"), float("-inf")),
+                                             dtype=tl.float32))
     live, seg_lo, seg_hi = _segment_span(b, start, end, chunk, i)
     if live:
         b64 = tl.cast(b, tl.int64)
@@ -414,7 +426,7 @@ def _prefetch_rows(ckv_ptr, kpe_ptr, pages, D_CKV: tl.constexpr, D_KPE: tl.const
 
 @triton.jit
 def _merge_program(
-    part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, m, probe_row,
+    part_o_ptr, part_lse_ptr, indptr_ptr, count_ptr, out_ptr, lse_ptr, batch, chunk, num_tokens, m, probe_row,
     NUM_HEADS: tl.constexpr, HEAD_DIM: tl.constexpr, BLOCK_D: tl.constexpr, MERGE_HEADS: tl.constexpr,
     CHUNK_S: tl.constexpr, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr, D_SPLIT: tl.constexpr,
     PROBE: tl.constexpr,
@@ -423,8 +435,9 @@ def _merge_program(
     d_blocks: tl.constexpr = HEAD_DIM // BLOCK_D
     per_seq: tl.constexpr = (NUM_HEADS // MERGE_HEADS) * d_blocks
     b = m // per_seq
-    if MERGE_LAST > 0:  # group r serves the r-th sequence of more than MERGE_LAST slots, if any
-        b = _nth_long_sequence(indptr_ptr, batch, chunk, b, BLOCK_B, MERGE_LAST)
+    # Group r serves the r-th sequence of more than MERGE_LAST slots (every sequence's group with
+    # MERGE_LAST = 0), if any and if indptr is well formed (else no slot arrives: nothing to wait for).
+    b = _nth_long_sequence(indptr_ptr, batch, chunk, num_tokens, b, BLOCK_B, MERGE_LAST)
     h0 = ((m // d_blocks) % (NUM_HEADS // MERGE_HEADS)) * MERGE_HEADS
     pid_d = m % d_blocks
     start = tl.load(indptr_ptr + tl.maximum(b, 0)).to(tl.int64)
@@ -471,18 +484,23 @@ def _merge_program(
 
 
 @triton.jit
-def _nth_long_sequence(indptr_ptr, batch, chunk, r, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr):
-    """Index of the r-th (from 0) sequence spanning more than MERGE_LAST chunks, or -1."""
+def _nth_long_sequence(indptr_ptr, batch, chunk, total, r, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr):
+    """Index of the r-th (from 0) sequence spanning more than MERGE_LAST chunks (with MERGE_LAST =
+    0: sequence r, whatever its span), or -1; -1 also if indptr is malformed (_find_segment). The
+    malformed count rides on the long count's reduction (bits 32 and up)."""
     found = -1
-    seen = 0
+    seen = tl.zeros((), dtype=tl.int64)
     for b0 in range(0, batch, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        slots = _slot_count(st, en, chunk)
-        is_long = (in_batch & (slots > MERGE_LAST)).to(tl.int32)
-        rank = seen + tl.cumsum(is_long, 0)
+        bad = in_batch & ((st < 0) | (en < st) | (en > total))
+        if MERGE_LAST > 0:
+            is_long = (in_batch & (_slot_count(st, en, chunk) > MERGE_LAST)).to(tl.int64)
+        else:
+            is_long = in_batch.to(tl.int64)
+        rank = (seen & 0xFFFFFFFF) + tl.cumsum(is_long, 0)
         found = tl.maximum(found, tl.max(tl.where((is_long > 0) & (rank == r + 1), offs_b, -1)))
-        seen += tl.sum(is_long)
-    return found
+        seen += tl.sum(is_long + (bad.to(tl.int64) << 32))
+    return tl.where((seen >> 32) > 0, -1, found)

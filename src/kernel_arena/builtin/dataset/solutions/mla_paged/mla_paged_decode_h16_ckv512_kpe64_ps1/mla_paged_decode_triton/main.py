@@ -8,6 +8,10 @@ Pitfalls handled: P03 (log2 units throughout, lse base 2), P05/P06 (page axis sq
 offset arithmetic; indptr counts pages), P07 (sm_scale used as given, 1/sqrt(192)),
 P14 (empty sequences: output 0, lse -inf), P15 (64-bit row offsets), P16 (sibling kernel.py).
 Not safe to run concurrently on two streams: the partial and counter scratch is shared per device.
+A kv_indptr that is not non-decreasing inside kv_indices (0 <= kv_indptr[b] <= kv_indptr[b + 1] <=
+len(kv_indices); the definition requires kv_indptr[-1] == len(kv_indices)) gets NaN in every output
+and lse: the kernel checks it on the device (a host check would need a synchronization), reads
+nothing past kv_indices and leaves its counters at zero for the next call.
 """
 
 import math
@@ -179,7 +183,7 @@ def merge_block_d_for(merge_heads: int) -> int:
 
 class _Bound:
     """One call shape's launch, prepared once: grid, scratch tensors, shape-derived int arguments
-    (batch, chunk, num_chunks), constexprs, and the compiled kernel per dtypes of the eight
+    (batch, chunk, num_chunks, total), constexprs, and the compiled kernel per dtypes of the eight
     caller tensors. Only taken when all eight are 16-byte aligned CUDA tensors (what that kernel
     was compiled for); anything else goes through decode and the thin launcher's full
     specialization key. The launch gets device addresses, not tensors (see _addresses)."""
@@ -189,7 +193,7 @@ class _Bound:
     def __init__(self, grid, scratch, ints, consts):
         self.grid = grid
         self.scratch = _addresses(scratch)
-        self.ints = _addresses(ints)  # batch, chunk, num_chunks, and the probe stand-in (the counters)
+        self.ints = _addresses(ints)  # batch, chunk, num_chunks, total, and the probe stand-in (the counters)
         self.consts = consts
         self.kernels = {}
         self._keep = (scratch, ints)  # the scratch tensors live as long as their addresses are used
@@ -318,7 +322,7 @@ def _launch_args(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_s
     return (  # d_split segment programs per slot (adjacent), then the merge programs
         (grid,),
         (q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, part_o, part_lse, counts, output, lse,
-         float(sm_scale) * LOG2E, batch, chunk, num_chunks, counts if probe is None else probe),
+         float(sm_scale) * LOG2E, batch, chunk, num_chunks, total, counts if probe is None else probe),
         dict(NUM_HEADS=num_heads, D_CKV=d_ckv, D_KPE=d_kpe, BLOCK_N=block_n, BLOCK_B=256, BLOCK_D=merge_block_d,
              MERGE_HEADS=merge_heads, CHUNK_S=merge_slots,
              PREFETCH=0 if UPCAST else prefetch, UPCAST=UPCAST, MERGE_LAST=merge_last, D_SPLIT=d_split,
