@@ -18,7 +18,8 @@ output and lse directly. Otherwise it writes acc / l and lse = m + log2 l to its
 then bumps the arrival counter of (b, g); the program that arrives last merges the n_b slots,
     M = max lse_s,  w_s = 2^(lse_s - M),  out = sum w_s o_s / sum w_s,  lse = M + log2 sum w_s,
 and resets the counter to 0 for the next call. Empty sequences (n_b = 0) are written as out 0,
-lse -inf by program (b, g).
+lse -inf by program (b, g). A malformed indptr (not 0 <= indptr[b] <= indptr[b + 1] <= T for
+every b) gives no program a slot: program (b, g) writes NaN for sequence b (_find_segment).
 Page indices become 64-bit row offsets, so pools larger than 2^31 elements are safe.
 
 One sequence (SINGLE, batch == 1). Program i takes positions [i * chunk, (i + 1) * chunk) of

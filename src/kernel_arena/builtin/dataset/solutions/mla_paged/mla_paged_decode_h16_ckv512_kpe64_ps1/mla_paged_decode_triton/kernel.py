@@ -35,7 +35,9 @@ slice of the n_b slots:
 and the last of b's merge programs resets both of b's counters for the next call. The wait cannot
 deadlock as long as blocks are dispatched in index order (every segment program is then running
 or done before any merge program waits) - the forward-progress assumption of single-pass GPU
-scans. Empty sequences (n_b = 0) are written as out 0, lse -inf by segment program b.
+scans. Empty sequences (n_b = 0) are written as out 0, lse -inf by segment program b. A malformed
+indptr (not 0 <= indptr[b] <= indptr[b + 1] <= T for every b) gives no program a slot and no merge
+program a sequence: segment program b writes NaN for sequence b (_find_segment).
 
 Merge by the last arrival (MERGE_LAST = K > 0). Merge programs that find nothing to merge still
 cost a dispatch each (1024 of them added 14 us to a 7 us call, tune_attention_merge.md), so with
