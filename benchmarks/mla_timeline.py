@@ -23,6 +23,11 @@ it has no merge programs: a sequence's last-arriving program merges each kv head
 
 Cycle counts are turned into µs by the SM clock measured from the same programs (cycles over
 nanoseconds of the programs longer than 2 µs). Needs a GPU.
+
+``--programs FILE.json`` also keeps each batch's median call program by program (role, SM,
+start, loop end, end, tokens; the programs that had work) and adds a table that fits each segment
+program's loop time to its tiles, for programs alone on their SM and programs sharing one;
+``--report-programs FILE.json`` prints that table again from the file, without a GPU.
 """
 
 from __future__ import annotations

@@ -171,7 +171,7 @@ SPACES = {
     # on 132 SMs), and a program on an SM shared with another seemed to take about twice as long a
     # tile as one alone (mla_timeline.md), so the full chunks on shared SMs would end last. (The later
     # program-by-program view, mla_timeline_programs.md, shows the same time per tile on a shared SM;
-    # sharing adds 2-5 us once.) FillChunk(2): the smallest
+    # sharing adds 1.5-5 us once.) FillChunk(2): the smallest
     # multiple of 32 tokens with at most two programs an SM; FillChunk(1): at most one. More
     # chunks also mean more merge programs ((num_chunks - 1) // merge_last sequences' worth, 16
     # each), so merge_last 3 (run()'s) and 8.
@@ -191,8 +191,8 @@ SPACES = {
     },
     # Partial slots a one-head merge program loads at once (run(): 16). A merge program walks its
     # sequence's slots in groups, one dependent load each; the batch-64 sequences of 5-21k tokens
-    # have 20-50 slots, and the merge programs of the longest end the call 2-5 us after the last
-    # segment program (mla_timeline_programs.md).
+    # have 20-50 slots, and the merge programs of the longest end the call up to 5 us after the
+    # last segment program (mla_timeline_programs.md).
     "mergeslots": {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1], "merge_last": [3], "merge_block_d": [512], "merge_slots": [8, 16, 32]},

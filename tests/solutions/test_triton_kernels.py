@@ -214,11 +214,12 @@ def test_mla_triton_matches_reference(builtin, chunk, lengths):
 
 
 @pytest.mark.parametrize(("merge_heads", "merge_block_d", "merge_slots"),
-                         [(4, 128, None), (16, 128, None), (1, 512, None), (4, 256, None), (1, 512, 2), (1, 512, 32)])
+                         [(4, 128, None), (16, 128, None), (1, 512, None), (4, 256, None), (1, 512, 1), (1, 512, 32)])
 def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads, merge_block_d, merge_slots):
     """Merge programs taking 4 or all 16 heads of a sequence (the default takes 1 head), and 256 or
-    all 512 output columns (the default takes 128); one-head ones loading 2 or 32 partial slots at
-    a time (the default 16; these sequences have up to 2)."""
+    all 512 output columns (the default takes 128); one-head ones loading 1 or 32 partial slots at
+    a time (the default 16; these sequences have up to 2 slots, so with 1 the merge rescales
+    across its loads)."""
     lengths = [(i * 5) % 4 for i in range(40)]
     mod = _load(MLA)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(lengths, 17, 5)
@@ -227,7 +228,7 @@ def test_mla_triton_large_batch_merge_layouts(builtin, merge_heads, merge_block_
     scale = 1 / math.sqrt(192)
     mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2, merge_heads=merge_heads,
                merge_block_d=merge_block_d, merge_slots=merge_slots)
-    if merge_slots == 2:
+    if merge_slots == 1:
         with pytest.raises(ValueError, match="merge_slots must be a power of two"):
             mod.decode(qn, qp, ckv, kpe, indptr, indices, scale, out, lse, 2, merge_heads=1, merge_slots=3)
     ref = load_reference(builtin.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
@@ -539,7 +540,8 @@ for lengths in ([40, 30, 50], [120]):
         inputs = _mla_inputs(lengths, 5, 10)
         ref = load_reference(ds.definitions["mla_paged_decode_h16_ckv512_kpe64_ps1"])
         shape, scale = (n, 16, 512), 1 / math.sqrt(192)
-        calls = [lambda *a: mod.run(*a), lambda *a: mod.decode(*a, 32, merge_last=0)]
+        calls = [lambda *a: mod.run(*a), lambda *a: mod.decode(*a, 32, merge_last=0),
+                 lambda *a: mod.decode(*a, 32, merge_last=3, d_split=2)]
     *head, indptr, indices = inputs
     for k, call in enumerate(calls):
         for bad in bad_tables[n]:
@@ -556,7 +558,8 @@ print(json.dumps(results))
 @pytest.mark.parametrize("op", ["gqa", "mla"])
 def test_malformed_indptr_gives_nan_and_leaves_the_next_call_right(op):
     """kv_indptr outside the definition's constraint (past the end of kv_indices, decreasing, or
-    negative) on one batch of three sequences and one single sequence: every output and lse is
+    negative) on one batch of three sequences and one single sequence (MLA also with merge
+    programs for every split sequence, and with two programs a slot): every output and lse is
     NaN, and a correct call after it gets the reference's result (nothing read past kv_indices, no
     counter left behind). Run in a subprocess: a kernel that waited forever for a slot no program
     owns (the MLA merge programs did) fails the test instead of hanging it."""
@@ -565,4 +568,4 @@ def test_malformed_indptr_gives_nan_and_leaves_the_next_call_right(op):
                           env={**os.environ, "TRITON_INTERPRET": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert len(results) == (6 if op == "gqa" else 12) and all(results.values()), results
+    assert len(results) == (6 if op == "gqa" else 18) and all(results.values()), results

@@ -107,7 +107,8 @@ def test_mla_work_layouts_are_race_free(builtin, compiled, chunk, merge_last, pr
     """d_split = 2: a sequence is merged (by its last arrival or by merge programs) only after both
     halves of each of its slots arrived; narrow_merge and half_merge: one-head merge programs of
     128 or 256 output columns (64 or 32 a sequence; run() takes all 512, which every other test
-    here runs); merge_slots_4 and _32: merge programs loading 4 or 32 partial slots at a time (run(): 16). The counters are reset for the next call; only real parallel execution can expose
+    here runs); merge_slots_4 and _32: merge programs loading 4 or 32 partial slots at a time
+    (run(): 16). The counters are reset for the next call; only real parallel execution can expose
     a count that is off."""
     gen = torch.Generator().manual_seed(chunk + merge_last)
     qn, qp, ckv, kpe, indptr, indices = _mla_inputs(gen, 21, 500, 20_000)

@@ -10,9 +10,9 @@ widened to 64-bit offsets in-kernel, P15), P14 (empty sequences: output 0, lse -
 P16 (kernel.py is a sibling module).
 Not safe to run concurrently on two streams: the partial and counter scratch is shared per device.
 A kv_indptr that is not non-decreasing inside kv_indices (0 <= kv_indptr[b] <= kv_indptr[b + 1] <=
-len(kv_indices); the definition requires kv_indptr[-1] == len(kv_indices)) gets NaN in every output
-and lse: the kernel checks it on the device (a host check would need a synchronization), reads
-nothing past kv_indices and leaves its counters at zero for the next call.
+len(kv_indices); the definition requires only kv_indptr[-1] == len(kv_indices), which the engine
+checks) gets NaN in every output and lse: the kernel checks it on the device (a host check would
+need a synchronization), reads nothing past kv_indices and leaves its counters at zero.
 """
 
 import math

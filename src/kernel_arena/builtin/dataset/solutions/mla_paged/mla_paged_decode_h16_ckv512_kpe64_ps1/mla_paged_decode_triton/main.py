@@ -9,9 +9,9 @@ offset arithmetic; indptr counts pages), P07 (sm_scale used as given, 1/sqrt(192
 P14 (empty sequences: output 0, lse -inf), P15 (64-bit row offsets), P16 (sibling kernel.py).
 Not safe to run concurrently on two streams: the partial and counter scratch is shared per device.
 A kv_indptr that is not non-decreasing inside kv_indices (0 <= kv_indptr[b] <= kv_indptr[b + 1] <=
-len(kv_indices); the definition requires kv_indptr[-1] == len(kv_indices)) gets NaN in every output
-and lse: the kernel checks it on the device (a host check would need a synchronization), reads
-nothing past kv_indices and leaves its counters at zero for the next call.
+len(kv_indices); the definition requires only kv_indptr[-1] == len(kv_indices), which the engine
+checks) gets NaN in every output and lse: the kernel checks it on the device (a host check would
+need a synchronization), reads nothing past kv_indices and leaves its counters at zero.
 """
 
 import math
@@ -274,8 +274,8 @@ def merge_sequences(batch: int, num_chunks: int, merge_last: int) -> int:
 def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk,
            block_n=32, num_warps=4, num_stages=NUM_STAGES, prefetch=0, merge_heads=None, merge_last=0, d_split=1,
            probe=None, merge_block_d=None, merge_slots=None):
-    """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (a power of
-    two, or 0 for none; the CPU interpreter never prefetches), merge_last (sequences of up to
+    """The launch for a given chunk size, tile config, L2 prefetch distance in tokens (0 for none;
+    the CPU interpreter never prefetches), merge_last (sequences of up to
     that many slots are merged by their last-arriving chunk program; 0: merge programs merge
     every split sequence) and d_split (1: one program per segment; 2: two, each accumulating
     half of the output columns). probe: an int64 CUDA tensor of at least grid x PROBE_FIELDS
@@ -283,7 +283,7 @@ def decode(q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, 
     (kernel.py, PROBE; needs a GPU).
     merge_block_d: output columns per merge program (128, 256 or 512; None: merge_block_d_for).
     merge_slots: partial slots a merge program loads at once (a power of two; None: 16 for one-head
-    merge programs, 4 for all-head ones).
+    merge programs, 4 for merge programs of several heads).
     Exposed for tests, tuning and the timeline benchmark."""
     grid, args, constexprs, options = _launch_args(
         q_nope, q_pe, ckv_cache, kpe_cache, kv_indptr, kv_indices, sm_scale, output, lse, chunk, block_n,
