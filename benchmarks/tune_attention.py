@@ -197,6 +197,20 @@ SPACES = {
         "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
                 "merge_heads": [1], "merge_last": [3], "merge_block_d": [512], "merge_slots": [8, 16, 32]},
     },
+    # 64-token tiles (one program an SM: two 72 KB K/V buffers and q take 166 KB), with 4 or 8
+    # warps, at run()'s chunk and at FillChunk(1) (at most one segment program an SM, so none waits
+    # for a second wave). A segment program's tile costs the same alone or sharing its SM
+    # (mla_timeline_programs.md): a program with twice the bytes in flight and, with 8 warps, the
+    # same instructions a warp a tile could halve the longest program; 64-token tiles were swept
+    # before only at power-of-two chunks (tune_attention_split.md).
+    "wide64": {
+        "mla": [
+            {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1), FillChunk(1)],
+             "merge_heads": [1], "merge_last": [3], "merge_block_d": [512]},
+            {"block_n": [64], "num_warps": [4, 8], "num_stages": [5], "chunk": [PlanChunk(1), FillChunk(1)],
+             "merge_heads": [1], "merge_last": [3], "merge_block_d": [512]},
+        ],
+    },
     # Single sequences of a few tokens: one short program per kv head, all latency.
     "tiny": {
         "gqa": {"block_n": [16, 32], "num_warps": [1, 2, 4], "num_stages": [1, 3], "chunk": [16, 64]},
@@ -229,6 +243,7 @@ EMBEDDED = {name: EMBEDDED.get(name, ()) for name in SPACES}
 EVERY_PRODUCTION_BATCH = {"stages": None, "split": ("b16", "b64"), "mergemix": ("b16", "b64"),
                           "mergewide": None, "mergelast": None, "fill": ("b16", "b64"),
                           "prefetchpipe": ("b16", "b64"), "mergeslots": ("b16", "b64"),
+                          "wide64": ("b16", "b64"),
                           "single": ("b1",)}
 """Production sets that take every batch of these buckets (None: all of them), not production_subset's
 subset."""
