@@ -122,13 +122,19 @@ def segment_tokens(indptr: np.ndarray, chunk: int, slots: int) -> list[int]:
     return tokens
 
 
+def sm_ghz(gt0: np.ndarray, gt1: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> float:
+    """The SM clock in GHz: SM cycles over global-timer nanoseconds, median over the programs that
+    ran longer than 2 µs (1.7 if none did)."""
+    long_ = (gt1 - gt0) > 2_000
+    return float(np.median((c1 - c0)[long_] / (gt1 - gt0)[long_])) if long_.any() else 1.7
+
+
 def program_rows(p: np.ndarray, tokens: list) -> list[list]:
     """One call's programs as [index, role, SM, start µs, loop or wait end µs, end µs, tokens]
     (times from the first program's start; tokens for MLA segment programs, else None)."""
     gt0, gt1, c0, cmid, c1, sm, role = (p[:, i] for i in range(7))
     begin = gt0.min()
-    long_ = (gt1 - gt0) > 2_000
-    ghz = float(np.median((c1 - c0)[long_] / (gt1 - gt0)[long_])) if long_.any() else 1.7
+    ghz = sm_ghz(gt0, gt1, c0, c1)
     rows = []
     for k in range(len(p)):
         start = (gt0[k] - begin) * 1e-3
@@ -143,8 +149,7 @@ def summarize(p: np.ndarray, segments: int) -> dict:
     """One call's probe (programs x fields) as times in µs from the first program's start."""
     gt0, gt1, c0, cmid, c1, _sm, role = (p[:, i] for i in range(7))
     begin = gt0.min()
-    long_ = (gt1 - gt0) > 2_000
-    ghz = float(np.median((c1 - c0)[long_] / (gt1 - gt0)[long_])) if long_.any() else 1.7
+    ghz = sm_ghz(gt0, gt1, c0, c1)
     us = 1e-3
 
     def cyc(x: np.ndarray) -> np.ndarray:
