@@ -71,7 +71,7 @@ def gqa_decode_kernel(
     if SINGLE:  # one sequence: chunk i spans positions i*chunk.. of kv_indices, whatever indptr says
         start = tl.load(indptr_ptr).to(tl.int64)
         end = tl.load(indptr_ptr + 1).to(tl.int64)
-        malformed = ((start < 0) | (end < start) | (end > total)).to(tl.int32)  # as _find_segment's
+        malformed = _bad_span(start, end, total).to(tl.int32)
         start = tl.where(malformed > 0, 0, start)  # then no chunk has work
         end = tl.where(malformed > 0, 0, end)
         b = tl.zeros((), dtype=tl.int32)
@@ -231,6 +231,13 @@ def _finish(m, l, acc, part_o_ptr, part_lse_ptr, count_ptr, out_ptr, lse_ptr, i,
 
 
 @triton.jit
+def _bad_span(start, end, total):
+    """True where [start, end) is not a span of kv_indices positions (0 <= start <= end <= total):
+    a malformed indptr entry (scalars or vectors)."""
+    return (start < 0) | (end < start) | (end > total)
+
+
+@triton.jit
 def _find_segment(indptr_ptr, batch, chunk, total, i, BLOCK_B: tl.constexpr):
     """(b, start_b, end_b, empty, malformed) with b the non-empty sequence whose slots c + b include
     slot i: the last one with first slot start_b // chunk + b <= i (first slots rise strictly with
@@ -249,7 +256,7 @@ def _find_segment(indptr_ptr, batch, chunk, total, i, BLOCK_B: tl.constexpr):
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        bad = in_batch & ((st < 0) | (en < st) | (en > total))
+        bad = in_batch & _bad_span(st, en, total)
         flags += tl.sum((in_batch & (offs_b == i) & (en == st)).to(tl.int32) + 2 * bad.to(tl.int32))
         hit = tl.max(tl.where(in_batch & (en > st) & (st // chunk + offs_b <= i), offs_b, -1))
         if hit >= 0:

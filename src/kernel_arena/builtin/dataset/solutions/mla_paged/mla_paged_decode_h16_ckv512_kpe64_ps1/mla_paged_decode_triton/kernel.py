@@ -157,6 +157,13 @@ def _smid(x):
 
 
 @triton.jit
+def _bad_span(start, end, total):
+    """True where [start, end) is not a span of kv_indices positions (0 <= start <= end <= total):
+    a malformed indptr entry (scalars or vectors)."""
+    return (start < 0) | (end < start) | (end > total)
+
+
+@triton.jit
 def _find_segment(indptr_ptr, batch, chunk, total, i, BLOCK_B: tl.constexpr):
     """(b, start_b, end_b, empty, malformed) with b the non-empty sequence whose slots c + b include
     slot i: the last one with first slot start_b // chunk + b <= i (first slots rise strictly with
@@ -175,7 +182,7 @@ def _find_segment(indptr_ptr, batch, chunk, total, i, BLOCK_B: tl.constexpr):
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        bad = in_batch & ((st < 0) | (en < st) | (en > total))
+        bad = in_batch & _bad_span(st, en, total)
         flags += tl.sum((in_batch & (offs_b == i) & (en == st)).to(tl.int32) + 2 * bad.to(tl.int32))
         hit = tl.max(tl.where(in_batch & (en > st) & (st // chunk + offs_b <= i), offs_b, -1))
         if hit >= 0:
@@ -489,20 +496,23 @@ def _merge_program(
 def _nth_long_sequence(indptr_ptr, batch, chunk, total, r, BLOCK_B: tl.constexpr, MERGE_LAST: tl.constexpr):
     """Index of the r-th (from 0) sequence spanning more than MERGE_LAST chunks (with MERGE_LAST =
     0: sequence r, whatever its span), or -1; -1 also if indptr is malformed (_find_segment). The
-    malformed count rides on the long count's reduction (bits 32 and up)."""
+    malformed count rides on the long count's reduction (bits 32 and up); the rank scan stays 32-bit."""
     found = -1
-    seen = tl.zeros((), dtype=tl.int64)
+    seen = 0  # long sequences before this block
+    malformed = tl.zeros((), dtype=tl.int64)
     for b0 in range(0, batch, BLOCK_B):
         offs_b = b0 + tl.arange(0, BLOCK_B)
         in_batch = offs_b < batch
         st = tl.load(indptr_ptr + offs_b, mask=in_batch, other=0).to(tl.int64)
         en = tl.load(indptr_ptr + offs_b + 1, mask=in_batch, other=0).to(tl.int64)
-        bad = in_batch & ((st < 0) | (en < st) | (en > total))
+        bad = in_batch & _bad_span(st, en, total)
         if MERGE_LAST > 0:
-            is_long = (in_batch & (_slot_count(st, en, chunk) > MERGE_LAST)).to(tl.int64)
+            is_long = (in_batch & (_slot_count(st, en, chunk) > MERGE_LAST)).to(tl.int32)
         else:
-            is_long = in_batch.to(tl.int64)
-        rank = (seen & 0xFFFFFFFF) + tl.cumsum(is_long, 0)
+            is_long = in_batch.to(tl.int32)
+        rank = seen + tl.cumsum(is_long, 0)
         found = tl.maximum(found, tl.max(tl.where((is_long > 0) & (rank == r + 1), offs_b, -1)))
-        seen += tl.sum(is_long + (bad.to(tl.int64) << 32))
-    return tl.where((seen >> 32) > 0, -1, found)
+        counts = tl.sum(is_long.to(tl.int64) + (bad.to(tl.int64) << 32))  # one reduction for both counts
+        seen += (counts & 0xFFFFFFFF).to(tl.int32)
+        malformed += counts >> 32
+    return tl.where(malformed > 0, -1, found)
