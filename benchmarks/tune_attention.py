@@ -55,6 +55,10 @@ class FillChunk:
 
 
 CHUNKS = [32, 64, 128, 256, 512, 1024, 2048]
+RUN_MLA = {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)], "merge_heads": [1],
+           "merge_last": [3], "merge_block_d": [512]}
+"""run()'s MLA launch at batch <= 64 as a one-point space, in the key order of the spaces built on it
+(overriding a key keeps its place; a new key goes last)."""
 # A space is a dict of value lists (every combination) or a list of such dicts with the same keys
 # in the same order (the union of their combinations). Chunks are token counts, PlanChunks or
 # FillChunks.
@@ -163,8 +167,7 @@ SPACES = {
     # merge_last x 32 KB in a row); longer ones by 16 merge programs in parallel, of which the grid
     # holds (num_chunks - 1) // merge_last sequences' worth.
     "mergelast": {
-        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
-                "merge_heads": [1], "merge_last": [2, 3, 4, 6], "merge_block_d": [512]},
+        "mla": {**RUN_MLA, "merge_last": [2, 3, 4, 6]},
     },
     # Chunks that fill the SMs evenly, on the batch-16 and batch-64 production batches: run()'s
     # power-of-two chunk leaves some SMs one segment program and others two (b64_01: 210 programs
@@ -176,9 +179,7 @@ SPACES = {
     # chunks also mean more merge programs ((num_chunks - 1) // merge_last sequences' worth, 16
     # each), so merge_last 3 (run()'s) and 8.
     "fill": {
-        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5],
-                "chunk": [PlanChunk(1), FillChunk(2), FillChunk(1)], "merge_heads": [1], "merge_last": [3, 8],
-                "merge_block_d": [512]},
+        "mla": {**RUN_MLA, "chunk": [PlanChunk(1), FillChunk(2), FillChunk(1)], "merge_last": [3, 8]},
     },
     # L2 prefetch with its page indices loaded an iteration ahead (kernel.py, "L2 prefetch"), on the
     # batch-16 and batch-64 production batches: a segment program holds one K/V tile in flight, and
@@ -186,16 +187,14 @@ SPACES = {
     # so the longest program sets the loop's end. Also at twice run()'s chunk, which the prefetch
     # could make the better trade (fewer partials and merges).
     "prefetchpipe": {
-        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1), PlanChunk(2)],
-                "merge_heads": [1], "merge_last": [3], "merge_block_d": [512], "prefetch": [0, 64, 128]},
+        "mla": {**RUN_MLA, "chunk": [PlanChunk(1), PlanChunk(2)], "prefetch": [0, 64, 128]},
     },
     # Partial slots a one-head merge program loads at once (run(): 16). A merge program walks its
     # sequence's slots in groups, one dependent load each; the batch-64 sequences of 5-21k tokens
     # have 20-50 slots, and the merge programs of the longest end the call up to 5 us after the
     # last segment program (mla_timeline_programs.md).
     "mergeslots": {
-        "mla": {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1)],
-                "merge_heads": [1], "merge_last": [3], "merge_block_d": [512], "merge_slots": [8, 16, 32]},
+        "mla": {**RUN_MLA, "merge_slots": [8, 16, 32]},
     },
     # 64-token tiles (one program an SM: two 72 KB K/V buffers and q take 166 KB), with 4 or 8
     # warps, at run()'s chunk and at FillChunk(1) (at most one segment program an SM, so none waits
@@ -205,10 +204,8 @@ SPACES = {
     # before only at power-of-two chunks (tune_attention_split.md).
     "wide64": {
         "mla": [
-            {"block_n": [32], "num_warps": [4], "num_stages": [5], "chunk": [PlanChunk(1), FillChunk(1)],
-             "merge_heads": [1], "merge_last": [3], "merge_block_d": [512]},
-            {"block_n": [64], "num_warps": [4, 8], "num_stages": [5], "chunk": [PlanChunk(1), FillChunk(1)],
-             "merge_heads": [1], "merge_last": [3], "merge_block_d": [512]},
+            {**RUN_MLA, "chunk": [PlanChunk(1), FillChunk(1)]},
+            {**RUN_MLA, "block_n": [64], "num_warps": [4, 8], "chunk": [PlanChunk(1), FillChunk(1)]},
         ],
     },
     # Single sequences of a few tokens: one short program per kv head, all latency.
